@@ -1,0 +1,239 @@
+package indicator
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Level is the administrative level of a unit.
+type Level string
+
+const (
+	LevelCountry  Level = "country"
+	LevelProvince Level = "province"
+	LevelDistrict Level = "district"
+	LevelCommune  Level = "commune"
+	LevelVillage  Level = "village"
+	// LevelRegion is a grouping outside the administrative ladder (an area
+	// of a province, a zone); it may hang under any unit.
+	LevelRegion Level = "region"
+)
+
+// Levels lists the levels from the top down.
+var Levels = []Level{LevelCountry, LevelProvince, LevelDistrict, LevelCommune, LevelVillage, LevelRegion}
+
+// Rank orders levels from the top (country = 0); it is -1 for an unknown
+// level. Regions rank below villages but may attach anywhere.
+func (l Level) Rank() int {
+	for i, x := range Levels {
+		if x == l {
+			return i
+		}
+	}
+	return -1
+}
+
+// Unit is an administrative unit.
+type Unit struct {
+	Code      string
+	NameVI    string
+	NameASCII string // Fold(NameVI)
+	NameEN    string
+	Level     Level
+	Parent    string // empty for the root
+	ValidFrom *time.Time
+	ValidTo   *time.Time
+}
+
+// Direction says which way an indicator improves.
+type Direction string
+
+const (
+	HigherBetter Direction = "higher_better"
+	LowerBetter  Direction = "lower_better"
+	Neutral      Direction = "neutral"
+)
+
+// RuleKind names how child values of an indicator aggregate to a parent
+// unit or a longer period.
+type RuleKind string
+
+const (
+	RuleSum          RuleKind = "SUM"
+	RuleMean         RuleKind = "MEAN"
+	RuleWeightedMean RuleKind = "WEIGHTED_MEAN"
+	RuleRatio        RuleKind = "RATIO"
+	RuleLast         RuleKind = "LAST"
+	RuleNone         RuleKind = "NONE"
+)
+
+// Rule is an indicator's rollup rule.
+type Rule struct {
+	Kind        RuleKind
+	Weight      string // WEIGHTED_MEAN: weight indicator
+	Numerator   string // RATIO
+	Denominator string // RATIO
+}
+
+func (r Rule) String() string {
+	switch r.Kind {
+	case RuleWeightedMean:
+		return fmt.Sprintf("WEIGHTED_MEAN(%s)", r.Weight)
+	case RuleRatio:
+		return fmt.Sprintf("RATIO(%s,%s)", r.Numerator, r.Denominator)
+	}
+	return string(r.Kind)
+}
+
+// References lists the indicator codes the rule depends on.
+func (r Rule) References() []string {
+	switch r.Kind {
+	case RuleWeightedMean:
+		return []string{r.Weight}
+	case RuleRatio:
+		return []string{r.Numerator, r.Denominator}
+	}
+	return nil
+}
+
+// ParseRule parses SUM, MEAN, LAST, NONE, WEIGHTED_MEAN(weight) or
+// RATIO(numerator,denominator).
+func ParseRule(s string) (Rule, error) {
+	s = strings.TrimSpace(s)
+	bad := func() (Rule, error) {
+		return Rule{}, fmt.Errorf("rollup %q: want SUM, MEAN, LAST, NONE, WEIGHTED_MEAN(weight) or RATIO(numerator,denominator): %w", s, ErrInvalid)
+	}
+	name, args, hasArgs := strings.Cut(s, "(")
+	if !hasArgs {
+		switch k := RuleKind(s); k {
+		case RuleSum, RuleMean, RuleLast, RuleNone:
+			return Rule{Kind: k}, nil
+		}
+		return bad()
+	}
+	if !strings.HasSuffix(args, ")") {
+		return bad()
+	}
+	parts := strings.Split(strings.TrimSuffix(args, ")"), ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+		if parts[i] == "" {
+			return bad()
+		}
+	}
+	switch RuleKind(name) {
+	case RuleWeightedMean:
+		if len(parts) == 1 {
+			return Rule{Kind: RuleWeightedMean, Weight: parts[0]}, nil
+		}
+	case RuleRatio:
+		if len(parts) == 2 {
+			return Rule{Kind: RuleRatio, Numerator: parts[0], Denominator: parts[1]}, nil
+		}
+	}
+	return bad()
+}
+
+// Indicator describes a measured quantity.
+type Indicator struct {
+	Code        string
+	NameVI      string
+	NameASCII   string
+	NameEN      string
+	MeasureUnit string  // base unit: %, ‰, people, households, VND, ha, km …
+	Scale       float64 // multiplier of the base unit (1e9 for "billion VND")
+	Theme       string
+	Direction   Direction
+	Group       string // population group of a breakdown; "all" otherwise
+	Rollup      Rule
+	Total       string // the total indicator this one is a part of, if any
+	Definition  string
+}
+
+// UnitLabel renders measure unit and scale for people: "billion VND".
+func (i Indicator) UnitLabel() string {
+	prefix := ""
+	switch i.Scale {
+	case 1, 0:
+	case 1e3:
+		prefix = "thousand "
+	case 1e6:
+		prefix = "million "
+	case 1e9:
+		prefix = "billion "
+	default:
+		prefix = fmt.Sprintf("×%g ", i.Scale)
+	}
+	return prefix + i.MeasureUnit
+}
+
+// ObservationKind says what an observed value is.
+type ObservationKind string
+
+const (
+	KindActual      ObservationKind = "actual"
+	KindTarget      ObservationKind = "target"
+	KindChange      ObservationKind = "change"
+	KindShare       ObservationKind = "share"
+	KindAchievement ObservationKind = "achievement"
+)
+
+// ObservationKinds lists the valid kinds.
+var ObservationKinds = []ObservationKind{KindActual, KindTarget, KindChange, KindShare, KindAchievement}
+
+// Qualifiers a source attaches to a figure ("over", "about" …).
+var Qualifiers = []string{"over", "about", "under", "at_least", "at_most", "nearly", "range_min", "range_max"}
+
+// Flags an observation may carry.
+var Flags = []string{"estimated", "provisional", "cumulative", "per_year", "to_date", "inconsistent", "typo_suspected", "dot_decimal", "footnote", "break"}
+
+// Observation is one value of an indicator for a unit and period, with
+// its provenance.
+type Observation struct {
+	ID          int64
+	Unit        string
+	Indicator   string
+	Period      Period
+	Kind        ObservationKind
+	Value       float64
+	Denominator *float64
+	Qualifier   string
+	Flags       []string
+	Methodology string
+	Source      string
+	Line        int // 1-based line in the source document; 0 if unknown
+	Raw         string
+	Note        string
+}
+
+// HasFlag reports whether the observation carries flag f.
+func (o Observation) HasFlag(f string) bool {
+	for _, x := range o.Flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Source is a document observations come from.
+type Source struct {
+	ID     string
+	Title  string
+	Issuer string
+	Number string
+	Date   string // as precise as known: YYYY, YYYY-MM or YYYY-MM-DD
+	Kind   string
+}
+
+// DatasetInfo describes the data being served.
+type DatasetInfo struct {
+	Version      string // content hash of the loaded files
+	LoadedAt     time.Time
+	Origins      []string // dataset folders (or "embedded:…")
+	Sources      int
+	Units        int
+	Indicators   int
+	Observations int
+}

@@ -1,0 +1,82 @@
+package indicator
+
+import "context"
+
+// Page asks for at most First items after the opaque cursor After.
+type Page struct {
+	First int
+	After string
+}
+
+// PageInfo describes the returned page of a connection.
+type PageInfo struct {
+	TotalCount  int
+	HasNextPage bool
+	EndCursor   string
+}
+
+// UnitQuery lists units.
+type UnitQuery struct {
+	Level  Level  // optional
+	Parent string // optional: direct children of this unit
+	Search string // optional: accent- and case-insensitive substring of any name
+	Page
+}
+
+// IndicatorQuery lists indicators.
+type IndicatorQuery struct {
+	Theme      string // optional
+	Search     string // optional
+	HasDataFor string // optional: unit code
+	Page
+}
+
+// ObservationQuery filters the observations table.
+type ObservationQuery struct {
+	Units      []string
+	Indicators []string
+	Kinds      []ObservationKind
+	Sources    []string
+	From, To   *Period // observations whose period lies within [From.Start, To.End]
+	Page
+}
+
+// SeriesKey names one series.
+type SeriesKey struct {
+	Unit      string
+	Indicator string
+}
+
+// Coverage summarises which units and periods an indicator has data for.
+type Coverage struct {
+	Observations int
+	Units        []string
+	Periods      []Period // distinct, ordered by start then end
+}
+
+// Engine answers queries over one consistent dataset. Methods taking a
+// list of keys answer them set-at-a-time, in one statement.
+type Engine interface {
+	// Pin returns a context that reads one dataset snapshot until release
+	// is called, so a request never mixes two loads.
+	Pin(ctx context.Context) (context.Context, func())
+	Dataset(ctx context.Context) (DatasetInfo, error)
+
+	Units(ctx context.Context, codes []string) (map[string]Unit, error)
+	ListUnits(ctx context.Context, q UnitQuery) ([]Unit, PageInfo, error)
+	Children(ctx context.Context, parents []string, level Level) (map[string][]Unit, error)
+	Ancestors(ctx context.Context, codes []string) (map[string][]Unit, error)
+	Descendants(ctx context.Context, codes []string, level Level) (map[string][]Unit, error)
+
+	Indicators(ctx context.Context, codes []string) (map[string]Indicator, error)
+	ListIndicators(ctx context.Context, q IndicatorQuery) ([]Indicator, PageInfo, error)
+	Parts(ctx context.Context, totals []string) (map[string][]Indicator, error)
+	Coverage(ctx context.Context, indicators []string) (map[string]Coverage, error)
+	UnitIndicators(ctx context.Context, units []string) (map[string][]string, error)
+
+	Series(ctx context.Context, keys []SeriesKey, kinds []ObservationKind) (map[SeriesKey][]Observation, error)
+	Observations(ctx context.Context, q ObservationQuery) ([]Observation, PageInfo, error)
+
+	Sources(ctx context.Context, ids []string) (map[string]Source, error)
+	ListSources(ctx context.Context) ([]Source, error)
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"sort"
+	"strings"
+
+	"chiso/indicator"
+)
+
+// dimensions is the in-memory index of a snapshot's small tables (units,
+// indicators, sources, periods). Lookups, tree walks and listing need no
+// SQL; the same rows are in DuckDB for the analytical joins.
+type dimensions struct {
+	units      []indicator.Unit // ordered by level rank, then code
+	unitIndex  map[string]int
+	children   map[string][]int      // parent code -> unit indexes, ordered
+	indicators []indicator.Indicator // ordered by code
+	indIndex   map[string]int
+	parts      map[string][]int // total code -> part indicator indexes
+	sources    []indicator.Source
+	srcIndex   map[string]int
+	periods    map[string]indicator.Period
+}
+
+func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period) *dimensions {
+	d := &dimensions{
+		units:      append([]indicator.Unit(nil), units...),
+		indicators: append([]indicator.Indicator(nil), inds...),
+		sources:    append([]indicator.Source(nil), srcs...),
+		unitIndex:  make(map[string]int, len(units)),
+		children:   make(map[string][]int),
+		indIndex:   make(map[string]int, len(inds)),
+		parts:      make(map[string][]int),
+		srcIndex:   make(map[string]int, len(srcs)),
+		periods:    make(map[string]indicator.Period, len(periods)),
+	}
+	sort.SliceStable(d.units, func(i, j int) bool {
+		a, b := d.units[i], d.units[j]
+		if ra, rb := a.Level.Rank(), b.Level.Rank(); ra != rb {
+			return ra < rb
+		}
+		return a.Code < b.Code
+	})
+	for i, u := range d.units {
+		d.unitIndex[u.Code] = i
+		if u.Parent != "" {
+			d.children[u.Parent] = append(d.children[u.Parent], i)
+		}
+	}
+	sort.SliceStable(d.indicators, func(i, j int) bool { return d.indicators[i].Code < d.indicators[j].Code })
+	for i, ind := range d.indicators {
+		d.indIndex[ind.Code] = i
+		if ind.Total != "" {
+			d.parts[ind.Total] = append(d.parts[ind.Total], i)
+		}
+	}
+	sort.SliceStable(d.sources, func(i, j int) bool { return d.sources[i].ID < d.sources[j].ID })
+	for i, s := range d.sources {
+		d.srcIndex[s.ID] = i
+	}
+	for _, p := range periods {
+		d.periods[p.Label] = p
+	}
+	return d
+}
+
+func (d *dimensions) unit(code string) (indicator.Unit, bool) {
+	i, ok := d.unitIndex[code]
+	if !ok {
+		return indicator.Unit{}, false
+	}
+	return d.units[i], true
+}
+
+// ancestors returns code's ancestors from the root down.
+func (d *dimensions) ancestors(code string) []indicator.Unit {
+	var out []indicator.Unit
+	u, ok := d.unit(code)
+	for ok && u.Parent != "" {
+		u, ok = d.unit(u.Parent)
+		if ok {
+			out = append(out, u)
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// descendants returns code's descendants, breadth first, optionally only
+// those at level.
+func (d *dimensions) descendants(code string, level indicator.Level) []indicator.Unit {
+	var out []indicator.Unit
+	queue := append([]int(nil), d.children[code]...)
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		u := d.units[i]
+		if level == "" || u.Level == level {
+			out = append(out, u)
+		}
+		queue = append(queue, d.children[u.Code]...)
+	}
+	return out
+}
+
+// matches reports whether every word of the folded query occurs in one of
+// the folded texts.
+func matches(query string, texts ...string) bool {
+	words := strings.Fields(indicator.Fold(query))
+	if len(words) == 0 {
+		return true
+	}
+	hay := indicator.Fold(strings.Join(texts, " \x00 "))
+	for _, w := range words {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dimensions) unitMatches(i int, query string) bool {
+	u := d.units[i]
+	return matches(query, u.NameVI, u.NameEN, u.Code)
+}
+
+func (d *dimensions) indicatorMatches(i int, query string) bool {
+	x := d.indicators[i]
+	return matches(query, x.NameVI, x.NameEN, x.Code, x.Definition)
+}

@@ -1,0 +1,487 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"chiso/indicator"
+)
+
+// Check that Store implements the engine interface.
+var _ indicator.Engine = (*Store)(nil)
+
+// Units looks units up by code; unknown codes are absent from the map.
+func (s *Store) Units(ctx context.Context, codes []string) (map[string]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Unit, len(codes))
+	for _, c := range codes {
+		if u, ok := sn.dim.unit(c); ok {
+			out[c] = u
+		}
+	}
+	return out, nil
+}
+
+// Children returns the direct children of each parent, optionally only
+// those at level, ordered by code.
+func (s *Store) Children(ctx context.Context, parents []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.Unit, len(parents))
+	for _, p := range parents {
+		list := []indicator.Unit{}
+		for _, i := range sn.dim.children[p] {
+			if u := sn.dim.units[i]; level == "" || u.Level == level {
+				list = append(list, u)
+			}
+		}
+		out[p] = list
+	}
+	return out, nil
+}
+
+// Ancestors returns each unit's ancestors from the root down.
+func (s *Store) Ancestors(ctx context.Context, codes []string) (map[string][]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.Unit, len(codes))
+	for _, c := range codes {
+		out[c] = sn.dim.ancestors(c)
+	}
+	return out, nil
+}
+
+// Descendants returns each unit's descendants (optionally at one level).
+func (s *Store) Descendants(ctx context.Context, codes []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.Unit, len(codes))
+	total := 0
+	for _, c := range codes {
+		d := sn.dim.descendants(c, level)
+		if total += len(d); total > s.opts.MaxRows {
+			return nil, fmt.Errorf("store: descendants: more than %d units: %w", s.opts.MaxRows, indicator.ErrTooLarge)
+		}
+		out[c] = d
+	}
+	return out, nil
+}
+
+// ListUnits lists units by level, parent and search, ordered by level and
+// code, one page at a time.
+func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicator.Unit, indicator.PageInfo, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	defer done()
+	after, err := decodeCursor(q.After, "u", sn.info.Version)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	var match []int
+	for i, u := range sn.dim.units {
+		if q.Level != "" && u.Level != q.Level {
+			continue
+		}
+		if q.Parent != "" && u.Parent != q.Parent {
+			continue
+		}
+		if q.Search != "" && !sn.dim.unitMatches(i, q.Search) {
+			continue
+		}
+		match = append(match, i)
+	}
+	page, info := paginate(match, after, q.First, "u", sn.info.Version)
+	out := make([]indicator.Unit, len(page))
+	for i, idx := range page {
+		out[i] = sn.dim.units[idx]
+	}
+	return out, info, nil
+}
+
+// paginate cuts one page of ordered positions after the cursor position.
+func paginate(match []int, after int64, first int, kind, version string) ([]int, indicator.PageInfo) {
+	start := sort.Search(len(match), func(i int) bool { return int64(match[i]) > after })
+	rest := match[start:]
+	info := indicator.PageInfo{TotalCount: len(match)}
+	if len(rest) > first {
+		rest, info.HasNextPage = rest[:first], true
+	}
+	if len(rest) > 0 {
+		info.EndCursor = encodeCursor(kind, version, int64(rest[len(rest)-1]))
+	}
+	return rest, info
+}
+
+// Indicators looks indicators up by code.
+func (s *Store) Indicators(ctx context.Context, codes []string) (map[string]indicator.Indicator, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Indicator, len(codes))
+	for _, c := range codes {
+		if i, ok := sn.dim.indIndex[c]; ok {
+			out[c] = sn.dim.indicators[i]
+		}
+	}
+	return out, nil
+}
+
+// Parts returns the indicators that are breakdowns of each total.
+func (s *Store) Parts(ctx context.Context, totals []string) (map[string][]indicator.Indicator, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.Indicator, len(totals))
+	for _, t := range totals {
+		list := []indicator.Indicator{}
+		for _, i := range sn.dim.parts[t] {
+			list = append(list, sn.dim.indicators[i])
+		}
+		out[t] = list
+	}
+	return out, nil
+}
+
+// ListIndicators lists indicators by theme, search and data presence.
+func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) ([]indicator.Indicator, indicator.PageInfo, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	defer done()
+	after, err := decodeCursor(q.After, "i", sn.info.Version)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	var with map[string]bool
+	if q.HasDataFor != "" {
+		m, err := s.unitIndicators(ctx, sn, []string{q.HasDataFor})
+		if err != nil {
+			return nil, indicator.PageInfo{}, err
+		}
+		with = map[string]bool{}
+		for _, c := range m[q.HasDataFor] {
+			with[c] = true
+		}
+	}
+	var match []int
+	for i, ind := range sn.dim.indicators {
+		if q.Theme != "" && ind.Theme != q.Theme {
+			continue
+		}
+		if with != nil && !with[ind.Code] {
+			continue
+		}
+		if q.Search != "" && !sn.dim.indicatorMatches(i, q.Search) {
+			continue
+		}
+		match = append(match, i)
+	}
+	page, info := paginate(match, after, q.First, "i", sn.info.Version)
+	out := make([]indicator.Indicator, len(page))
+	for i, idx := range page {
+		out[i] = sn.dim.indicators[idx]
+	}
+	return out, info, nil
+}
+
+// UnitIndicators returns, per unit, the codes of indicators with data.
+func (s *Store) UnitIndicators(ctx context.Context, units []string) (map[string][]string, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.unitIndicators(ctx, sn, units)
+}
+
+func (s *Store) unitIndicators(ctx context.Context, sn *snapshot, units []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(units))
+	for _, u := range units {
+		out[u] = []string{}
+	}
+	err := s.query(ctx, sn, "store: unit indicators",
+		`SELECT DISTINCT unit, indicator FROM observations WHERE unit IN (SELECT unnest(?::VARCHAR[])) ORDER BY unit, indicator`,
+		[]any{units}, func(r *sql.Rows) error {
+			var u, i string
+			if err := r.Scan(&u, &i); err != nil {
+				return err
+			}
+			out[u] = append(out[u], i)
+			return nil
+		})
+	return out, err
+}
+
+// Coverage returns, per indicator, its observation count and the units
+// and periods it has data for.
+func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicator.Coverage, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Coverage, len(inds))
+	for _, c := range inds {
+		out[c] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
+	}
+	err = s.query(ctx, sn, "store: coverage",
+		`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
+		FROM observations WHERE indicator IN (SELECT unnest(?::VARCHAR[])) GROUP BY indicator`,
+		[]any{inds}, func(r *sql.Rows) error {
+			var code string
+			var n int
+			var units, periods []any
+			if err := r.Scan(&code, &n, &units, &periods); err != nil {
+				return err
+			}
+			cv := indicator.Coverage{Observations: n, Units: make([]string, 0, len(units))}
+			for _, u := range units {
+				cv.Units = append(cv.Units, u.(string))
+			}
+			for _, p := range periods {
+				cv.Periods = append(cv.Periods, sn.dim.periods[p.(string)])
+			}
+			sortPeriods(cv.Periods)
+			out[code] = cv
+			return nil
+		})
+	return out, err
+}
+
+func sortPeriods(ps []indicator.Period) {
+	sort.Slice(ps, func(i, j int) bool {
+		if !ps[i].Start.Equal(ps[j].Start) {
+			return ps[i].Start.Before(ps[j].Start)
+		}
+		if !ps[i].End.Equal(ps[j].End) {
+			return ps[i].End.Before(ps[j].End)
+		}
+		return ps[i].Label < ps[j].Label
+	})
+}
+
+const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note`
+
+// scanObservation reads the obsColumns of a row, after any prefix
+// destinations; ok is false when the row carries no observation (the
+// count-only row of an empty page).
+func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.Observation, ok bool, err error) {
+	var id sql.NullInt64
+	var unit, ind, period, kind, flags, src, qual, meth, raw, note sql.NullString
+	var value, den sql.NullFloat64
+	var line sql.NullInt32
+	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note)
+	if err := r.Scan(dest...); err != nil || !id.Valid {
+		return o, false, err
+	}
+	o = indicator.Observation{
+		ID: id.Int64, Unit: unit.String, Indicator: ind.String, Period: dim.periods[period.String],
+		Kind: indicator.ObservationKind(kind.String), Value: value.Float64, Qualifier: qual.String,
+		Methodology: meth.String, Source: src.String, Line: int(line.Int32), Raw: raw.String, Note: note.String,
+		Flags: []string{},
+	}
+	if den.Valid {
+		d := den.Float64
+		o.Denominator = &d
+	}
+	for _, f := range strings.Split(flags.String, ";") {
+		if f != "" {
+			o.Flags = append(o.Flags, f)
+		}
+	}
+	return o, true, nil
+}
+
+// Series returns the observations of each (unit, indicator) pair, ordered
+// by period, kind and id; kinds filters when non-empty.
+func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []indicator.ObservationKind) (map[indicator.SeriesKey][]indicator.Observation, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
+	us, is := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		us[i], is[i] = k.Unit, k.Indicator
+		out[k] = []indicator.Observation{}
+	}
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	q := `SELECT ` + obsColumns + ` FROM observations
+		WHERE (unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
+		AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], kind))
+		ORDER BY unit, indicator, period_start, period_end, kind, id`
+	err = s.query(ctx, sn, "store: series", q, []any{us, is, ks, ks}, func(r *sql.Rows) error {
+		o, _, err := scanObservation(r, sn.dim)
+		if err != nil {
+			return err
+		}
+		k := indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}
+		out[k] = append(out[k], o)
+		return nil
+	})
+	return out, err
+}
+
+// Observations returns one page of the filtered observations table,
+// ordered by id (indicator, unit, period), with the total count.
+func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) ([]indicator.Observation, indicator.PageInfo, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	defer done()
+	after, err := decodeCursor(q.After, "o", sn.info.Version)
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	var where []string
+	var args []any
+	inList := func(col string, vals []string) {
+		if len(vals) > 0 {
+			where = append(where, col+" IN (SELECT unnest(?::VARCHAR[]))")
+			args = append(args, vals)
+		}
+	}
+	inList("unit", q.Units)
+	inList("indicator", q.Indicators)
+	inList("source", q.Sources)
+	kinds := make([]string, len(q.Kinds))
+	for i, k := range q.Kinds {
+		kinds[i] = string(k)
+	}
+	inList("kind", kinds)
+	if q.From != nil {
+		where = append(where, "period_start >= ?")
+		args = append(args, q.From.Start)
+	}
+	if q.To != nil {
+		where = append(where, "period_end <= ?")
+		args = append(args, q.To.End)
+	}
+	cond := "true"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	// One statement: the filtered set's count joined to the page, so an
+	// empty page still reports the total.
+	sqlText := fmt.Sprintf(`WITH f AS (SELECT * FROM observations WHERE %s),
+		c AS (SELECT count(*) AS total FROM f),
+		p AS (SELECT * FROM f WHERE id > ? ORDER BY id LIMIT ?)
+		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
+			p.methodology, p.source, p.line, p.raw, p.note
+		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond)
+	args = append(args, after, q.First+1)
+	var obs []indicator.Observation
+	info := indicator.PageInfo{}
+	err = s.query(ctx, sn, "store: observations", sqlText, args, func(r *sql.Rows) error {
+		var total int
+		o, ok, err := scanObservation(r, sn.dim, &total)
+		if err != nil {
+			return err
+		}
+		info.TotalCount = total
+		if !ok {
+			return nil
+		}
+		obs = append(obs, o)
+		return nil
+	})
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
+	}
+	if len(obs) > q.First {
+		obs, info.HasNextPage = obs[:q.First], true
+	}
+	if len(obs) > 0 {
+		info.EndCursor = encodeCursor("o", sn.info.Version, obs[len(obs)-1].ID)
+	}
+	return obs, info, nil
+}
+
+// Sources looks sources up by id.
+func (s *Store) Sources(ctx context.Context, ids []string) (map[string]indicator.Source, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Source, len(ids))
+	for _, id := range ids {
+		if i, ok := sn.dim.srcIndex[id]; ok {
+			out[id] = sn.dim.sources[i]
+		}
+	}
+	return out, nil
+}
+
+// ListSources returns every source, ordered by id.
+func (s *Store) ListSources(ctx context.Context) ([]indicator.Source, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return append([]indicator.Source(nil), sn.dim.sources...), nil
+}
+
+// Cursors are opaque to clients: base64 of kind, dataset version and key.
+// A cursor from another dataset version or another list is refused, so a
+// reload never silently shifts a client's pagination.
+func encodeCursor(kind, version string, key int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + shortVersion(version) + ":" + strconv.FormatInt(key, 10)))
+}
+
+func decodeCursor(c, kind, version string) (int64, error) {
+	if c == "" {
+		return -1, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	parts := strings.Split(string(raw), ":")
+	if err != nil || len(parts) != 3 || parts[0] != kind {
+		return 0, indicator.Invalidf("after", "not a cursor of this list")
+	}
+	if parts[1] != shortVersion(version) {
+		return 0, indicator.Invalidf("after", "cursor is from dataset version %s, now serving %s; start again without after", parts[1], shortVersion(version))
+	}
+	key, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return 0, indicator.Invalidf("after", "not a cursor of this list")
+	}
+	return key, nil
+}
+
+func shortVersion(v string) string {
+	if len(v) > 12 {
+		return v[:12]
+	}
+	return v
+}

@@ -1,0 +1,191 @@
+// Package store is chiso's columnar engine: the only package that talks to
+// DuckDB. It builds each dataset in a fresh in-memory DuckDB instance,
+// validates it set-at-a-time in SQL, and swaps it in atomically; it answers
+// the indicator.Engine queries over the snapshot a request pinned, with
+// bound parameters, row limits and context cancellation reaching DuckDB.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"chiso/indicator"
+)
+
+// Options tunes the engine.
+type Options struct {
+	// MaxRows caps the rows one statement may return (ErrTooLarge beyond).
+	MaxRows int
+	// Threads and MemoryLimit are passed to DuckDB when > 0 / non-empty.
+	Threads     int
+	MemoryLimit string
+	Logger      *slog.Logger
+}
+
+// DefaultMaxRows is the row cap of a statement when Options.MaxRows is 0.
+const DefaultMaxRows = 500_000
+
+// Store serves the current snapshot and swaps in new ones.
+type Store struct {
+	opts       Options
+	log        *slog.Logger
+	cur        atomic.Pointer[snapshot]
+	swapMu     sync.Mutex
+	statements atomic.Int64
+}
+
+// New returns an empty store; it serves nothing until the first Swap.
+func New(opts Options) *Store {
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = DefaultMaxRows
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{opts: opts, log: opts.Logger}
+}
+
+// Statements is the number of SQL statements run to answer queries since
+// the store was created (loads are not counted). Tests use it to prove
+// that a request's statement count does not grow with its result.
+func (s *Store) Statements() int64 { return s.statements.Load() }
+
+// Close releases the current snapshot.
+func (s *Store) Close() error {
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	if old := s.cur.Swap(nil); old != nil {
+		old.retire()
+	}
+	return nil
+}
+
+// snapshot is one loaded dataset: its DuckDB instance and in-memory
+// dimension index. It is retired after a swap and closed when the last
+// request that pinned it releases it.
+type snapshot struct {
+	db   *sql.DB
+	info indicator.DatasetInfo
+	dim  *dimensions
+
+	mu      sync.Mutex
+	refs    int
+	retired bool
+}
+
+func (sn *snapshot) acquire() bool {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if sn.retired {
+		return false
+	}
+	sn.refs++
+	return true
+}
+
+func (sn *snapshot) release() {
+	sn.mu.Lock()
+	sn.refs--
+	closeNow := sn.retired && sn.refs == 0
+	sn.mu.Unlock()
+	if closeNow {
+		sn.db.Close()
+	}
+}
+
+func (sn *snapshot) retire() {
+	sn.mu.Lock()
+	sn.retired = true
+	closeNow := sn.refs == 0
+	sn.mu.Unlock()
+	if closeNow {
+		sn.db.Close()
+	}
+}
+
+type pinKey struct{}
+
+// Pin returns a context bound to the current snapshot; every query made
+// with it reads that snapshot, even if a reload swaps in another.
+func (s *Store) Pin(ctx context.Context) (context.Context, func()) {
+	sn, err := s.acquire()
+	if err != nil {
+		return ctx, func() {}
+	}
+	var once sync.Once
+	return context.WithValue(ctx, pinKey{}, sn), func() { once.Do(sn.release) }
+}
+
+func (s *Store) acquire() (*snapshot, error) {
+	for {
+		sn := s.cur.Load()
+		if sn == nil {
+			return nil, fmt.Errorf("store: no dataset loaded: %w", indicator.ErrUnavailable)
+		}
+		if sn.acquire() {
+			return sn, nil
+		}
+	}
+}
+
+// snap returns the snapshot pinned in ctx or, failing that, the current
+// one, with the function that releases it.
+func (s *Store) snap(ctx context.Context) (*snapshot, func(), error) {
+	if sn, ok := ctx.Value(pinKey{}).(*snapshot); ok {
+		return sn, func() {}, nil
+	}
+	sn, err := s.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	return sn, sn.release, nil
+}
+
+// Dataset describes the snapshot being served.
+func (s *Store) Dataset(ctx context.Context) (indicator.DatasetInfo, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return indicator.DatasetInfo{}, err
+	}
+	defer done()
+	return sn.info, nil
+}
+
+// query runs one counted statement on the snapshot and hands each row to
+// scan. It enforces the row cap and maps context errors to error kinds.
+func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []any, scan func(*sql.Rows) error) error {
+	s.statements.Add(1)
+	rows, err := sn.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if n++; n > s.opts.MaxRows {
+			return fmt.Errorf("%s: more than %d rows: %w", op, s.opts.MaxRows, indicator.ErrTooLarge)
+		}
+		if err := scan(rows); err != nil {
+			return s.wrap(ctx, op, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	return nil
+}
+
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w (%v)", op, indicator.ErrTimeout, err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("%s: canceled: %w", op, context.Canceled)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
