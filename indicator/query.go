@@ -13,6 +13,7 @@ type PageInfo struct {
 	TotalCount  int
 	HasNextPage bool
 	EndCursor   string
+	Cursors     []string // one per returned item, in order
 }
 
 // UnitQuery lists units.

@@ -126,8 +126,11 @@ func paginate(match []int, after int64, first int, kind, version string) ([]int,
 	if len(rest) > first {
 		rest, info.HasNextPage = rest[:first], true
 	}
+	for _, i := range rest {
+		info.Cursors = append(info.Cursors, encodeCursor(kind, version, int64(i)))
+	}
 	if len(rest) > 0 {
-		info.EndCursor = encodeCursor(kind, version, int64(rest[len(rest)-1]))
+		info.EndCursor = info.Cursors[len(rest)-1]
 	}
 	return rest, info
 }
@@ -421,8 +424,11 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	if len(obs) > q.First {
 		obs, info.HasNextPage = obs[:q.First], true
 	}
+	for _, o := range obs {
+		info.Cursors = append(info.Cursors, encodeCursor("o", sn.info.Version, o.ID))
+	}
 	if len(obs) > 0 {
-		info.EndCursor = encodeCursor("o", sn.info.Version, obs[len(obs)-1].ID)
+		info.EndCursor = info.Cursors[len(obs)-1]
 	}
 	return obs, info, nil
 }

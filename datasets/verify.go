@@ -1,0 +1,302 @@
+package datasets
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"chiso/indicator"
+)
+
+// Problem is one failed check, located in a dataset file.
+type Problem struct {
+	File  string
+	Line  int
+	Check string // raw-on-line, raw-value, breakdown, reference
+	Msg   string
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s:%d: [%s] %s", p.File, p.Line, p.Check, p.Msg) }
+
+// Report summarises a verification.
+type Report struct {
+	Observations   int
+	PerSource      map[string]int
+	RawChecked     int  // observations whose raw was found on its cited line
+	SourcesChecked bool // false when the source folder was not available
+	Breakdowns     int  // total/part groups compared
+	Problems       []Problem
+}
+
+// Verify checks a curated dataset folder: (1) each observation's raw
+// figure occurs on the cited line of its source document (when sources is
+// not nil; documents are read as sources/<id>.txt), (2) raw parsed with the
+// Vietnamese number rules times the factor column equals value, (3)
+// breakdowns do not exceed, and when complete equal, their totals within
+// rounding unless flagged inconsistent, (4) every referenced unit,
+// indicator and source exists, every indicator has a rollup rule, and
+// every observation carries its provenance.
+func Verify(data fs.FS, sources fs.FS) (Report, error) {
+	rep := Report{PerSource: map[string]int{}, SourcesChecked: sources != nil}
+	srcRows, err := readTable(data, "sources.csv")
+	if err != nil {
+		return rep, err
+	}
+	unitRows, err := readTable(data, "units.csv")
+	if err != nil {
+		return rep, err
+	}
+	indRows, err := readTable(data, "indicators.csv")
+	if err != nil {
+		return rep, err
+	}
+	obsRows, err := readTable(data, "observations.csv")
+	if err != nil {
+		return rep, err
+	}
+	add := func(file string, line int, check, format string, a ...any) {
+		rep.Problems = append(rep.Problems, Problem{File: file, Line: line, Check: check, Msg: fmt.Sprintf(format, a...)})
+	}
+	srcIDs := map[string]bool{}
+	for _, r := range srcRows {
+		srcIDs[r.get("id")] = true
+	}
+	unitCodes := map[string]bool{}
+	for _, r := range unitRows {
+		unitCodes[r.get("code")] = true
+	}
+	inds := map[string]row{}
+	parts := map[string][]string{}
+	for _, r := range indRows {
+		code := r.get("code")
+		inds[code] = r
+		if _, err := indicator.ParseRule(r.get("rollup")); err != nil {
+			add("indicators.csv", r.line, "reference", "indicator %s: %v", code, err)
+		}
+		if t := r.get("total"); t != "" {
+			parts[t] = append(parts[t], code)
+		}
+	}
+	for _, r := range indRows {
+		rule, _ := indicator.ParseRule(r.get("rollup"))
+		for _, ref := range append(rule.References(), r.get("total")) {
+			if ref != "" && inds[ref].line == 0 {
+				add("indicators.csv", r.line, "reference", "indicator %s refers to unknown indicator %q", r.get("code"), ref)
+			}
+		}
+	}
+	docs := map[string][]string{}
+	doc := func(id string) ([]string, error) {
+		if d, ok := docs[id]; ok {
+			return d, nil
+		}
+		f, err := sources.Open(id + ".txt")
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		var lines []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		docs[id] = lines
+		return lines, sc.Err()
+	}
+	type obs struct {
+		row
+		value float64
+	}
+	var all []obs
+	for _, r := range obsRows {
+		rep.Observations++
+		src, unit, ind := r.get("source"), r.get("unit"), r.get("indicator")
+		rep.PerSource[src]++
+		if !srcIDs[src] {
+			add("observations.csv", r.line, "reference", "unknown source %q", src)
+		}
+		if !unitCodes[unit] {
+			add("observations.csv", r.line, "reference", "unknown unit %q", unit)
+		}
+		if inds[ind].line == 0 {
+			add("observations.csv", r.line, "reference", "unknown indicator %q", ind)
+		}
+		raw := r.get("raw")
+		line, err := strconv.Atoi(r.get("line"))
+		if err != nil || line < 1 || raw == "" {
+			add("observations.csv", r.line, "reference", "provenance required: line %q, raw %q", r.get("line"), raw)
+			continue
+		}
+		if sources != nil && srcIDs[src] {
+			lines, err := doc(src)
+			switch {
+			case err != nil:
+				add("observations.csv", r.line, "raw-on-line", "source document %s: %v", src, err)
+			case line > len(lines):
+				add("observations.csv", r.line, "raw-on-line", "%s has %d lines, cited line %d", src, len(lines), line)
+			case !strings.Contains(lines[line-1], raw):
+				add("observations.csv", r.line, "raw-on-line", "%q is not on %s line %d", raw, src, line)
+			default:
+				rep.RawChecked++
+			}
+		}
+		value, err := strconv.ParseFloat(r.get("value"), 64)
+		if err != nil {
+			add("observations.csv", r.line, "raw-value", "value %q is not a number", r.get("value"))
+			continue
+		}
+		factor := 1.0
+		if f := r.get("factor"); f != "" {
+			if factor, err = strconv.ParseFloat(f, 64); err != nil {
+				add("observations.csv", r.line, "raw-value", "factor %q is not a number", f)
+				continue
+			}
+		}
+		flags := ";" + r.get("flags") + ";"
+		fig, err := indicator.ParseFigure(raw, strings.Contains(flags, ";dot_decimal;"))
+		if err != nil {
+			add("observations.csv", r.line, "raw-value", "%v", err)
+			continue
+		}
+		if !close(fig.Value*factor, value) {
+			add("observations.csv", r.line, "raw-value", "value %v but raw %q × factor %v = %v", value, raw, factor, fig.Value*factor)
+		}
+		if d := r.get("denominator"); d != "" {
+			dv, err := strconv.ParseFloat(d, 64)
+			if err != nil || !fig.HasDenominator || !close(dv, fig.Denominator) {
+				add("observations.csv", r.line, "raw-value", "denominator %q does not match the second number of raw %q", d, raw)
+			}
+		}
+		all = append(all, obs{r, value})
+	}
+	// Breakdowns: group totals and parts by unit, period, kind and source.
+	type gkey struct{ total, unit, period, kind, source string }
+	totals := map[gkey][]obs{}
+	partVals := map[gkey]map[string][]obs{}
+	for _, o := range all {
+		if o.get("qualifier") != "" && o.get("qualifier") != "about" && o.get("qualifier") != "nearly" {
+			continue // bounds are not sums
+		}
+		if k := o.get("kind"); k != "actual" && k != "target" && k != "share" {
+			continue
+		}
+		ind := o.get("indicator")
+		if len(parts[ind]) > 0 && o.get("kind") != "share" {
+			k := gkey{ind, o.get("unit"), o.get("period"), o.get("kind"), o.get("source")}
+			totals[k] = append(totals[k], o)
+		}
+		if t := inds[ind].get("total"); t != "" {
+			k := gkey{t, o.get("unit"), o.get("period"), o.get("kind"), o.get("source")}
+			if partVals[k] == nil {
+				partVals[k] = map[string][]obs{}
+			}
+			partVals[k][ind] = append(partVals[k][ind], o)
+		}
+	}
+	keys := make([]gkey, 0, len(partVals))
+	for k := range partVals {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	for _, k := range keys {
+		pv := partVals[k]
+		if len(pv) < 2 {
+			continue // one part alone says nothing about the sum
+		}
+		flagged := false
+		sum, first := 0.0, 0
+		for _, list := range pv {
+			o := list[0] // one value per part; repeats of a part are the same fact restated
+			sum += o.value
+			if strings.Contains(";"+o.get("flags")+";", ";inconsistent;") {
+				flagged = true
+			}
+			if first == 0 || o.line < first {
+				first = o.line
+			}
+		}
+		complete := len(pv) == len(parts[k.total])
+		var want []float64
+		if k.kind == "share" {
+			want = []float64{100}
+		} else {
+			for _, t := range totals[gkey{k.total, k.unit, k.period, k.kind, k.source}] {
+				if strings.Contains(";"+t.get("flags")+";", ";inconsistent;") {
+					flagged = true
+				}
+				want = append(want, t.value)
+			}
+		}
+		if len(want) == 0 || flagged {
+			continue
+		}
+		rep.Breakdowns++
+		ok := false
+		for _, w := range want {
+			tol := math.Max(0.005*math.Abs(w), 0.06)
+			if sum <= w+tol && (!complete || sum >= w-tol) {
+				ok = true
+			}
+		}
+		if !ok {
+			what := "exceed"
+			if sum < want[0] {
+				what = "fall short of"
+			}
+			add("observations.csv", first, "breakdown", "parts of %s for %s %s %s (%s) sum to %v and %s the total %v", k.total, k.unit, k.period, k.kind, k.source, sum, what, want)
+		}
+	}
+	return rep, nil
+}
+
+func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+
+type row struct {
+	line int
+	cols map[string]int
+	vals []string
+}
+
+func (r row) get(c string) string {
+	if i, ok := r.cols[c]; ok && i < len(r.vals) {
+		return strings.TrimSpace(r.vals[i])
+	}
+	return ""
+}
+
+func readTable(fsys fs.FS, name string) ([]row, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", name, err)
+	}
+	cols := map[string]int{}
+	for i, h := range head {
+		cols[strings.TrimPrefix(h, "\ufeff")] = i
+	}
+	var out []row
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verify: %s: %w", name, err)
+		}
+		line, _ := r.FieldPos(0)
+		out = append(out, row{line: line, cols: cols, vals: rec})
+	}
+}

@@ -1,0 +1,78 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"chiso/indicator"
+)
+
+// tooLarge is a request over a configured limit.
+type tooLarge struct {
+	arg      string
+	max, got int
+}
+
+func (e *tooLarge) Error() string {
+	return fmt.Sprintf("argument %s: %d is over the limit of %d", e.arg, e.got, e.max)
+}
+func (e *tooLarge) Unwrap() error { return indicator.ErrTooLarge }
+
+// notFound reports an unknown code given in argument arg.
+func notFound(arg, what, code string) error {
+	return fmt.Errorf("argument %s: no %s with code %q: %w", arg, what, code, indicator.ErrNotFound)
+}
+
+// ErrorPresenter maps every resolver error to a GraphQL error whose
+// extensions.code is its kind. Messages of known kinds are written for
+// clients and shown; anything else is logged and shown as "internal
+// error" so internals never leak.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) && ge.Extensions["code"] != nil && errors.Unwrap(ge) == nil {
+			return gerr // parse/validation errors from gqlgen keep their codes
+		}
+		code := indicator.CodeOf(err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(code)
+		var arg *indicator.ArgError
+		var big *tooLarge
+		switch {
+		case errors.As(err, &arg):
+			gerr.Extensions["argument"] = arg.Arg
+		case errors.As(err, &big):
+			gerr.Extensions["argument"] = big.arg
+		}
+		switch code {
+		case indicator.CodeInternal:
+			log.ErrorContext(ctx, "internal error", "path", gerr.Path.String(), "err", err)
+			gerr.Message = "internal error"
+		case indicator.CodeTimeout:
+			gerr.Message = "the request took longer than its time limit and was stopped"
+		case indicator.CodeUnavailable:
+			gerr.Message = "the request was cancelled or no dataset is loaded"
+		default:
+			gerr.Message = clientMessage(err)
+		}
+		return gerr
+	}
+}
+
+// clientMessage strips internal operation prefixes ("store: …") from an
+// error of a known kind, keeping the part written for clients.
+func clientMessage(err error) string {
+	var arg *indicator.ArgError
+	if errors.As(err, &arg) {
+		return arg.Error()
+	}
+	return err.Error()
+}

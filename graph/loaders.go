@@ -1,0 +1,160 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"chiso/indicator"
+)
+
+// batcher collects the keys asked for by resolvers running concurrently
+// (gqlgen resolves the elements of a list in parallel) and fetches them
+// with one engine call: the first key opens a batch, which is dispatched
+// when the wait window closes or the batch is full.
+type batcher[K comparable, V any] struct {
+	ctx   context.Context
+	fetch func(context.Context, []K) (map[K]V, error)
+	wait  time.Duration
+	max   int
+
+	mu  sync.Mutex
+	cur *batch[K, V]
+}
+
+type batch[K comparable, V any] struct {
+	keys []K
+	seen map[K]bool
+	done chan struct{}
+	res  map[K]V
+	err  error
+}
+
+func (b *batcher[K, V]) load(ctx context.Context, k K) (V, error) {
+	b.mu.Lock()
+	bt := b.cur
+	if bt == nil {
+		bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{})}
+		b.cur = bt
+		time.AfterFunc(b.wait, func() { b.dispatch(bt) })
+	}
+	if !bt.seen[k] {
+		bt.seen[k] = true
+		bt.keys = append(bt.keys, k)
+	}
+	full := len(bt.keys) >= b.max
+	b.mu.Unlock()
+	if full {
+		b.dispatch(bt)
+	}
+	select {
+	case <-bt.done:
+		return bt.res[k], bt.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+// dispatch closes bt to new keys and fetches it, once.
+func (b *batcher[K, V]) dispatch(bt *batch[K, V]) {
+	b.mu.Lock()
+	if b.cur != bt {
+		b.mu.Unlock()
+		return // already dispatched
+	}
+	b.cur = nil
+	b.mu.Unlock()
+	bt.res, bt.err = b.fetch(b.ctx, bt.keys)
+	close(bt.done)
+}
+
+type seriesKey struct {
+	indicator.SeriesKey
+	kinds string
+}
+
+// loaders are the per-request batchers.
+type loaders struct {
+	series         *batcher[seriesKey, []indicator.Observation]
+	unitIndicators *batcher[string, []string]
+	coverage       *batcher[string, indicator.Coverage]
+}
+
+type loadersKey struct{}
+
+// LoaderOptions tune batching.
+type LoaderOptions struct {
+	Wait     time.Duration // how long a batch stays open; default 2ms
+	MaxBatch int           // keys per batch; default 5000
+}
+
+func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loaders {
+	if o.Wait <= 0 {
+		o.Wait = 2 * time.Millisecond
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 5000
+	}
+	return &loaders{
+		series: &batcher[seriesKey, []indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch,
+			fetch: func(ctx context.Context, keys []seriesKey) (map[seriesKey][]indicator.Observation, error) {
+				// One engine call per distinct kinds filter (almost always one).
+				byKinds := map[string][]indicator.SeriesKey{}
+				kinds := map[string][]indicator.ObservationKind{}
+				for _, k := range keys {
+					byKinds[k.kinds] = append(byKinds[k.kinds], k.SeriesKey)
+				}
+				for _, k := range keys {
+					if _, ok := kinds[k.kinds]; !ok {
+						kinds[k.kinds] = parseKinds(k.kinds)
+					}
+				}
+				out := make(map[seriesKey][]indicator.Observation, len(keys))
+				for ks, sk := range byKinds {
+					m, err := e.Series(ctx, sk, kinds[ks])
+					if err != nil {
+						return nil, err
+					}
+					for k, v := range m {
+						out[seriesKey{k, ks}] = v
+					}
+				}
+				return out, nil
+			}},
+		unitIndicators: &batcher[string, []string]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.UnitIndicators},
+		coverage:       &batcher[string, indicator.Coverage]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.Coverage},
+	}
+}
+
+func parseKinds(s string) []indicator.ObservationKind {
+	if s == "" {
+		return nil
+	}
+	var out []indicator.ObservationKind
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			out = append(out, indicator.ObservationKind(s[start:i]))
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func loadersFor(ctx context.Context) *loaders {
+	l, _ := ctx.Value(loadersKey{}).(*loaders)
+	return l
+}
+
+// Middleware pins one dataset snapshot for the whole request and installs
+// the request's loaders.
+func Middleware(e indicator.Engine, o LoaderOptions, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, release := e.Pin(r.Context())
+		defer release()
+		ctx = context.WithValue(ctx, loadersKey{}, newLoaders(ctx, e, o))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -1,0 +1,177 @@
+// Package graph is chiso's GraphQL layer (gqlgen, schema first). Resolvers
+// are thin: they convert arguments, call the indicator.Engine, and batch
+// per-object lookups that need SQL through request-scoped loaders so a
+// nested request costs a bounded number of statements. It never builds SQL
+// and never imports the DuckDB driver.
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"chiso/graph/model"
+	"chiso/indicator"
+)
+
+// Limits bound what one request may ask for.
+type Limits struct {
+	DefaultPageSize int // page size when `first` is omitted
+	MaxPageSize     int // larger `first` is refused with TOO_LARGE
+}
+
+// DefaultLimits are the limits used when none are configured.
+var DefaultLimits = Limits{DefaultPageSize: 100, MaxPageSize: 1000}
+
+// Resolver holds the dependencies of every resolver.
+type Resolver struct {
+	Engine indicator.Engine
+	Limits Limits
+}
+
+func (r *Resolver) pageSize(first *int) (int, error) {
+	if first == nil {
+		return r.Limits.DefaultPageSize, nil
+	}
+	switch n := *first; {
+	case n < 0:
+		return 0, indicator.Invalidf("first", "must be 0 or more, got %d", n)
+	case n > r.Limits.MaxPageSize:
+		return 0, &tooLarge{arg: "first", max: r.Limits.MaxPageSize, got: n}
+	default:
+		return n, nil
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func domainLevel(l *model.Level) indicator.Level {
+	if l == nil {
+		return ""
+	}
+	return indicator.Level(strings.ToLower(string(*l)))
+}
+
+func domainKinds(ks []model.ObservationKind) []indicator.ObservationKind {
+	out := make([]indicator.ObservationKind, len(ks))
+	for i, k := range ks {
+		out[i] = indicator.ObservationKind(strings.ToLower(string(k)))
+	}
+	return out
+}
+
+func kindsKey(ks []indicator.ObservationKind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = string(k)
+	}
+	return strings.Join(parts, ",")
+}
+
+// pageInfo converts an engine page description.
+func pageInfo(p indicator.PageInfo) *model.PageInfo {
+	return &model.PageInfo{HasNextPage: p.HasNextPage, EndCursor: optional(p.EndCursor)}
+}
+
+// lookups of single objects; the engine answers these from memory.
+
+func (r *Resolver) unit(ctx context.Context, code string) (*indicator.Unit, error) {
+	m, err := r.Engine.Units(ctx, []string{code})
+	if err != nil {
+		return nil, err
+	}
+	if u, ok := m[code]; ok {
+		return &u, nil
+	}
+	return nil, nil
+}
+
+func (r *Resolver) indicator(ctx context.Context, code string) (*indicator.Indicator, error) {
+	if code == "" {
+		return nil, nil
+	}
+	m, err := r.Engine.Indicators(ctx, []string{code})
+	if err != nil {
+		return nil, err
+	}
+	if x, ok := m[code]; ok {
+		return &x, nil
+	}
+	return nil, nil
+}
+
+func (r *Resolver) source(ctx context.Context, id string) (*indicator.Source, error) {
+	m, err := r.Engine.Sources(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := m[id]; ok {
+		return &s, nil
+	}
+	return nil, nil
+}
+
+// mustUnit and mustIndicator resolve codes that the dataset guarantees
+// (references inside loaded data); a miss is an internal error.
+func (r *Resolver) mustUnit(ctx context.Context, code string) (*indicator.Unit, error) {
+	u, err := r.unit(ctx, code)
+	if err == nil && u == nil {
+		err = fmt.Errorf("graph: dangling unit reference %q", code)
+	}
+	return u, err
+}
+
+func (r *Resolver) mustIndicator(ctx context.Context, code string) (*indicator.Indicator, error) {
+	x, err := r.indicator(ctx, code)
+	if err == nil && x == nil {
+		err = fmt.Errorf("graph: dangling indicator reference %q", code)
+	}
+	return x, err
+}
+
+// series resolves one series through the request's batch loader.
+func (r *Resolver) series(ctx context.Context, unitCode, indicatorCode string, kinds []model.ObservationKind, unitArg, indArg string) (*model.Series, error) {
+	u, err := r.unit(ctx, unitCode)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		return nil, notFound(unitArg, "unit", unitCode)
+	}
+	ind, err := r.indicator(ctx, indicatorCode)
+	if err != nil {
+		return nil, err
+	}
+	if ind == nil {
+		return nil, notFound(indArg, "indicator", indicatorCode)
+	}
+	ks := domainKinds(kinds)
+	key := seriesKey{indicator.SeriesKey{Unit: unitCode, Indicator: indicatorCode}, kindsKey(ks)}
+	var obs []indicator.Observation
+	if l := loadersFor(ctx); l != nil {
+		obs, err = l.series.load(ctx, key)
+	} else {
+		var m map[indicator.SeriesKey][]indicator.Observation
+		m, err = r.Engine.Series(ctx, []indicator.SeriesKey{key.SeriesKey}, ks)
+		obs = m[key.SeriesKey]
+	}
+	if err != nil {
+		return nil, err
+	}
+	if obs == nil {
+		obs = []indicator.Observation{}
+	}
+	return &model.Series{Unit: u, Indicator: ind, Observations: obs}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

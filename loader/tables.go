@@ -1,0 +1,329 @@
+package loader
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"chiso/indicator"
+	"chiso/store"
+)
+
+var (
+	requiredSources    = []string{"id", "title"}
+	requiredUnits      = []string{"code", "name_vi", "level", "parent"}
+	requiredIndicators = []string{"code", "name_vi", "measure_unit", "rollup"}
+	codePattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	sourceDate         = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2})?)?$`)
+)
+
+// firstSeen remembers where each code was first defined, across folders.
+type firstSeen map[string]string
+
+func (ld *load) code(r record, col string, seen firstSeen) (string, bool) {
+	c := r.get(col)
+	switch {
+	case c == "":
+		ld.p.add(r.errf(col, "a code is required"))
+		return "", false
+	case !codePattern.MatchString(c):
+		ld.p.add(r.errf(col, "expected a code of letters, digits, '.', '_' or '-', got %q", c))
+		return "", false
+	}
+	if where, dup := seen[c]; dup {
+		ld.p.add(r.errf(col, "duplicate %q: already defined at %s", c, where))
+		return "", false
+	}
+	seen[c] = r.where()
+	return c, true
+}
+
+func (ld *load) sources(ctx context.Context, files []tableFile) []indicator.Source {
+	var out []indicator.Source
+	seen := firstSeen{}
+	for _, tf := range files {
+		ld.eachRecord(ctx, tf, requiredSources, func(r record) {
+			id, ok := ld.code(r, "id", seen)
+			s := indicator.Source{ID: id, Title: r.get("title"), Issuer: r.get("issuer"), Number: r.get("number"), Date: r.get("date"), Kind: r.get("kind")}
+			if s.Title == "" {
+				ld.p.add(r.errf("title", "a title is required"))
+				ok = false
+			}
+			if s.Date != "" && !sourceDate.MatchString(s.Date) {
+				ld.p.add(r.errf("date", "expected YYYY, YYYY-MM or YYYY-MM-DD, got %q", s.Date))
+				ok = false
+			}
+			if ok {
+				out = append(out, s)
+			}
+		})
+	}
+	return out
+}
+
+type unitRec struct {
+	indicator.Unit
+	r record
+}
+
+func (ld *load) units(ctx context.Context, files []tableFile) []indicator.Unit {
+	var recs []unitRec
+	seen := firstSeen{}
+	for _, tf := range files {
+		ld.eachRecord(ctx, tf, requiredUnits, func(r record) {
+			code, ok := ld.code(r, "code", seen)
+			u := indicator.Unit{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), Level: indicator.Level(r.get("level")), Parent: r.get("parent")}
+			u.NameASCII = indicator.Fold(u.NameVI)
+			if u.NameVI == "" {
+				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))
+				ok = false
+			}
+			if u.Level.Rank() < 0 {
+				ld.p.add(r.errf("level", "expected one of country, province, district, commune, village, region, got %q", u.Level))
+				ok = false
+			}
+			for _, c := range []struct {
+				col string
+				dst **time.Time
+			}{{"valid_from", &u.ValidFrom}, {"valid_to", &u.ValidTo}} {
+				if v := r.get(c.col); v != "" {
+					t, err := time.Parse("2006-01-02", v)
+					if err != nil {
+						ld.p.add(r.errf(c.col, "expected a date YYYY-MM-DD, got %q", v))
+						ok = false
+						continue
+					}
+					*c.dst = &t
+				}
+			}
+			if u.ValidFrom != nil && u.ValidTo != nil && u.ValidTo.Before(*u.ValidFrom) {
+				ld.p.add(r.errf("valid_to", "valid_to %s is before valid_from %s", u.ValidTo.Format(time.DateOnly), u.ValidFrom.Format(time.DateOnly)))
+				ok = false
+			}
+			if ok {
+				recs = append(recs, unitRec{u, r})
+			}
+		})
+	}
+	byCode := make(map[string]unitRec, len(recs))
+	for _, u := range recs {
+		byCode[u.Code] = u
+	}
+	out := make([]indicator.Unit, 0, len(recs))
+	for _, u := range recs {
+		if u.Parent != "" {
+			p, ok := byCode[u.Parent]
+			switch {
+			case u.Parent == u.Code:
+				ld.p.add(u.r.errf("parent", "a unit cannot be its own parent"))
+				continue
+			case !ok:
+				ld.p.add(u.r.errf("parent", "expected the code of a unit in units, got %q", u.Parent))
+				continue
+			case u.Level != indicator.LevelRegion && p.Level != indicator.LevelRegion && p.Level.Rank() >= u.Level.Rank():
+				ld.p.add(u.r.errf("parent", "a %s cannot belong to %q, a %s: expected a parent of a higher level", u.Level, p.Code, p.Level))
+				continue
+			}
+		}
+		if loop := parentLoop(u.Code, byCode); loop != nil {
+			ld.p.add(u.r.errf("parent", "the parent chain loops: %s", strings.Join(loop, " → ")))
+			continue
+		}
+		out = append(out, u.Unit)
+	}
+	return out
+}
+
+// parentLoop returns the chain from code back to itself if following
+// parents returns to a unit already seen, else nil.
+func parentLoop(code string, byCode map[string]unitRec) []string {
+	seen := map[string]bool{}
+	chain := []string{}
+	for c := code; c != ""; {
+		if seen[c] {
+			if c == code {
+				return append(chain, c)
+			}
+			return nil // a loop further up; reported at its own members
+		}
+		seen[c] = true
+		chain = append(chain, c)
+		u, ok := byCode[c]
+		if !ok {
+			return nil
+		}
+		c = u.Parent
+	}
+	return nil
+}
+
+func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.Indicator {
+	type indRec struct {
+		indicator.Indicator
+		r record
+	}
+	var recs []indRec
+	seen := firstSeen{}
+	for _, tf := range files {
+		ld.eachRecord(ctx, tf, requiredIndicators, func(r record) {
+			code, ok := ld.code(r, "code", seen)
+			x := indicator.Indicator{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), MeasureUnit: r.get("measure_unit"),
+				Theme: r.get("theme"), Direction: indicator.Direction(r.get("direction")), Group: r.get("group"), Total: r.get("total"),
+				Definition: r.get("definition"), Scale: 1}
+			x.NameASCII = indicator.Fold(x.NameVI)
+			if x.NameVI == "" {
+				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))
+				ok = false
+			}
+			if x.MeasureUnit == "" {
+				ld.p.add(r.errf("measure_unit", "a measure unit is required (%%, people, households, VND, ha, km …)"))
+				ok = false
+			}
+			if s := r.get("scale"); s != "" {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || !(v > 0) {
+					ld.p.add(r.errf("scale", "expected a positive number (1, 1000, 1000000, 1000000000), got %q", s))
+					ok = false
+				}
+				x.Scale = v
+			}
+			switch x.Direction {
+			case "":
+				x.Direction = indicator.Neutral
+			case indicator.HigherBetter, indicator.LowerBetter, indicator.Neutral:
+			default:
+				ld.p.add(r.errf("direction", "expected higher_better, lower_better or neutral, got %q", x.Direction))
+				ok = false
+			}
+			if x.Group == "" {
+				x.Group = "all"
+			}
+			rule, err := indicator.ParseRule(r.get("rollup"))
+			if err != nil {
+				ld.p.add(r.errf("rollup", "expected SUM, MEAN, LAST, NONE, WEIGHTED_MEAN(weight) or RATIO(numerator,denominator), got %q", r.get("rollup")))
+				ok = false
+			}
+			x.Rollup = rule
+			if ok {
+				recs = append(recs, indRec{x, r})
+			}
+		})
+	}
+	known := make(map[string]bool, len(recs))
+	for _, x := range recs {
+		known[x.Code] = true
+	}
+	out := make([]indicator.Indicator, 0, len(recs))
+	for _, x := range recs {
+		ok := true
+		for _, ref := range x.Rollup.References() {
+			if !known[ref] {
+				ld.p.add(x.r.errf("rollup", "%s refers to %q, which is not an indicator", x.Rollup.Kind, ref))
+				ok = false
+			} else if ref == x.Code {
+				ld.p.add(x.r.errf("rollup", "%s cannot refer to the indicator itself", x.Rollup.Kind))
+				ok = false
+			}
+		}
+		if x.Total != "" && (!known[x.Total] || x.Total == x.Code) {
+			ld.p.add(x.r.errf("total", "expected the code of another indicator, got %q", x.Total))
+			ok = false
+		}
+		if ok {
+			out = append(out, x.Indicator)
+		}
+	}
+	return out
+}
+
+// obsFile is an observations file staged for validation.
+type obsFile struct {
+	file     tableFile
+	colIndex map[string]int // column name -> 1-based position
+}
+
+// observations stages every observations file; values are checked in SQL
+// afterwards (store.Build.Validate), set at a time.
+func (ld *load) observations(ctx context.Context, files []tableFile) []obsFile {
+	var out []obsFile
+	for i, tf := range files {
+		of := obsFile{file: tf, colIndex: map[string]int{}}
+		out = append(out, of)
+		if tf.format == FormatParquet {
+			ld.stageParquet(ctx, i, tf, of)
+			continue
+		}
+		rr, err := ld.open(ctx, tf)
+		if err != nil {
+			ld.fail(tf, err)
+			continue
+		}
+		if !ld.header(tf, rr.header(), of) {
+			rr.close()
+			continue
+		}
+		var readErr error
+		err = ld.b.StageObservations(ctx, i, rr.header(), func() (int64, []string, error) {
+			line, vals, err := rr.next()
+			if err != nil {
+				readErr = err
+				return 0, nil, nil
+			}
+			return line, vals, nil
+		})
+		rr.close()
+		if readErr != nil {
+			ld.fail(tf, readErr)
+		}
+		if err != nil && ld.fatal == nil {
+			ld.fatal = err
+		}
+	}
+	return out
+}
+
+func (ld *load) stageParquet(ctx context.Context, i int, tf tableFile, of obsFile) {
+	path, cleanup, err := osPath(tf)
+	if err != nil {
+		ld.fail(tf, err)
+		return
+	}
+	defer cleanup()
+	if err := hashFile(ld.h, tf); err != nil {
+		ld.fail(tf, err)
+		return
+	}
+	cols, err := ld.b.ParquetColumns(ctx, path)
+	if err != nil {
+		ld.fail(tf, &Error{Msg: fmt.Sprintf("not a readable Parquet file: %v", err)})
+		return
+	}
+	if !ld.header(tf, cols, of) {
+		return
+	}
+	if err := ld.b.StageObservationsParquet(ctx, i, path, cols); err != nil {
+		ld.fail(tf, &Error{Msg: fmt.Sprintf("reading Parquet: %v", err)})
+	}
+}
+
+// header checks an observations file's columns and records positions.
+func (ld *load) header(tf tableFile, cols []string, of obsFile) bool {
+	for i, c := range cols {
+		if _, dup := of.colIndex[c]; dup {
+			ld.fail(tf, &Error{Line: 1, Column: i + 1, ColumnName: c, Msg: "column named twice in the header"})
+			return false
+		}
+		of.colIndex[c] = i + 1
+	}
+	ok := true
+	for _, c := range store.RequiredObservationColumns {
+		if _, has := of.colIndex[c]; !has {
+			ld.fail(tf, &Error{Line: 1, Msg: fmt.Sprintf("missing required column %q (the header has: %s)", c, strings.Join(cols, ", "))})
+			ok = false
+		}
+	}
+	return ok
+}

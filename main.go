@@ -1,0 +1,214 @@
+// Command chiso serves indicator statistics over GraphQL from an embedded
+// DuckDB. With no arguments it serves the embedded Lai Châu dataset on
+// :8080; see README.md for flags, environment variables and subcommands.
+package main
+
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"chiso/datasets"
+	"chiso/graph"
+	"chiso/loader"
+	"chiso/store"
+)
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, os.Stderr)
+	case "verify":
+		err = verifyCmd(args, os.Stdout)
+	default:
+		err = fmt.Errorf("unknown command %q: expected serve or verify", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chiso:", err)
+		os.Exit(1)
+	}
+}
+
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// config is everything `chiso serve` can be told.
+type config struct {
+	addr          string
+	data          listFlag
+	timeout       time.Duration
+	maxPage       int
+	maxDepth      int
+	maxComplexity int
+	maxRows       int
+	maxErrors     int
+	batchWait     time.Duration
+	threads       int
+	memoryLimit   string
+	logLevel      string
+}
+
+// env returns the environment variable or the default.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func parseConfig(args []string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("chiso serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	defAddr := ":8080"
+	if p := os.Getenv("PORT"); p != "" {
+		defAddr = ":" + p
+	}
+	atoi := func(name string, def int) int {
+		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
+		if err != nil {
+			return def
+		}
+		return n
+	}
+	dur := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil {
+			return def
+		}
+		return d
+	}
+	fs.StringVar(&c.addr, "addr", env("CHISO_ADDR", defAddr), "listen address (env CHISO_ADDR, or PORT)")
+	fs.Var(&c.data, "data", "dataset folder to serve instead of the embedded one; repeat to serve a union (env CHISO_DATA, comma-separated)")
+	fs.DurationVar(&c.timeout, "timeout", dur("CHISO_TIMEOUT", 10*time.Second), "per-request time limit, enforced inside DuckDB (env CHISO_TIMEOUT)")
+	fs.IntVar(&c.maxPage, "max-page", atoi("CHISO_MAX_PAGE", graph.DefaultLimits.MaxPageSize), "largest page size (`first`) a request may ask for (env CHISO_MAX_PAGE)")
+	fs.IntVar(&c.maxDepth, "max-depth", atoi("CHISO_MAX_DEPTH", graph.DefaultQueryLimits.MaxDepth), "deepest field nesting allowed (env CHISO_MAX_DEPTH)")
+	fs.IntVar(&c.maxComplexity, "max-complexity", atoi("CHISO_MAX_COMPLEXITY", graph.DefaultQueryLimits.MaxComplexity), "highest operation complexity allowed (env CHISO_MAX_COMPLEXITY)")
+	fs.IntVar(&c.maxRows, "max-rows", atoi("CHISO_MAX_ROWS", store.DefaultMaxRows), "most rows one SQL statement may return (env CHISO_MAX_ROWS)")
+	fs.IntVar(&c.maxErrors, "max-errors", atoi("CHISO_MAX_ERRORS", 100), "dataset problems reported before a load gives up (env CHISO_MAX_ERRORS)")
+	fs.DurationVar(&c.batchWait, "batch-wait", dur("CHISO_BATCH_WAIT", 2*time.Millisecond), "how long nested lookups wait to be batched into one statement (env CHISO_BATCH_WAIT)")
+	fs.IntVar(&c.threads, "threads", atoi("CHISO_THREADS", 0), "DuckDB threads; 0 lets DuckDB choose (env CHISO_THREADS)")
+	fs.StringVar(&c.memoryLimit, "memory-limit", env("CHISO_MEMORY_LIMIT", ""), "DuckDB memory limit such as 8GB; empty lets DuckDB choose (env CHISO_MEMORY_LIMIT)")
+	fs.StringVar(&c.logLevel, "log-level", env("CHISO_LOG_LEVEL", "info"), "debug, info, warn or error (env CHISO_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(c.data) == 0 {
+		if v := os.Getenv("CHISO_DATA"); v != "" {
+			c.data = strings.Split(v, ",")
+		}
+	}
+	if c.maxPage < 1 {
+		return c, fmt.Errorf("-max-page must be 1 or more, got %d", c.maxPage)
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: expected debug, info, warn or error, got %q", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// dirs returns the dataset folders to serve: the -data folders, or the
+// embedded Lai Châu dataset.
+func (c config) dirs() []loader.Dir {
+	if len(c.data) == 0 {
+		return []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}}
+	}
+	out := make([]loader.Dir, len(c.data))
+	for i, d := range c.data {
+		out[i] = loader.OSDir(d)
+	}
+	return out
+}
+
+func serve(args []string, logOut io.Writer) error {
+	cfg, err := parseConfig(args, logOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logLevel, logOut)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, Logger: log})
+	defer st.Close()
+	ld := loader.New(st, loader.Options{MaxErrors: cfg.maxErrors, Logger: log})
+	dirs := cfg.dirs()
+	if _, err := ld.Load(ctx, dirs...); err != nil {
+		return fmt.Errorf("not starting: %w", err)
+	}
+
+	// SIGHUP reloads the same folders; a failed reload keeps serving the
+	// data already loaded.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			log.Info("reloading on SIGHUP")
+			if _, err := ld.Load(ctx, dirs...); err != nil {
+				log.Error("reload failed; still serving the previous dataset", "err", err)
+			}
+		}
+	}()
+
+	h := newHandler(serverConfig{
+		Timeout:     cfg.timeout,
+		Limits:      graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.maxPage), MaxPageSize: cfg.maxPage},
+		QueryLimits: graph.QueryLimits{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity},
+		Loader:      graph.LoaderOptions{Wait: cfg.batchWait},
+		MaxBody:     1 << 20,
+	}, st, log)
+	srv := &http.Server{Addr: cfg.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.timeout+5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
