@@ -36,7 +36,9 @@ func main() {
 	var err error
 	switch cmd {
 	case "serve":
-		err = serve(args, os.Stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = serve(ctx, args, os.Stderr, nil)
+		stop()
 	case "verify":
 		err = verifyCmd(args, os.Stdout)
 	default:
@@ -150,7 +152,9 @@ func (c config) dirs() []loader.Dir {
 	return out
 }
 
-func serve(args []string, logOut io.Writer) error {
+// serve loads the dataset and serves it until ctx ends, then shuts down
+// gracefully. ready, if not nil, is told the address listened on.
+func serve(ctx context.Context, args []string, logOut io.Writer, ready func(addr string)) error {
 	cfg, err := parseConfig(args, logOut)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -162,9 +166,6 @@ func serve(args []string, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, Logger: log})
 	defer st.Close()
 	ld := loader.New(st, loader.Options{MaxErrors: cfg.maxErrors, Logger: log})
@@ -200,6 +201,9 @@ func serve(args []string, logOut io.Writer) error {
 		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

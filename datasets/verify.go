@@ -23,7 +23,9 @@ type Problem struct {
 	Msg   string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: [%s] %s", p.File, p.Line, p.Check, p.Msg) }
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d: [%s] %s", p.File, p.Line, p.Check, p.Msg)
+}
 
 // Report summarises a verification.
 type Report struct {
@@ -257,7 +259,9 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 	return rep, nil
 }
 
-func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+func close(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
 
 type row struct {
 	line int

@@ -25,7 +25,7 @@ func (e *tooLarge) Unwrap() error { return indicator.ErrTooLarge }
 
 // notFound reports an unknown code given in argument arg.
 func notFound(arg, what, code string) error {
-	return fmt.Errorf("argument %s: no %s with code %q: %w", arg, what, code, indicator.ErrNotFound)
+	return &indicator.ArgError{Arg: arg, Reason: fmt.Sprintf("no %s with code %q", what, code), Kind: indicator.ErrNotFound}
 }
 
 // ErrorPresenter maps every resolver error to a GraphQL error whose
@@ -67,12 +67,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// clientMessage strips internal operation prefixes ("store: …") from an
-// error of a known kind, keeping the part written for clients.
+// clientMessage is the message of the error a resolver returned, without
+// the position gqlgen adds (the response carries locations and path).
 func clientMessage(err error) string {
-	var arg *indicator.ArgError
-	if errors.As(err, &arg) {
-		return arg.Error()
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) && ge.Unwrap() != nil {
+		err = ge.Unwrap()
 	}
 	return err.Error()
 }

@@ -52,14 +52,35 @@ func CodeOf(err error) Code {
 type ArgError struct {
 	Arg    string // argument path, e.g. "filter.periodFrom"
 	Reason string
+	Kind   error // ErrInvalid when nil; ErrNotFound for an unknown code
 }
 
 func (e *ArgError) Error() string { return fmt.Sprintf("argument %s: %s", e.Arg, e.Reason) }
 
-// Unwrap makes every ArgError an ErrInvalid.
-func (e *ArgError) Unwrap() error { return ErrInvalid }
+// Unwrap gives the error's kind: ErrInvalid unless Kind says otherwise.
+func (e *ArgError) Unwrap() error {
+	if e.Kind != nil {
+		return e.Kind
+	}
+	return ErrInvalid
+}
 
 // Invalidf returns an ArgError for argument arg.
 func Invalidf(arg, format string, a ...any) error {
 	return &ArgError{Arg: arg, Reason: fmt.Sprintf(format, a...)}
+}
+
+// kindError is an error of a kind whose message is written for clients.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// Errorf returns an error of kind (ErrNotFound, ErrInvalid …) whose message
+// is exactly the formatted text, with no kind suffix.
+func Errorf(kind error, format string, a ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, a...)}
 }

@@ -48,7 +48,7 @@ const minYear, maxYear = 1000, 2999
 // to 31 August.
 func ParsePeriod(s string) (Period, error) {
 	bad := func(why string) (Period, error) {
-		return Period{}, fmt.Errorf("period %q: %s (want YYYY, YYYY-YYYY, SYYYYY-YYYY, YYYY-MM-DD, YYYY-MM, YYYYH1|H2 or YYYYQ1..Q4): %w", s, why, ErrInvalid)
+		return Period{}, fmt.Errorf("period %q: %s (expected a period like 2020, 2016-2020, SY2023-2024, 2024-05-27, 2024-06, 2024H1 or 2024Q3): %w", s, why, ErrInvalid)
 	}
 	year := func(t string) (int, bool) {
 		if len(t) != 4 {

@@ -69,12 +69,7 @@ type tableFile struct {
 	format Format
 }
 
-func (t tableFile) display() string {
-	if t.dir.OSPath != "" {
-		return filepath.Join(t.dir.OSPath, t.name)
-	}
-	return path.Join(t.dir.Name, t.name)
-}
+func (t tableFile) display() string { return path.Join(filepath.ToSlash(t.dir.Name), t.name) }
 
 // Load validates the union of dirs and, if it is sound, swaps it in as the
 // served dataset. On any problem it returns a *LoadError (an
@@ -123,10 +118,9 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	if ld.fatal != nil {
 		return indicator.DatasetInfo{}, ld.fatal
 	}
-	if err := p.err(); err != nil {
-		return indicator.DatasetInfo{}, err
-	}
-	findings, err := b.Validate(ctx, p.cap+1)
+	// Validate what was staged even if some records were malformed, so one
+	// run reports every class of problem.
+	findings, err := b.Validate(ctx, p.cap-len(p.errs)+1)
 	if err != nil {
 		return indicator.DatasetInfo{}, err
 	}
@@ -359,7 +353,7 @@ func (ld *load) eachRecord(ctx context.Context, tf tableFile, required []string,
 		return
 	}
 	for !ld.p.full() {
-		line, vals, err := rr.next()
+		line, vals, err := ld.nextRow(tf, rr)
 		if err != nil {
 			ld.fail(tf, err)
 			return
@@ -368,5 +362,22 @@ func (ld *load) eachRecord(ctx context.Context, tf tableFile, required []string,
 			return
 		}
 		fn(record{tf: tf, line: line, cols: cols, vals: vals})
+	}
+}
+
+// nextRow returns the next well-formed record, reporting and skipping
+// records that are malformed on their own (a wrong field count).
+func (ld *load) nextRow(tf tableFile, rr rowReader) (int64, []string, error) {
+	for {
+		line, vals, err := rr.next()
+		var re *rowError
+		if errors.As(err, &re) {
+			ld.fail(tf, re.e)
+			if ld.p.full() {
+				return 0, nil, nil
+			}
+			continue
+		}
+		return line, vals, err
 	}
 }

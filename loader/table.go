@@ -54,7 +54,7 @@ type csvReader struct {
 
 func newCSVReader(f io.ReadCloser) (*csvReader, error) {
 	r := csv.NewReader(f)
-	r.FieldsPerRecord = 0
+	r.FieldsPerRecord = -1 // checked per record, so one bad row does not hide the rest
 	r.ReuseRecord = true
 	head, err := r.Read()
 	if err == io.EOF {
@@ -81,8 +81,17 @@ func (c *csvReader) next() (int64, []string, error) {
 		return 0, nil, csvError(err)
 	}
 	line, _ := c.r.FieldPos(0)
+	if len(rec) != len(c.cols) {
+		return int64(line), nil, &rowError{e: &Error{Line: int64(line), Msg: fmt.Sprintf("wrong number of fields: %d, expected %d as in the header", len(rec), len(c.cols))}}
+	}
 	return int64(line), rec, nil
 }
+
+// rowError is a problem confined to one record: it is reported and the
+// record skipped, and reading goes on.
+type rowError struct{ e *Error }
+
+func (r *rowError) Error() string { return r.e.Error() }
 
 func (c *csvReader) close() error { return c.f.Close() }
 
@@ -104,8 +113,10 @@ func csvError(err error) error {
 // arrowReader reads an Arrow IPC file (or stream) with arrow-go,
 // rendering every value as text for the shared validation.
 type arrowReader struct {
-	f     io.Closer
-	rdr   interface{ next() (arrow.RecordBatch, error) }
+	f   io.Closer
+	rdr interface {
+		next() (arrow.RecordBatch, error)
+	}
 	cols  []string
 	rec   arrow.RecordBatch
 	i     int

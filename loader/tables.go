@@ -163,7 +163,8 @@ func parentLoop(code string, byCode map[string]unitRec) []string {
 func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.Indicator {
 	type indRec struct {
 		indicator.Indicator
-		r record
+		r  record
+		ok bool // false if the row itself had problems
 	}
 	var recs []indRec
 	seen := firstSeen{}
@@ -207,8 +208,8 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 				ok = false
 			}
 			x.Rollup = rule
-			if ok {
-				recs = append(recs, indRec{x, r})
+			if code != "" {
+				recs = append(recs, indRec{x, r, ok})
 			}
 		})
 	}
@@ -218,7 +219,7 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 	}
 	out := make([]indicator.Indicator, 0, len(recs))
 	for _, x := range recs {
-		ok := true
+		ok := x.ok
 		for _, ref := range x.Rollup.References() {
 			if !known[ref] {
 				ld.p.add(x.r.errf("rollup", "%s refers to %q, which is not an indicator", x.Rollup.Kind, ref))
@@ -267,7 +268,7 @@ func (ld *load) observations(ctx context.Context, files []tableFile) []obsFile {
 		}
 		var readErr error
 		err = ld.b.StageObservations(ctx, i, rr.header(), func() (int64, []string, error) {
-			line, vals, err := rr.next()
+			line, vals, err := ld.nextRow(tf, rr)
 			if err != nil {
 				readErr = err
 				return 0, nil, nil

@@ -379,7 +379,7 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 		p, err := indicator.ParsePeriod(l)
 		if err != nil {
 			bad = append(bad, l)
-			badWhy[l] = err.Error()
+			badWhy[l] = strings.TrimPrefix(err.Error(), fmt.Sprintf("period %q: ", l))
 			continue
 		}
 		b.periods = append(b.periods, p)

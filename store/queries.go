@@ -78,7 +78,7 @@ func (s *Store) Descendants(ctx context.Context, codes []string, level indicator
 	for _, c := range codes {
 		d := sn.dim.descendants(c, level)
 		if total += len(d); total > s.opts.MaxRows {
-			return nil, fmt.Errorf("store: descendants: more than %d units: %w", s.opts.MaxRows, indicator.ErrTooLarge)
+			return nil, indicator.Errorf(indicator.ErrTooLarge, "descendants: more than %d units: ask for one level or a smaller subtree", s.opts.MaxRows)
 		}
 		out[c] = d
 	}

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"chiso/indicator"
 )
@@ -168,7 +170,7 @@ func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []an
 	n := 0
 	for rows.Next() {
 		if n++; n > s.opts.MaxRows {
-			return fmt.Errorf("%s: more than %d rows: %w", op, s.opts.MaxRows, indicator.ErrTooLarge)
+			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", s.opts.MaxRows)
 		}
 		if err := scan(rows); err != nil {
 			return s.wrap(ctx, op, err)
@@ -188,4 +190,53 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("%s: canceled: %w", op, context.Canceled)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// QueryText runs a read-only SQL statement against the served snapshot
+// and renders the result as tab-separated text with a header row. It is
+// for the script tests' `sql` command and for debugging; the API never
+// calls it.
+func (s *Store) QueryText(ctx context.Context, q string) (string, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	rows, err := sn.db.QueryContext(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(cols, "\t"))
+	b.WriteByte('\n')
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteByte('\t')
+			}
+			switch x := v.(type) {
+			case nil:
+				b.WriteString("NULL")
+			case time.Time:
+				b.WriteString(x.Format(time.DateOnly))
+			default:
+				fmt.Fprint(&b, x)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), rows.Err()
 }
