@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// startServer runs the real `chiso serve` in-process on 127.0.0.1 and
+// returns its base URL; the server is shut down when the test ends.
+func startServer(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, args...), io.Discard, func(a string) { addr <- a })
+	}()
+	select {
+	case a := <-addr:
+		t.Cleanup(func() {
+			cancel()
+			require.NoError(t, <-done, "graceful shutdown")
+		})
+		return "http://" + a
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("server did not start within 60s")
+	}
+	return ""
+}
+
+func gql(t *testing.T, base, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+func version(t *testing.T, base string) string {
+	out := gql(t, base, `{ dataset { version } }`)
+	return out["data"].(map[string]any)["dataset"].(map[string]any)["version"].(string)
+}
+
+// TestServeEmbedded: with no flags the server serves the embedded Lai Châu
+// dataset; one request walks province → districts → a series with
+// provenance, over real HTTP on loopback, by POST and by GET.
+func TestServeEmbedded(t *testing.T) {
+	base := startServer(t)
+	resp, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp.Body.Close()
+
+	out := gql(t, base, `{ unit(code: "vn.lai-chau") { nameVi children { code series(indicator: "poverty_rate") {
+		observations { period { label } value provenance { line raw source { id title } } } } } } }`)
+	require.Nil(t, out["errors"])
+	unit := out["data"].(map[string]any)["unit"].(map[string]any)
+	require.Equal(t, "Lai Châu", unit["nameVi"])
+	children := unit["children"].([]any)
+	require.Len(t, children, 8, "Lai Châu has eight districts and city")
+	var found bool
+	for _, c := range children {
+		c := c.(map[string]any)
+		if c["code"] != "vn.lai-chau.phong-tho" {
+			continue
+		}
+		for _, o := range c["series"].(map[string]any)["observations"].([]any) {
+			o := o.(map[string]any)
+			p := o["provenance"].(map[string]any)
+			if o["period"].(map[string]any)["label"] == "2021" && o["value"] == 48.42 {
+				require.Equal(t, "002_216ab9d5d6ee3cb7", p["source"].(map[string]any)["id"])
+				require.Contains(t, p["raw"], "48,42")
+				found = true
+			}
+		}
+	}
+	require.True(t, found, "Phong Thổ's 2021 poverty rate 48.42%% with its provenance")
+
+	// GET transport and the GraphiQL page.
+	resp, err = http.Get(base + "/graphql?query=" + strings.ReplaceAll(`{dataset{observations}}`, " ", "%20"))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(b), `"observations":`)
+	resp, err = http.Get(base + "/")
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(b), "graphiql")
+}
+
+// TestServeRefusesBadData: a malformed -data folder stops the server from
+// starting, with errors naming file, line and column.
+func TestServeRefusesBadData(t *testing.T) {
+	dir := writeTree(t, 1, 1)
+	obs := filepath.Join(dir, "observations.csv")
+	b, err := os.ReadFile(obs)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(obs, bytes.Replace(b, []byte("19.5,"), []byte("19,5,"), 1), 0o644))
+	err = serve(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dir}, io.Discard, func(string) {
+		t.Error("server started on a malformed dataset")
+	})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "not starting")
+	require.Contains(t, err.Error(), filepath.ToSlash(dir)+"/observations.csv:2:")
+}
+
+// TestServeReload: SIGHUP reloads the folders; a malformed reload leaves
+// the old data served.
+func TestServeReload(t *testing.T) {
+	dir := writeTree(t, 2, 2)
+	base := startServer(t, "-data", dir)
+	v1 := version(t, base)
+	count := func() float64 {
+		out := gql(t, base, `{ dataset { observations } }`)
+		return out["data"].(map[string]any)["dataset"].(map[string]any)["observations"].(float64)
+	}
+	require.Equal(t, float64(30), count())
+
+	// A good change: one more observation.
+	obs := filepath.Join(dir, "observations.csv")
+	b, err := os.ReadFile(obs)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(obs, append(b, []byte("vn.p,poverty_rate,2024,actual,9.5,s,99,\"9,5%\"\n")...), 0o644))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return version(t, base) != v1 }, 30*time.Second, 20*time.Millisecond)
+	require.Equal(t, float64(31), count())
+	v2 := version(t, base)
+
+	// A malformed change: the reload fails and v2 stays served.
+	require.NoError(t, os.WriteFile(obs, append(b, []byte("vn.p,poverty_rate,20x4,actual,9.5,s,99,x\n")...), 0o644))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	time.Sleep(500 * time.Millisecond) // give the failed reload time to run
+	require.Equal(t, v2, version(t, base))
+	require.Equal(t, float64(31), count())
+}

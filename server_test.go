@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"chiso/graph"
+	"chiso/loader"
+)
+
+// writeTree writes a dataset folder with one province, `districts`
+// districts of `communes` communes each, and a poverty-rate series of five
+// years for every district and commune.
+func writeTree(t testing.TB, districts, communes int) string {
+	dir := t.TempDir()
+	write := func(name string, lines []string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	}
+	write("sources.csv", []string{"id,title", "s,Synthetic source"})
+	write("indicators.csv", []string{
+		"code,name_vi,measure_unit,rollup",
+		"poverty_rate,Tỷ lệ hộ nghèo,%,NONE",
+	})
+	units := []string{"code,name_vi,level,parent", "vn,Việt Nam,country,", "vn.p,Tỉnh,province,vn"}
+	obs := []string{"unit,indicator,period,kind,value,source,line,raw"}
+	line := 1
+	addSeries := func(code string) {
+		for y := 2019; y <= 2023; y++ {
+			obs = append(obs, fmt.Sprintf("%s,poverty_rate,%d,actual,%d.5,s,%d,\"%d,5%%\"", code, y, y-2000, line, y-2000))
+			line++
+		}
+	}
+	for d := 0; d < districts; d++ {
+		dc := fmt.Sprintf("vn.p.d%03d", d)
+		units = append(units, fmt.Sprintf("%s,Huyện %d,district,vn.p", dc, d))
+		addSeries(dc)
+		for c := 0; c < communes; c++ {
+			cc := fmt.Sprintf("%s.c%03d", dc, c)
+			units = append(units, fmt.Sprintf("%s,Xã %d,commune,%s", cc, c, dc))
+			addSeries(cc)
+		}
+	}
+	write("units.csv", units)
+	write("observations.csv", obs)
+	return dir
+}
+
+// TestNestedQueryStatementCount proves that a nested request (province →
+// districts → communes, a series and the indicator list for each) runs the
+// same small number of SQL statements whatever the number of units.
+func TestNestedQueryStatementCount(t *testing.T) {
+	const query = `{
+	  unit(code: "vn.p") {
+	    series(indicator: "poverty_rate") { observations { value } }
+	    children {
+	      code
+	      indicators { code }
+	      series(indicator: "poverty_rate") { observations { period { label } value provenance { line raw source { title } } } }
+	      children {
+	        code
+	        series(indicator: "poverty_rate") { observations { value provenance { raw } } }
+	      }
+	    }
+	  }
+	}`
+	counts := map[int]int64{}
+	for _, size := range []struct{ districts, communes int }{{2, 2}, {8, 25}, {20, 50}} {
+		e := newScriptEnv(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
+		_, err := e.ld.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
+		require.NoError(t, err)
+		before := e.st.Statements()
+		out := e.post(t, query)
+		require.NotContains(t, out, `"errors"`)
+		// Every commune's series came back in full.
+		require.Equal(t, size.districts*size.communes*5+size.districts*5, strings.Count(out, `"value"`)) // the province itself has no series
+		counts[size.districts*size.communes] = e.st.Statements() - before
+	}
+	t.Logf("statements by number of communes: %v", counts)
+	// At most one batched series statement per nesting level plus one for
+	// the districts' indicator lists (levels whose keys arrive within one
+	// batch window share a statement), for 4, 200 or 1,000 communes alike.
+	for n, c := range counts {
+		require.LessOrEqual(t, c, int64(4), "%d communes took %d statements", n, c)
+		require.GreaterOrEqual(t, c, int64(2), "series and indicator lists are separate statements")
+	}
+}
