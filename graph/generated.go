@@ -64,6 +64,7 @@ type ComplexityRoot struct {
 	}
 
 	Indicator struct {
+		Breakdown   func(childComplexity int) int
 		Code        func(childComplexity int) int
 		Coverage    func(childComplexity int) int
 		Definition  func(childComplexity int) int
@@ -94,6 +95,7 @@ type ComplexityRoot struct {
 	}
 
 	Observation struct {
+		Canonical     func(childComplexity int) int
 		Denominator   func(childComplexity int) int
 		Flags         func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -231,6 +233,7 @@ type IndicatorResolver interface {
 
 	Rollup(ctx context.Context, obj *indicator.Indicator) (*indicator.Rule, error)
 	Total(ctx context.Context, obj *indicator.Indicator) (*indicator.Indicator, error)
+	Breakdown(ctx context.Context, obj *indicator.Indicator) (*string, error)
 	Parts(ctx context.Context, obj *indicator.Indicator) ([]indicator.Indicator, error)
 	Coverage(ctx context.Context, obj *indicator.Indicator) (*indicator.Coverage, error)
 }
@@ -251,6 +254,7 @@ type ObservationResolver interface {
 	Qualifier(ctx context.Context, obj *indicator.Observation) (*string, error)
 
 	Methodology(ctx context.Context, obj *indicator.Observation) (*string, error)
+
 	Provenance(ctx context.Context, obj *indicator.Observation) (*indicator.Observation, error)
 }
 type PeriodResolver interface {
@@ -396,6 +400,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Dataset.Version(childComplexity), true
 
+	case "Indicator.breakdown":
+		if e.ComplexityRoot.Indicator.Breakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Breakdown(childComplexity), true
 	case "Indicator.code":
 		if e.ComplexityRoot.Indicator.Code == nil {
 			break
@@ -525,6 +535,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IndicatorEdge.Node(childComplexity), true
 
+	case "Observation.canonical":
+		if e.ComplexityRoot.Observation.Canonical == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.Canonical(childComplexity), true
 	case "Observation.denominator":
 		if e.ComplexityRoot.Observation.Denominator == nil {
 			break
@@ -1266,6 +1282,8 @@ type Indicator {
   rollup: RollupRule!
   "The total this indicator is a part of (road length by surface → total road length)."
   total: Indicator
+  "The dimension along which this indicator breaks its total down (road_surface, school_level …). Parts sharing a total and a breakdown partition the total; parts without one are subsets."
+  breakdown: String
   "Indicators that are parts of this one."
   parts: [Indicator!]!
   "Which units and periods have data."
@@ -1364,6 +1382,8 @@ type Observation {
   flags: [String!]!
   "Methodology in force, where it changes (poverty_2016_2020, poverty_2021_2025 …)."
   methodology: String
+  "True for the observation analytics use where several share unit, indicator, period and kind (the most recent source wins; see README)."
+  canonical: Boolean!
   provenance: Provenance!
 }
 
@@ -1496,6 +1516,8 @@ func (ec *executionContext) childFields_Indicator(ctx context.Context, field gra
 		return ec.fieldContext_Indicator_rollup(ctx, field)
 	case "total":
 		return ec.fieldContext_Indicator_total(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_Indicator_breakdown(ctx, field)
 	case "parts":
 		return ec.fieldContext_Indicator_parts(ctx, field)
 	case "coverage":
@@ -1564,6 +1586,8 @@ func (ec *executionContext) childFields_Observation(ctx context.Context, field g
 		return ec.fieldContext_Observation_flags(ctx, field)
 	case "methodology":
 		return ec.fieldContext_Observation_methodology(ctx, field)
+	case "canonical":
+		return ec.fieldContext_Observation_canonical(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Observation_provenance(ctx, field)
 	}
@@ -2834,6 +2858,29 @@ func (ec *executionContext) fieldContext_Indicator_total(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Indicator_breakdown(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicator_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Indicator().Breakdown(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Indicator_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicator", field, true, true, "String")
+}
+
 func (ec *executionContext) _Indicator_parts(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3488,6 +3535,29 @@ func (ec *executionContext) _Observation_methodology(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Observation_methodology(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Observation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Observation_canonical(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Observation_canonical(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Canonical, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Observation_canonical(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Observation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Observation_provenance(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6689,6 +6759,12 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Indicator_total(ctx, field, obj)
 				})
+		case "breakdown":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Indicator_breakdown(ctx, field, obj)
+				})
 		case "parts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -6913,6 +6989,11 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Observation_methodology(ctx, field, obj)
 				})
+		case "canonical":
+			out.Values[i] = ec._Observation_canonical(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "provenance":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -148,7 +148,12 @@ type Indicator struct {
 	Group       string // population group of a breakdown; "all" otherwise
 	Rollup      Rule
 	Total       string // the total indicator this one is a part of, if any
-	Definition  string
+	// Breakdown names the dimension along which this indicator is a part of
+	// Total (road_surface, school_level …). Parts sharing Total and
+	// Breakdown partition the total and must sum to it; parts without a
+	// Breakdown are subsets that need not.
+	Breakdown  string
+	Definition string
 }
 
 // UnitLabel renders measure unit and scale for people: "billion VND".
@@ -205,6 +210,9 @@ type Observation struct {
 	Line        int // 1-based line in the source document; 0 if unknown
 	Raw         string
 	Note        string
+	// Canonical marks the observation analytics use where several share
+	// unit, indicator, period and kind (see Analytics).
+	Canonical bool
 }
 
 // HasFlag reports whether the observation carries flag f.

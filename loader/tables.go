@@ -172,7 +172,7 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		ld.eachRecord(ctx, tf, requiredIndicators, func(r record) {
 			code, ok := ld.code(r, "code", seen)
 			x := indicator.Indicator{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), MeasureUnit: r.get("measure_unit"),
-				Theme: r.get("theme"), Direction: indicator.Direction(r.get("direction")), Group: r.get("group"), Total: r.get("total"),
+				Theme: r.get("theme"), Direction: indicator.Direction(r.get("direction")), Group: r.get("group"), Total: r.get("total"), Breakdown: r.get("breakdown"),
 				Definition: r.get("definition"), Scale: 1}
 			x.NameASCII = indicator.Fold(x.NameVI)
 			if x.NameVI == "" {
@@ -231,6 +231,10 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		}
 		if x.Total != "" && (!known[x.Total] || x.Total == x.Code) {
 			ld.p.add(x.r.errf("total", "expected the code of another indicator, got %q", x.Total))
+			ok = false
+		}
+		if x.Breakdown != "" && x.Total == "" {
+			ld.p.add(x.r.errf("breakdown", "a breakdown dimension needs the total it breaks down (column total)"))
 			ok = false
 		}
 		if ok {

@@ -274,7 +274,7 @@ func (b *Build) PutDimensions(ctx context.Context, units []indicator.Unit, inds 
 		d := inds[i]
 		i++
 		return []driver.Value{d.Code, d.NameVI, d.NameASCII, nullStr(d.NameEN), d.MeasureUnit, d.Scale, nullStr(d.Theme), string(d.Direction), d.Group,
-			string(d.Rollup.Kind), nullStr(d.Rollup.Weight), nullStr(d.Rollup.Numerator), nullStr(d.Rollup.Denominator), nullStr(d.Total), nullStr(d.Definition)}, nil
+			string(d.Rollup.Kind), nullStr(d.Rollup.Weight), nullStr(d.Rollup.Numerator), nullStr(d.Rollup.Denominator), nullStr(d.Total), nullStr(d.Breakdown), nullStr(d.Definition)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: write indicators: %w", err)

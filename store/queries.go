@@ -288,7 +288,7 @@ func sortPeriods(ps []indicator.Period) {
 	})
 }
 
-const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note`
+const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical`
 
 // scanObservation reads the obsColumns of a row, after any prefix
 // destinations; ok is false when the row carries no observation (the
@@ -298,7 +298,8 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 	var unit, ind, period, kind, flags, src, qual, meth, raw, note sql.NullString
 	var value, den sql.NullFloat64
 	var line sql.NullInt32
-	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note)
+	var canonical sql.NullBool
+	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note, &canonical)
 	if err := r.Scan(dest...); err != nil || !id.Valid {
 		return o, false, err
 	}
@@ -306,7 +307,7 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 		ID: id.Int64, Unit: unit.String, Indicator: ind.String, Period: dim.periods[period.String],
 		Kind: indicator.ObservationKind(kind.String), Value: value.Float64, Qualifier: qual.String,
 		Methodology: meth.String, Source: src.String, Line: int(line.Int32), Raw: raw.String, Note: note.String,
-		Flags: []string{},
+		Flags: []string{}, Canonical: canonical.Bool,
 	}
 	if den.Valid {
 		d := den.Float64
@@ -400,7 +401,7 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		c AS (SELECT count(*) AS total FROM f),
 		p AS (SELECT * FROM f WHERE id > ? ORDER BY id LIMIT ?)
 		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
-			p.methodology, p.source, p.line, p.raw, p.note
+			p.methodology, p.source, p.line, p.raw, p.note, p.canonical
 		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond)
 	args = append(args, after, q.First+1)
 	var obs []indicator.Observation

@@ -14,7 +14,7 @@ var schemaDDL = []string{
 		code VARCHAR PRIMARY KEY, name_vi VARCHAR NOT NULL, name_ascii VARCHAR NOT NULL, name_en VARCHAR,
 		measure_unit VARCHAR NOT NULL, scale DOUBLE NOT NULL, theme VARCHAR, direction VARCHAR NOT NULL, grp VARCHAR NOT NULL,
 		rollup VARCHAR NOT NULL, rollup_weight VARCHAR, rollup_numerator VARCHAR, rollup_denominator VARCHAR,
-		total VARCHAR, definition VARCHAR)`,
+		total VARCHAR, breakdown VARCHAR, definition VARCHAR)`,
 	`CREATE TABLE periods (label VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, period_start DATE NOT NULL, period_end DATE NOT NULL)`,
 	`CREATE TABLE stage_obs (
 		unit VARCHAR, indicator VARCHAR, period VARCHAR, kind VARCHAR, value VARCHAR, denominator VARCHAR,
@@ -27,14 +27,26 @@ var schemaDDL = []string{
 // them in that order; the number is the stable keyset-pagination key.
 var finishSQL = []string{
 	`CREATE TABLE observations AS
-	SELECT row_number() OVER (ORDER BY s.indicator, s.unit, p.period_start, p.period_end, s.kind,
-			coalesce(s.qualifier, ''), s.source, TRY_CAST(s.line AS INTEGER), s._file, s._line) AS id,
-		s.unit, s.indicator, s.period, p.kind AS period_kind, p.period_start, p.period_end,
-		s.kind, CAST(s.value AS DOUBLE) AS value, CAST(NULLIF(trim(s.denominator), '') AS DOUBLE) AS denominator,
-		NULLIF(trim(s.qualifier), '') AS qualifier, coalesce(trim(s.flags), '') AS flags,
-		NULLIF(trim(s.methodology), '') AS methodology, s.source,
-		CAST(NULLIF(trim(s.line), '') AS INTEGER) AS line, NULLIF(s.raw, '') AS raw, NULLIF(s.note, '') AS note
-	FROM stage_obs s JOIN periods p ON p.label = s.period
+	WITH s AS (
+		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, src.date AS src_date,
+			';' || coalesce(trim(st.flags), '') || ';' AS fl
+		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source)
+	SELECT row_number() OVER (ORDER BY indicator, unit, period_start, period_end, kind,
+			coalesce(qualifier, ''), source, TRY_CAST(line AS INTEGER), _file, _line) AS id,
+		unit, indicator, period, period_kind, period_start, period_end,
+		kind, CAST(value AS DOUBLE) AS value, CAST(NULLIF(trim(denominator), '') AS DOUBLE) AS denominator,
+		NULLIF(trim(qualifier), '') AS qualifier, trim(fl, ';') AS flags,
+		NULLIF(trim(methodology), '') AS methodology, source,
+		CAST(NULLIF(trim(line), '') AS INTEGER) AS line, NULLIF(raw, '') AS raw, NULLIF(note, '') AS note,
+		-- The canonical observation of a (unit, indicator, period, kind): the
+		-- most recent source, then not flagged doubtful, then not a range
+		-- bound, then source and line.
+		row_number() OVER (PARTITION BY unit, indicator, period, kind ORDER BY
+			src_date DESC NULLS LAST,
+			contains(fl, ';inconsistent;') OR contains(fl, ';typo_suspected;'),
+			coalesce(qualifier, '') IN ('range_min', 'range_max'),
+			source, TRY_CAST(line AS INTEGER), _file, _line) = 1 AS canonical
+	FROM s
 	ORDER BY id`,
 	`DROP TABLE stage_obs`,
 }

@@ -1,0 +1,216 @@
+package indicator
+
+import "context"
+
+// Analytics answers comparisons, trends, rollups and progress in DuckDB,
+// each request in a bounded number of statements. Every computed value
+// names the observations it was computed from.
+//
+// Rules shared by every method (documented in README "Asking questions"):
+//   - Canonical values: where several observations share unit, indicator,
+//     period and kind (two documents, or one document twice), analytics use
+//     the canonical one: the most recent source, then not flagged
+//     inconsistent or typo_suspected, then not a range bound, then source id
+//     and line. Observation.Canonical says which; Alternatives counts the rest.
+//   - Rounding: values are returned as computed in float64, never rounded;
+//     clients round for display.
+//   - Nulls: a missing input gives a null result with a reason, never a zero.
+//   - Ties: ranks are competition ranks (1, 1, 3); RankTies says how many
+//     units share the rank. Rank 1 is the best value in the indicator's
+//     direction (highest for higher_better and neutral, lowest for
+//     lower_better).
+//   - Time: the distance between two periods is the distance between their
+//     midpoints in years (365.25 days), so a school year or a plan period
+//     compares correctly with a calendar year.
+//   - Methodology: a comparison whose two observations carry different
+//     non-empty methodologies, or whose later one is flagged break, crosses
+//     a break and says so.
+type Analytics interface {
+	Compare(ctx context.Context, q CompareQuery) (Comparison, error)
+	Trend(ctx context.Context, q TrendQuery) (Trend, error)
+	Rollup(ctx context.Context, q RollupQuery) ([]RollupRow, error)
+	Progress(ctx context.Context, q ProgressQuery) ([]ProgressRow, error)
+	Reconcile(ctx context.Context, q ReconcileQuery) ([]ReconcileRow, error)
+	ObservationsByID(ctx context.Context, ids []int64) (map[int64]Observation, error)
+}
+
+// UnitSet selects units: an explicit list, the children of a unit, or
+// every unit at a level under a unit. Exactly one form is used.
+type UnitSet struct {
+	Codes      []string
+	ChildrenOf string
+	Under      string
+	Level      Level // with Under: the level wanted (required)
+}
+
+// PeriodMode says how a comparison picks each unit's period.
+type PeriodMode string
+
+const (
+	// PeriodExact uses one given period for every unit.
+	PeriodExact PeriodMode = "EXACT"
+	// PeriodLatest uses each unit's own latest period (optionally no older
+	// than MaxAgeYears before the newest in the set).
+	PeriodLatest PeriodMode = "LATEST"
+	// PeriodCommon uses the most recent period in which at least
+	// MinCoverage of the units have data.
+	PeriodCommon PeriodMode = "COMMON"
+)
+
+// PeriodChoice tells a comparison which period to use.
+type PeriodChoice struct {
+	Mode        PeriodMode
+	Period      *Period // PeriodExact
+	MaxAgeYears float64 // PeriodLatest; 0 means no limit
+	MinCoverage float64 // PeriodCommon: share of units, (0, 1]; default 1
+}
+
+// CompareQuery asks for indicators over a set of units.
+type CompareQuery struct {
+	Indicators []string
+	Units      UnitSet
+	Period     PeriodChoice
+	Kind       ObservationKind
+}
+
+// Change is the change between two observations of one series.
+type Change struct {
+	From, To     Observation
+	Absolute     float64
+	Relative     *float64 // (to − from) / |from|; nil when from is 0
+	Years        float64  // midpoint to midpoint
+	CAGR         *float64 // compound annual growth; nil unless both positive and Years > 0
+	CrossesBreak bool
+	Warnings     []string // e.g. RANGE_VS_POINT when a range total meets a point value
+}
+
+// CompareRow is one unit × indicator of a comparison.
+type CompareRow struct {
+	Unit, Indicator string
+	Obs             *Observation // nil when the unit has no value (see Missing)
+	Missing         string       // NO_DATA or STALE when Obs is nil
+	Alternatives    int          // other observations for the same key
+	Rank            int          // within the set, per indicator; 0 when missing
+	RankTies        int
+	RankInParent    int // among units of the set with the same parent
+	RankInParentOf  int // how many units of the set share the parent and have values
+	ParentTies      int
+	Parent          *Observation // the parent unit's own value, same period and kind
+	ShareOfParent   *float64     // value / parent value × 100, for SUM indicators only
+	DiffFromParent  *float64
+	SetMean         *float64 // mean of the set's values for the indicator
+	DiffFromMean    *float64
+	Earliest        *Change // from the unit's earliest value of the same kind to Obs
+}
+
+// Comparison is the answer to a CompareQuery.
+type Comparison struct {
+	Rows         []CompareRow
+	Periods      []Period // the periods actually used, ordered
+	MixedPeriods bool     // rows of one indicator use different periods
+	Common       *Period  // PeriodCommon: the period chosen
+	UnitsInSet   int
+}
+
+// TrendQuery asks for one series' changes over time.
+type TrendQuery struct {
+	Unit, Indicator string
+	Kind            ObservationKind
+	Base            *Period // index base = 100; default the first period
+	From, To        *Period // bounds of the points returned; also the endpoints of Overall
+}
+
+// TrendPoint is one period of a trend.
+type TrendPoint struct {
+	Obs          Observation
+	Previous     *Change  // from the previous point (year-over-year when yearly)
+	Index        *float64 // value / base value × 100
+	CrossesBreak bool     // differs in methodology from the base
+}
+
+// Trend is a series with its changes.
+type Trend struct {
+	Points  []TrendPoint
+	Base    *Observation
+	Overall *Change // first to last point returned
+}
+
+// RollupQuery aggregates an indicator up the unit hierarchy (children of
+// each parent, or descendants at a level), or over the years of a range
+// period when Over is set.
+type RollupQuery struct {
+	Indicator  string
+	Parents    UnitSet  // the units to roll up into
+	ChildLevel Level    // default: direct children
+	Periods    []Period // periods to compute; empty means every period with child data
+	Over       *Period  // roll the parents' own yearly values up into this range instead
+	Kind       ObservationKind
+}
+
+// RollupRow is one parent × period.
+type RollupRow struct {
+	Unit        string
+	Period      Period
+	Rule        Rule
+	Value       *float64
+	Children    int      // children (or years) expected
+	WithData    int      // children (or years) with the inputs the rule needs
+	WeightShare *float64 // WEIGHTED_MEAN, RATIO: share of the weight (denominator) covered, 0..1
+	Reported    *Observation
+	Gap         *float64 // Value − reported value
+	GapRelative *float64 // Gap / |reported|
+	Inputs      []int64  // observation ids used
+	Missing     []string // children (or years) without data
+}
+
+// ProgressQuery asks whether units are on track for their targets.
+type ProgressQuery struct {
+	Units      []string
+	Indicators []string // empty: every indicator with a target for the unit
+	TargetYear int      // 0: every target
+}
+
+// ProgressStatus is a straight-line verdict.
+type ProgressStatus string
+
+const (
+	StatusAchieved    ProgressStatus = "ACHIEVED"
+	StatusOnTrack     ProgressStatus = "ON_TRACK"
+	StatusOffTrack    ProgressStatus = "OFF_TRACK"
+	StatusNoBaseline  ProgressStatus = "NO_BASELINE"
+	StatusNoActual    ProgressStatus = "NO_ACTUAL"
+	StatusNotDirected ProgressStatus = "NO_DIRECTION"
+)
+
+// ProgressRow is one unit × indicator × target.
+type ProgressRow struct {
+	Unit, Indicator  string
+	Target           Observation
+	Baseline, Latest *Observation
+	Progress         *float64 // (latest − baseline) / (target − baseline)
+	ExpectedProgress *float64 // share of baseline→target time elapsed at latest
+	Status           ProgressStatus
+	RequiredPerYear  *float64 // (target − latest) / years from latest to target
+	CrossesBreak     bool     // baseline and latest differ in methodology
+	Note             string
+}
+
+// ReconcileQuery compares breakdowns with their totals.
+type ReconcileQuery struct {
+	Total  string   // total indicator
+	Units  []string // empty: every unit with the total or a part
+	Period *Period  // nil: every period
+	Kind   ObservationKind
+}
+
+// ReconcileRow is one total × breakdown dimension × unit × period.
+type ReconcileRow struct {
+	Unit, Total, Breakdown string
+	Period                 Period
+	TotalObs               *Observation
+	Sum                    *float64
+	Parts                  int // parts with values
+	PartsExpected          int // parts of the breakdown in the catalog
+	Gap                    *float64
+	Inputs                 []int64
+}
