@@ -29,14 +29,20 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Comparison() ComparisonResolver
+	ComparisonRow() ComparisonRowResolver
 	Coverage() CoverageResolver
 	Indicator() IndicatorResolver
 	Observation() ObservationResolver
 	Period() PeriodResolver
+	Progress() ProgressResolver
 	Provenance() ProvenanceResolver
 	Query() QueryResolver
+	Reconciliation() ReconciliationResolver
+	RollupRow() RollupRowResolver
 	RollupRule() RollupRuleResolver
 	Source() SourceResolver
+	TrendPoint() TrendPointResolver
 	Unit() UnitResolver
 }
 
@@ -44,6 +50,46 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Change struct {
+		Absolute     func(childComplexity int) int
+		CAGR         func(childComplexity int) int
+		CrossesBreak func(childComplexity int) int
+		From         func(childComplexity int) int
+		Relative     func(childComplexity int) int
+		To           func(childComplexity int) int
+		Warnings     func(childComplexity int) int
+		Years        func(childComplexity int) int
+	}
+
+	Comparison struct {
+		CommonPeriod func(childComplexity int) int
+		MixedPeriods func(childComplexity int) int
+		Periods      func(childComplexity int) int
+		Rows         func(childComplexity int) int
+		UnitsInSet   func(childComplexity int) int
+	}
+
+	ComparisonRow struct {
+		Alternatives   func(childComplexity int) int
+		DiffFromMean   func(childComplexity int) int
+		DiffFromParent func(childComplexity int) int
+		Indicator      func(childComplexity int) int
+		Missing        func(childComplexity int) int
+		Observation    func(childComplexity int) int
+		Parent         func(childComplexity int) int
+		ParentTies     func(childComplexity int) int
+		Period         func(childComplexity int) int
+		Rank           func(childComplexity int) int
+		RankInParent   func(childComplexity int) int
+		RankInParentOf func(childComplexity int) int
+		RankTies       func(childComplexity int) int
+		SetMean        func(childComplexity int) int
+		ShareOfParent  func(childComplexity int) int
+		SinceEarliest  func(childComplexity int) int
+		Unit           func(childComplexity int) int
+		Value          func(childComplexity int) int
+	}
+
 	Coverage struct {
 		FirstPeriod      func(childComplexity int) int
 		LastPeriod       func(childComplexity int) int
@@ -94,6 +140,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Matrix struct {
+		Cells   func(childComplexity int) int
+		Columns func(childComplexity int) int
+		Rows    func(childComplexity int) int
+	}
+
+	MatrixCell struct {
+		Observation func(childComplexity int) int
+		Value       func(childComplexity int) int
+	}
+
 	Observation struct {
 		Canonical     func(childComplexity int) int
 		Denominator   func(childComplexity int) int
@@ -140,6 +197,20 @@ type ComplexityRoot struct {
 		Start func(childComplexity int) int
 	}
 
+	Progress struct {
+		Baseline         func(childComplexity int) int
+		CrossesBreak     func(childComplexity int) int
+		ExpectedProgress func(childComplexity int) int
+		Indicator        func(childComplexity int) int
+		Latest           func(childComplexity int) int
+		Note             func(childComplexity int) int
+		Progress         func(childComplexity int) int
+		RequiredPerYear  func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Target           func(childComplexity int) int
+		Unit             func(childComplexity int) int
+	}
+
 	Provenance struct {
 		Line   func(childComplexity int) int
 		Note   func(childComplexity int) int
@@ -148,15 +219,56 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Change       func(childComplexity int, unit string, indicator string, from string, to string, kind *model.ObservationKind) int
+		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
 		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string) int
+		Matrix       func(childComplexity int, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) int
 		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string) int
+		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
+		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
+		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) int
 		Series       func(childComplexity int, unit string, indicator string, kinds []model.ObservationKind) int
 		Source       func(childComplexity int, id string) int
 		Sources      func(childComplexity int) int
+		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) int
 		Unit         func(childComplexity int, code string) int
 		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string) int
+	}
+
+	Reconciliation struct {
+		Breakdown        func(childComplexity int) int
+		Complete         func(childComplexity int) int
+		Gap              func(childComplexity int) int
+		Inputs           func(childComplexity int) int
+		Parts            func(childComplexity int) int
+		PartsExpected    func(childComplexity int) int
+		Period           func(childComplexity int) int
+		Sum              func(childComplexity int) int
+		Total            func(childComplexity int) int
+		TotalObservation func(childComplexity int) int
+		Unit             func(childComplexity int) int
+	}
+
+	RollupCoverage struct {
+		Expected    func(childComplexity int) int
+		Missing     func(childComplexity int) int
+		Share       func(childComplexity int) int
+		WeightShare func(childComplexity int) int
+		WithData    func(childComplexity int) int
+	}
+
+	RollupRow struct {
+		Coverage    func(childComplexity int) int
+		Gap         func(childComplexity int) int
+		GapRelative func(childComplexity int) int
+		Inputs      func(childComplexity int) int
+		Period      func(childComplexity int) int
+		Reported    func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		Unit        func(childComplexity int) int
+		Value       func(childComplexity int) int
 	}
 
 	RollupRule struct {
@@ -180,6 +292,21 @@ type ComplexityRoot struct {
 		Kind   func(childComplexity int) int
 		Number func(childComplexity int) int
 		Title  func(childComplexity int) int
+	}
+
+	Trend struct {
+		Base    func(childComplexity int) int
+		Overall func(childComplexity int) int
+		Points  func(childComplexity int) int
+	}
+
+	TrendPoint struct {
+		Change               func(childComplexity int) int
+		CrossesBreakFromBase func(childComplexity int) int
+		Index                func(childComplexity int) int
+		Observation          func(childComplexity int) int
+		Period               func(childComplexity int) int
+		Value                func(childComplexity int) int
 	}
 
 	Unit struct {
@@ -215,6 +342,25 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ComparisonResolver interface {
+	CommonPeriod(ctx context.Context, obj *indicator.Comparison) (*indicator.Period, error)
+}
+type ComparisonRowResolver interface {
+	Unit(ctx context.Context, obj *indicator.CompareRow) (*indicator.Unit, error)
+	Indicator(ctx context.Context, obj *indicator.CompareRow) (*indicator.Indicator, error)
+	Value(ctx context.Context, obj *indicator.CompareRow) (*float64, error)
+	Period(ctx context.Context, obj *indicator.CompareRow) (*indicator.Period, error)
+	Observation(ctx context.Context, obj *indicator.CompareRow) (*indicator.Observation, error)
+	Missing(ctx context.Context, obj *indicator.CompareRow) (*model.MissingReason, error)
+
+	Rank(ctx context.Context, obj *indicator.CompareRow) (*int, error)
+	RankTies(ctx context.Context, obj *indicator.CompareRow) (*int, error)
+	RankInParent(ctx context.Context, obj *indicator.CompareRow) (*int, error)
+
+	ParentTies(ctx context.Context, obj *indicator.CompareRow) (*int, error)
+
+	SinceEarliest(ctx context.Context, obj *indicator.CompareRow) (*indicator.Change, error)
+}
 type CoverageResolver interface {
 	ObservationCount(ctx context.Context, obj *indicator.Coverage) (int, error)
 	UnitCount(ctx context.Context, obj *indicator.Coverage) (int, error)
@@ -260,6 +406,14 @@ type ObservationResolver interface {
 type PeriodResolver interface {
 	Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error)
 }
+type ProgressResolver interface {
+	Unit(ctx context.Context, obj *indicator.ProgressRow) (*indicator.Unit, error)
+	Indicator(ctx context.Context, obj *indicator.ProgressRow) (*indicator.Indicator, error)
+
+	Status(ctx context.Context, obj *indicator.ProgressRow) (model.ProgressStatus, error)
+
+	Note(ctx context.Context, obj *indicator.ProgressRow) (*string, error)
+}
 type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *indicator.Observation) (*indicator.Source, error)
 	Line(ctx context.Context, obj *indicator.Observation) (*int, error)
@@ -276,6 +430,33 @@ type QueryResolver interface {
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
+	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*indicator.Comparison, error)
+	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) (*indicator.Trend, error)
+	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind) (*indicator.Change, error)
+	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error)
+	Progress(ctx context.Context, units []string, indicators []string, targetYear *int) ([]indicator.ProgressRow, error)
+	Reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error)
+	Matrix(ctx context.Context, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error)
+}
+type ReconciliationResolver interface {
+	Unit(ctx context.Context, obj *indicator.ReconcileRow) (*indicator.Unit, error)
+	Total(ctx context.Context, obj *indicator.ReconcileRow) (*indicator.Indicator, error)
+
+	TotalObservation(ctx context.Context, obj *indicator.ReconcileRow) (*indicator.Observation, error)
+	Sum(ctx context.Context, obj *indicator.ReconcileRow) (float64, error)
+
+	Complete(ctx context.Context, obj *indicator.ReconcileRow) (bool, error)
+
+	Inputs(ctx context.Context, obj *indicator.ReconcileRow) ([]indicator.Observation, error)
+}
+type RollupRowResolver interface {
+	Unit(ctx context.Context, obj *indicator.RollupRow) (*indicator.Unit, error)
+
+	Rule(ctx context.Context, obj *indicator.RollupRow) (*indicator.Rule, error)
+
+	Coverage(ctx context.Context, obj *indicator.RollupRow) (*model.RollupCoverage, error)
+
+	Inputs(ctx context.Context, obj *indicator.RollupRow) ([]indicator.Observation, error)
 }
 type RollupRuleResolver interface {
 	Kind(ctx context.Context, obj *indicator.Rule) (model.RollupKind, error)
@@ -289,6 +470,14 @@ type SourceResolver interface {
 	Number(ctx context.Context, obj *indicator.Source) (*string, error)
 	Date(ctx context.Context, obj *indicator.Source) (*string, error)
 	Kind(ctx context.Context, obj *indicator.Source) (*string, error)
+}
+type TrendPointResolver interface {
+	Observation(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Observation, error)
+	Period(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Period, error)
+	Value(ctx context.Context, obj *indicator.TrendPoint) (float64, error)
+	Change(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Change, error)
+
+	CrossesBreakFromBase(ctx context.Context, obj *indicator.TrendPoint) (bool, error)
 }
 type UnitResolver interface {
 	NameEn(ctx context.Context, obj *indicator.Unit) (*string, error)
@@ -319,6 +508,195 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Change.absolute":
+		if e.ComplexityRoot.Change.Absolute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.Absolute(childComplexity), true
+	case "Change.cagr":
+		if e.ComplexityRoot.Change.CAGR == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.CAGR(childComplexity), true
+	case "Change.crossesBreak":
+		if e.ComplexityRoot.Change.CrossesBreak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.CrossesBreak(childComplexity), true
+	case "Change.from":
+		if e.ComplexityRoot.Change.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.From(childComplexity), true
+	case "Change.relative":
+		if e.ComplexityRoot.Change.Relative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.Relative(childComplexity), true
+	case "Change.to":
+		if e.ComplexityRoot.Change.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.To(childComplexity), true
+	case "Change.warnings":
+		if e.ComplexityRoot.Change.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.Warnings(childComplexity), true
+	case "Change.years":
+		if e.ComplexityRoot.Change.Years == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Change.Years(childComplexity), true
+
+	case "Comparison.commonPeriod":
+		if e.ComplexityRoot.Comparison.CommonPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.CommonPeriod(childComplexity), true
+	case "Comparison.mixedPeriods":
+		if e.ComplexityRoot.Comparison.MixedPeriods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.MixedPeriods(childComplexity), true
+	case "Comparison.periods":
+		if e.ComplexityRoot.Comparison.Periods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.Periods(childComplexity), true
+	case "Comparison.rows":
+		if e.ComplexityRoot.Comparison.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.Rows(childComplexity), true
+	case "Comparison.unitsInSet":
+		if e.ComplexityRoot.Comparison.UnitsInSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.UnitsInSet(childComplexity), true
+
+	case "ComparisonRow.alternatives":
+		if e.ComplexityRoot.ComparisonRow.Alternatives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Alternatives(childComplexity), true
+	case "ComparisonRow.diffFromMean":
+		if e.ComplexityRoot.ComparisonRow.DiffFromMean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.DiffFromMean(childComplexity), true
+	case "ComparisonRow.diffFromParent":
+		if e.ComplexityRoot.ComparisonRow.DiffFromParent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.DiffFromParent(childComplexity), true
+	case "ComparisonRow.indicator":
+		if e.ComplexityRoot.ComparisonRow.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Indicator(childComplexity), true
+	case "ComparisonRow.missing":
+		if e.ComplexityRoot.ComparisonRow.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Missing(childComplexity), true
+	case "ComparisonRow.observation":
+		if e.ComplexityRoot.ComparisonRow.Observation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Observation(childComplexity), true
+	case "ComparisonRow.parent":
+		if e.ComplexityRoot.ComparisonRow.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Parent(childComplexity), true
+	case "ComparisonRow.parentTies":
+		if e.ComplexityRoot.ComparisonRow.ParentTies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.ParentTies(childComplexity), true
+	case "ComparisonRow.period":
+		if e.ComplexityRoot.ComparisonRow.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Period(childComplexity), true
+	case "ComparisonRow.rank":
+		if e.ComplexityRoot.ComparisonRow.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Rank(childComplexity), true
+	case "ComparisonRow.rankInParent":
+		if e.ComplexityRoot.ComparisonRow.RankInParent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.RankInParent(childComplexity), true
+	case "ComparisonRow.rankInParentOf":
+		if e.ComplexityRoot.ComparisonRow.RankInParentOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.RankInParentOf(childComplexity), true
+	case "ComparisonRow.rankTies":
+		if e.ComplexityRoot.ComparisonRow.RankTies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.RankTies(childComplexity), true
+	case "ComparisonRow.setMean":
+		if e.ComplexityRoot.ComparisonRow.SetMean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.SetMean(childComplexity), true
+	case "ComparisonRow.shareOfParent":
+		if e.ComplexityRoot.ComparisonRow.ShareOfParent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.ShareOfParent(childComplexity), true
+	case "ComparisonRow.sinceEarliest":
+		if e.ComplexityRoot.ComparisonRow.SinceEarliest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.SinceEarliest(childComplexity), true
+	case "ComparisonRow.unit":
+		if e.ComplexityRoot.ComparisonRow.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Unit(childComplexity), true
+	case "ComparisonRow.value":
+		if e.ComplexityRoot.ComparisonRow.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Value(childComplexity), true
 
 	case "Coverage.firstPeriod":
 		if e.ComplexityRoot.Coverage.FirstPeriod == nil {
@@ -535,6 +913,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IndicatorEdge.Node(childComplexity), true
 
+	case "Matrix.cells":
+		if e.ComplexityRoot.Matrix.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Matrix.Cells(childComplexity), true
+	case "Matrix.columns":
+		if e.ComplexityRoot.Matrix.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Matrix.Columns(childComplexity), true
+	case "Matrix.rows":
+		if e.ComplexityRoot.Matrix.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Matrix.Rows(childComplexity), true
+
+	case "MatrixCell.observation":
+		if e.ComplexityRoot.MatrixCell.Observation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatrixCell.Observation(childComplexity), true
+	case "MatrixCell.value":
+		if e.ComplexityRoot.MatrixCell.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatrixCell.Value(childComplexity), true
+
 	case "Observation.canonical":
 		if e.ComplexityRoot.Observation.Canonical == nil {
 			break
@@ -726,6 +1136,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Period.Start(childComplexity), true
 
+	case "Progress.baseline":
+		if e.ComplexityRoot.Progress.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Baseline(childComplexity), true
+	case "Progress.crossesBreak":
+		if e.ComplexityRoot.Progress.CrossesBreak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.CrossesBreak(childComplexity), true
+	case "Progress.expectedProgress":
+		if e.ComplexityRoot.Progress.ExpectedProgress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.ExpectedProgress(childComplexity), true
+	case "Progress.indicator":
+		if e.ComplexityRoot.Progress.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Indicator(childComplexity), true
+	case "Progress.latest":
+		if e.ComplexityRoot.Progress.Latest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Latest(childComplexity), true
+	case "Progress.note":
+		if e.ComplexityRoot.Progress.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Note(childComplexity), true
+	case "Progress.progress":
+		if e.ComplexityRoot.Progress.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Progress(childComplexity), true
+	case "Progress.requiredPerYear":
+		if e.ComplexityRoot.Progress.RequiredPerYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.RequiredPerYear(childComplexity), true
+	case "Progress.status":
+		if e.ComplexityRoot.Progress.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Status(childComplexity), true
+	case "Progress.target":
+		if e.ComplexityRoot.Progress.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Target(childComplexity), true
+	case "Progress.unit":
+		if e.ComplexityRoot.Progress.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Progress.Unit(childComplexity), true
+
 	case "Provenance.line":
 		if e.ComplexityRoot.Provenance.Line == nil {
 			break
@@ -751,6 +1228,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Provenance.Source(childComplexity), true
 
+	case "Query.change":
+		if e.ComplexityRoot.Query.Change == nil {
+			break
+		}
+
+		args, err := ec.field_Query_change_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Change(childComplexity, args["unit"].(string), args["indicator"].(string), args["from"].(string), args["to"].(string), args["kind"].(*model.ObservationKind)), true
+	case "Query.compare":
+		if e.ComplexityRoot.Query.Compare == nil {
+			break
+		}
+
+		args, err := ec.field_Query_compare_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind)), true
 	case "Query.dataset":
 		if e.ComplexityRoot.Query.Dataset == nil {
 			break
@@ -780,6 +1279,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Indicators(childComplexity, args["theme"].(*string), args["search"].(*string), args["hasDataFor"].(*string), args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.matrix":
+		if e.ComplexityRoot.Query.Matrix == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matrix_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Matrix(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["by"].(*model.MatrixColumns), args["periods"].([]string), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind)), true
 	case "Query.observations":
 		if e.ComplexityRoot.Query.Observations == nil {
 			break
@@ -791,6 +1301,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Observations(childComplexity, args["filter"].(*model.ObservationFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.progress":
+		if e.ComplexityRoot.Query.Progress == nil {
+			break
+		}
+
+		args, err := ec.field_Query_progress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Progress(childComplexity, args["units"].([]string), args["indicators"].([]string), args["targetYear"].(*int)), true
+	case "Query.reconcile":
+		if e.ComplexityRoot.Query.Reconcile == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconcile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reconcile(childComplexity, args["total"].(string), args["units"].([]string), args["period"].(*string), args["kind"].(*model.ObservationKind)), true
+	case "Query.rollup":
+		if e.ComplexityRoot.Query.Rollup == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rollup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Rollup(childComplexity, args["indicator"].(string), args["units"].(model.UnitSetInput), args["childLevel"].(*model.Level), args["periods"].([]string), args["over"].(*string), args["kind"].(*model.ObservationKind)), true
 	case "Query.series":
 		if e.ComplexityRoot.Query.Series == nil {
 			break
@@ -819,6 +1362,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sources(childComplexity), true
+	case "Query.trend":
+		if e.ComplexityRoot.Query.Trend == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Trend(childComplexity, args["unit"].(string), args["indicator"].(string), args["kind"].(*model.ObservationKind), args["base"].(*string), args["from"].(*string), args["to"].(*string)), true
 	case "Query.unit":
 		if e.ComplexityRoot.Query.Unit == nil {
 			break
@@ -841,6 +1395,159 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
+
+	case "Reconciliation.breakdown":
+		if e.ComplexityRoot.Reconciliation.Breakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Breakdown(childComplexity), true
+	case "Reconciliation.complete":
+		if e.ComplexityRoot.Reconciliation.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Complete(childComplexity), true
+	case "Reconciliation.gap":
+		if e.ComplexityRoot.Reconciliation.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Gap(childComplexity), true
+	case "Reconciliation.inputs":
+		if e.ComplexityRoot.Reconciliation.Inputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Inputs(childComplexity), true
+	case "Reconciliation.parts":
+		if e.ComplexityRoot.Reconciliation.Parts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Parts(childComplexity), true
+	case "Reconciliation.partsExpected":
+		if e.ComplexityRoot.Reconciliation.PartsExpected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.PartsExpected(childComplexity), true
+	case "Reconciliation.period":
+		if e.ComplexityRoot.Reconciliation.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Period(childComplexity), true
+	case "Reconciliation.sum":
+		if e.ComplexityRoot.Reconciliation.Sum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Sum(childComplexity), true
+	case "Reconciliation.total":
+		if e.ComplexityRoot.Reconciliation.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Total(childComplexity), true
+	case "Reconciliation.totalObservation":
+		if e.ComplexityRoot.Reconciliation.TotalObservation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.TotalObservation(childComplexity), true
+	case "Reconciliation.unit":
+		if e.ComplexityRoot.Reconciliation.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Unit(childComplexity), true
+
+	case "RollupCoverage.expected":
+		if e.ComplexityRoot.RollupCoverage.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupCoverage.Expected(childComplexity), true
+	case "RollupCoverage.missing":
+		if e.ComplexityRoot.RollupCoverage.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupCoverage.Missing(childComplexity), true
+	case "RollupCoverage.share":
+		if e.ComplexityRoot.RollupCoverage.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupCoverage.Share(childComplexity), true
+	case "RollupCoverage.weightShare":
+		if e.ComplexityRoot.RollupCoverage.WeightShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupCoverage.WeightShare(childComplexity), true
+	case "RollupCoverage.withData":
+		if e.ComplexityRoot.RollupCoverage.WithData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupCoverage.WithData(childComplexity), true
+
+	case "RollupRow.coverage":
+		if e.ComplexityRoot.RollupRow.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Coverage(childComplexity), true
+	case "RollupRow.gap":
+		if e.ComplexityRoot.RollupRow.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Gap(childComplexity), true
+	case "RollupRow.gapRelative":
+		if e.ComplexityRoot.RollupRow.GapRelative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.GapRelative(childComplexity), true
+	case "RollupRow.inputs":
+		if e.ComplexityRoot.RollupRow.Inputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Inputs(childComplexity), true
+	case "RollupRow.period":
+		if e.ComplexityRoot.RollupRow.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Period(childComplexity), true
+	case "RollupRow.reported":
+		if e.ComplexityRoot.RollupRow.Reported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Reported(childComplexity), true
+	case "RollupRow.rule":
+		if e.ComplexityRoot.RollupRow.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Rule(childComplexity), true
+	case "RollupRow.unit":
+		if e.ComplexityRoot.RollupRow.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Unit(childComplexity), true
+	case "RollupRow.value":
+		if e.ComplexityRoot.RollupRow.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Value(childComplexity), true
 
 	case "RollupRule.denominator":
 		if e.ComplexityRoot.RollupRule.Denominator == nil {
@@ -928,6 +1635,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Title(childComplexity), true
+
+	case "Trend.base":
+		if e.ComplexityRoot.Trend.Base == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Base(childComplexity), true
+	case "Trend.overall":
+		if e.ComplexityRoot.Trend.Overall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Overall(childComplexity), true
+	case "Trend.points":
+		if e.ComplexityRoot.Trend.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trend.Points(childComplexity), true
+
+	case "TrendPoint.change":
+		if e.ComplexityRoot.TrendPoint.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Change(childComplexity), true
+	case "TrendPoint.crossesBreakFromBase":
+		if e.ComplexityRoot.TrendPoint.CrossesBreakFromBase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.CrossesBreakFromBase(childComplexity), true
+	case "TrendPoint.index":
+		if e.ComplexityRoot.TrendPoint.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Index(childComplexity), true
+	case "TrendPoint.observation":
+		if e.ComplexityRoot.TrendPoint.Observation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Observation(childComplexity), true
+	case "TrendPoint.period":
+		if e.ComplexityRoot.TrendPoint.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Period(childComplexity), true
+	case "TrendPoint.value":
+		if e.ComplexityRoot.TrendPoint.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Value(childComplexity), true
 
 	case "Unit.ancestors":
 		if e.ComplexityRoot.Unit.Ancestors == nil {
@@ -1071,6 +1834,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ObservationFilter", ec.unmarshalInputObservationFilter),
+			graphql.NewInputUnmarshaler("PeriodChoiceInput", ec.unmarshalInputPeriodChoiceInput),
+			graphql.NewInputUnmarshaler("UnitSetInput", ec.unmarshalInputUnitSetInput),
 		)
 	}
 	first := true
@@ -1443,12 +2208,332 @@ type Dataset {
   observations: Int!
 }
 `, BuiltIn: false},
+	{Name: "../analytics.graphqls", Input: `# Analytics: comparisons, trends, rollups, progress and reconciliation,
+# computed in DuckDB in a bounded number of statements per request.
+#
+# Rules (see README "Asking questions"): analytics use each key's canonical
+# observation; values are not rounded; a missing input gives null with a
+# reason, never zero; ranks are competition ranks (1, 1, 3) with rank 1 the
+# best value in the indicator's direction; time between periods is measured
+# midpoint to midpoint in years; a change whose ends differ in methodology
+# is flagged crossesBreak.
+
+extend type Query {
+  "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
+  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Comparison!
+
+  "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
+  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String): Trend!
+
+  "The change between two periods of one series; NOT_FOUND unless the series has a value for both."
+  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL): Change!
+
+  "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
+  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL): [RollupRow!]!
+
+  "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
+  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]!
+
+  "Breakdowns against their total: for each breakdown dimension of the total (road surface, school level …), the sum of the parts with the total's own value and the gap."
+  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]!
+
+  "A table for charts: units × periods of one indicator (by PERIOD), or units × indicators for one period choice (by INDICATOR). Cells are null where there is no value."
+  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix!
+}
+
+"A set of units: exactly one of codes, childrenOf, or under with level."
+input UnitSetInput {
+  codes: [ID!]
+  "The direct children of this unit."
+  childrenOf: ID
+  "Every unit at level below this unit."
+  under: ID
+  level: Level
+}
+
+enum PeriodMode {
+  "One period for every unit (label required)."
+  EXACT
+  "Each unit's own latest period; with maxAgeYears, values older than that before the newest in the set are left out as STALE."
+  LATEST
+  "The most recent period in which at least minCoverage (a share, default 1) of the units have data."
+  COMMON
+}
+
+input PeriodChoiceInput {
+  mode: PeriodMode! = LATEST
+  label: String
+  maxAgeYears: Float
+  minCoverage: Float
+}
+
+"Why a comparison row has no value."
+enum MissingReason {
+  NO_DATA
+  STALE
+}
+
+"The change between two observations of one series."
+type Change {
+  from: Observation!
+  to: Observation!
+  absolute: Float!
+  "(to − from) / |from|; null when from is 0."
+  relative: Float
+  "Years between the periods' midpoints."
+  years: Float!
+  "Compound annual growth rate; null unless both values are positive and time passed."
+  cagr: Float
+  "The two ends differ in methodology (or the later is flagged break): do not read as a like-for-like change."
+  crossesBreak: Boolean!
+  "RANGE_VS_POINT when a plan-period total meets a single-period value."
+  warnings: [String!]!
+}
+
+type Comparison {
+  "One row per unit × indicator, by indicator then rank."
+  rows: [ComparisonRow!]!
+  "The periods the rows actually use."
+  periods: [Period!]!
+  "Rows of one indicator use different periods: the comparison mixes periods."
+  mixedPeriods: Boolean!
+  "COMMON mode: the period chosen."
+  commonPeriod: Period
+  unitsInSet: Int!
+}
+
+type ComparisonRow {
+  unit: Unit!
+  indicator: Indicator!
+  value: Float
+  period: Period
+  observation: Observation
+  missing: MissingReason
+  "Other observations for the same unit, indicator, period and kind (not used)."
+  alternatives: Int!
+  "Competition rank within the set (1 = best in the indicator's direction); null without a value."
+  rank: Int
+  "How many units share this rank."
+  rankTies: Int
+  rankInParent: Int
+  "Units of the set with the same parent that have a value."
+  rankInParentOf: Int!
+  parentTies: Int
+  "The parent unit's own value for the same period and kind."
+  parent: Observation
+  "Percent of the parent's value, for indicators that add up (rollup SUM)."
+  shareOfParent: Float
+  diffFromParent: Float
+  setMean: Float
+  diffFromMean: Float
+  "From the unit's earliest value of this kind (single periods only) to this one."
+  sinceEarliest: Change
+}
+
+type Trend {
+  points: [TrendPoint!]!
+  "The point the index is based on."
+  base: Observation
+  "From the first point to the last."
+  overall: Change
+}
+
+type TrendPoint {
+  observation: Observation!
+  period: Period!
+  value: Float!
+  "From the previous point (year over year for yearly series); null for the first."
+  change: Change
+  "value / base value × 100."
+  index: Float
+  "This point differs in methodology from the base."
+  crossesBreakFromBase: Boolean!
+}
+
+type RollupCoverage {
+  "Children (or years) expected."
+  expected: Int!
+  "Children (or years) with the inputs the rule needs."
+  withData: Int!
+  "withData / expected."
+  share: Float!
+  "WEIGHTED_MEAN and RATIO: share of the weight (or denominator) covered by children with data."
+  weightShare: Float
+  "Codes of children (or years) without data."
+  missing: [String!]!
+}
+
+type RollupRow {
+  unit: Unit!
+  period: Period!
+  rule: RollupRule!
+  "Null when no child has data."
+  value: Float
+  coverage: RollupCoverage!
+  "The unit's own reported value for the period."
+  reported: Observation
+  "value − reported."
+  gap: Float
+  "gap / |reported|."
+  gapRelative: Float
+  "The observations the value was computed from."
+  inputs: [Observation!]!
+}
+
+enum ProgressStatus {
+  ACHIEVED
+  ON_TRACK
+  OFF_TRACK
+  "Only one actual under the latest methodology: progress cannot be measured."
+  NO_BASELINE
+  "No actual value at or before the target."
+  NO_ACTUAL
+  "The indicator has no better direction."
+  NO_DIRECTION
+}
+
+type Progress {
+  unit: Unit!
+  indicator: Indicator!
+  target: Observation!
+  "The earliest actual before the latest one under the same methodology."
+  baseline: Observation
+  "The latest actual at or before the target period."
+  latest: Observation
+  "(latest − baseline) / (target − baseline)."
+  progress: Float
+  "Share of the baseline→target time elapsed at the latest actual: on track when progress ≥ this."
+  expectedProgress: Float
+  status: ProgressStatus!
+  "(target − latest) / years from latest to target."
+  requiredPerYear: Float
+  "The latest actual and the target differ in methodology."
+  crossesBreak: Boolean!
+  note: String
+}
+
+type Reconciliation {
+  unit: Unit!
+  total: Indicator!
+  breakdown: String!
+  period: Period!
+  "The total's own value."
+  totalObservation: Observation
+  sum: Float!
+  "Parts with values."
+  parts: Int!
+  "Parts of this breakdown in the catalog."
+  partsExpected: Int!
+  complete: Boolean!
+  "sum − total."
+  gap: Float
+  inputs: [Observation!]!
+}
+
+enum MatrixColumns {
+  PERIOD
+  INDICATOR
+}
+
+type Matrix {
+  rows: [Unit!]!
+  "Period labels (by PERIOD) or indicator codes (by INDICATOR)."
+  columns: [String!]!
+  "Row-major: cells[i][j] is rows[i] × columns[j]."
+  cells: [[MatrixCell]!]!
+}
+
+type MatrixCell {
+  value: Float!
+  observation: Observation!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Change(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Change_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Change_to(ctx, field)
+	case "absolute":
+		return ec.fieldContext_Change_absolute(ctx, field)
+	case "relative":
+		return ec.fieldContext_Change_relative(ctx, field)
+	case "years":
+		return ec.fieldContext_Change_years(ctx, field)
+	case "cagr":
+		return ec.fieldContext_Change_cagr(ctx, field)
+	case "crossesBreak":
+		return ec.fieldContext_Change_crossesBreak(ctx, field)
+	case "warnings":
+		return ec.fieldContext_Change_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Change", field.Name)
+}
+
+func (ec *executionContext) childFields_Comparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rows":
+		return ec.fieldContext_Comparison_rows(ctx, field)
+	case "periods":
+		return ec.fieldContext_Comparison_periods(ctx, field)
+	case "mixedPeriods":
+		return ec.fieldContext_Comparison_mixedPeriods(ctx, field)
+	case "commonPeriod":
+		return ec.fieldContext_Comparison_commonPeriod(ctx, field)
+	case "unitsInSet":
+		return ec.fieldContext_Comparison_unitsInSet(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Comparison", field.Name)
+}
+
+func (ec *executionContext) childFields_ComparisonRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_ComparisonRow_unit(ctx, field)
+	case "indicator":
+		return ec.fieldContext_ComparisonRow_indicator(ctx, field)
+	case "value":
+		return ec.fieldContext_ComparisonRow_value(ctx, field)
+	case "period":
+		return ec.fieldContext_ComparisonRow_period(ctx, field)
+	case "observation":
+		return ec.fieldContext_ComparisonRow_observation(ctx, field)
+	case "missing":
+		return ec.fieldContext_ComparisonRow_missing(ctx, field)
+	case "alternatives":
+		return ec.fieldContext_ComparisonRow_alternatives(ctx, field)
+	case "rank":
+		return ec.fieldContext_ComparisonRow_rank(ctx, field)
+	case "rankTies":
+		return ec.fieldContext_ComparisonRow_rankTies(ctx, field)
+	case "rankInParent":
+		return ec.fieldContext_ComparisonRow_rankInParent(ctx, field)
+	case "rankInParentOf":
+		return ec.fieldContext_ComparisonRow_rankInParentOf(ctx, field)
+	case "parentTies":
+		return ec.fieldContext_ComparisonRow_parentTies(ctx, field)
+	case "parent":
+		return ec.fieldContext_ComparisonRow_parent(ctx, field)
+	case "shareOfParent":
+		return ec.fieldContext_ComparisonRow_shareOfParent(ctx, field)
+	case "diffFromParent":
+		return ec.fieldContext_ComparisonRow_diffFromParent(ctx, field)
+	case "setMean":
+		return ec.fieldContext_ComparisonRow_setMean(ctx, field)
+	case "diffFromMean":
+		return ec.fieldContext_ComparisonRow_diffFromMean(ctx, field)
+	case "sinceEarliest":
+		return ec.fieldContext_ComparisonRow_sinceEarliest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComparisonRow", field.Name)
+}
 
 func (ec *executionContext) childFields_Coverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1550,6 +2635,28 @@ func (ec *executionContext) childFields_IndicatorEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type IndicatorEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Matrix(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rows":
+		return ec.fieldContext_Matrix_rows(ctx, field)
+	case "columns":
+		return ec.fieldContext_Matrix_columns(ctx, field)
+	case "cells":
+		return ec.fieldContext_Matrix_cells(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Matrix", field.Name)
+}
+
+func (ec *executionContext) childFields_MatrixCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_MatrixCell_value(ctx, field)
+	case "observation":
+		return ec.fieldContext_MatrixCell_observation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatrixCell", field.Name)
+}
+
 func (ec *executionContext) childFields_Observation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1642,6 +2749,34 @@ func (ec *executionContext) childFields_Period(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Period", field.Name)
 }
 
+func (ec *executionContext) childFields_Progress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_Progress_unit(ctx, field)
+	case "indicator":
+		return ec.fieldContext_Progress_indicator(ctx, field)
+	case "target":
+		return ec.fieldContext_Progress_target(ctx, field)
+	case "baseline":
+		return ec.fieldContext_Progress_baseline(ctx, field)
+	case "latest":
+		return ec.fieldContext_Progress_latest(ctx, field)
+	case "progress":
+		return ec.fieldContext_Progress_progress(ctx, field)
+	case "expectedProgress":
+		return ec.fieldContext_Progress_expectedProgress(ctx, field)
+	case "status":
+		return ec.fieldContext_Progress_status(ctx, field)
+	case "requiredPerYear":
+		return ec.fieldContext_Progress_requiredPerYear(ctx, field)
+	case "crossesBreak":
+		return ec.fieldContext_Progress_crossesBreak(ctx, field)
+	case "note":
+		return ec.fieldContext_Progress_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Progress", field.Name)
+}
+
 func (ec *executionContext) childFields_Provenance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "source":
@@ -1654,6 +2789,74 @@ func (ec *executionContext) childFields_Provenance(ctx context.Context, field gr
 		return ec.fieldContext_Provenance_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Provenance", field.Name)
+}
+
+func (ec *executionContext) childFields_Reconciliation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_Reconciliation_unit(ctx, field)
+	case "total":
+		return ec.fieldContext_Reconciliation_total(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_Reconciliation_breakdown(ctx, field)
+	case "period":
+		return ec.fieldContext_Reconciliation_period(ctx, field)
+	case "totalObservation":
+		return ec.fieldContext_Reconciliation_totalObservation(ctx, field)
+	case "sum":
+		return ec.fieldContext_Reconciliation_sum(ctx, field)
+	case "parts":
+		return ec.fieldContext_Reconciliation_parts(ctx, field)
+	case "partsExpected":
+		return ec.fieldContext_Reconciliation_partsExpected(ctx, field)
+	case "complete":
+		return ec.fieldContext_Reconciliation_complete(ctx, field)
+	case "gap":
+		return ec.fieldContext_Reconciliation_gap(ctx, field)
+	case "inputs":
+		return ec.fieldContext_Reconciliation_inputs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Reconciliation", field.Name)
+}
+
+func (ec *executionContext) childFields_RollupCoverage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expected":
+		return ec.fieldContext_RollupCoverage_expected(ctx, field)
+	case "withData":
+		return ec.fieldContext_RollupCoverage_withData(ctx, field)
+	case "share":
+		return ec.fieldContext_RollupCoverage_share(ctx, field)
+	case "weightShare":
+		return ec.fieldContext_RollupCoverage_weightShare(ctx, field)
+	case "missing":
+		return ec.fieldContext_RollupCoverage_missing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RollupCoverage", field.Name)
+}
+
+func (ec *executionContext) childFields_RollupRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_RollupRow_unit(ctx, field)
+	case "period":
+		return ec.fieldContext_RollupRow_period(ctx, field)
+	case "rule":
+		return ec.fieldContext_RollupRow_rule(ctx, field)
+	case "value":
+		return ec.fieldContext_RollupRow_value(ctx, field)
+	case "coverage":
+		return ec.fieldContext_RollupRow_coverage(ctx, field)
+	case "reported":
+		return ec.fieldContext_RollupRow_reported(ctx, field)
+	case "gap":
+		return ec.fieldContext_RollupRow_gap(ctx, field)
+	case "gapRelative":
+		return ec.fieldContext_RollupRow_gapRelative(ctx, field)
+	case "inputs":
+		return ec.fieldContext_RollupRow_inputs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RollupRow", field.Name)
 }
 
 func (ec *executionContext) childFields_RollupRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1700,6 +2903,36 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_kind(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
+}
+
+func (ec *executionContext) childFields_Trend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "points":
+		return ec.fieldContext_Trend_points(ctx, field)
+	case "base":
+		return ec.fieldContext_Trend_base(ctx, field)
+	case "overall":
+		return ec.fieldContext_Trend_overall(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Trend", field.Name)
+}
+
+func (ec *executionContext) childFields_TrendPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "observation":
+		return ec.fieldContext_TrendPoint_observation(ctx, field)
+	case "period":
+		return ec.fieldContext_TrendPoint_period(ctx, field)
+	case "value":
+		return ec.fieldContext_TrendPoint_value(ctx, field)
+	case "change":
+		return ec.fieldContext_TrendPoint_change(ctx, field)
+	case "index":
+		return ec.fieldContext_TrendPoint_index(ctx, field)
+	case "crossesBreakFromBase":
+		return ec.fieldContext_TrendPoint_crossesBreakFromBase(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrendPoint", field.Name)
 }
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1888,6 +3121,90 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_change_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unit",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unit"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "indicator",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicator"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_compare_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "indicators",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicators"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) (model.UnitSetInput, error) {
+			return ec.unmarshalNUnitSetInput2chisoᚋgraphᚋmodelᚐUnitSetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodChoiceInput, error) {
+			return ec.unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodelᚐPeriodChoiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_indicator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1948,6 +3265,60 @@ func (ec *executionContext) field_Query_indicators_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_matrix_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "indicators",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicators"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) (model.UnitSetInput, error) {
+			return ec.unmarshalNUnitSetInput2chisoᚋgraphᚋmodelᚐUnitSetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (*model.MatrixColumns, error) {
+			return ec.unmarshalOMatrixColumns2ᚖchisoᚋgraphᚋmodelᚐMatrixColumns(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "periods",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["periods"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodChoiceInput, error) {
+			return ec.unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodelᚐPeriodChoiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_observations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1975,6 +3346,128 @@ func (ec *executionContext) field_Query_observations_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_progress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "indicators",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicators"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "targetYear",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["targetYear"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reconcile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "total",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["total"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rollup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "indicator",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicator"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) (model.UnitSetInput, error) {
+			return ec.unmarshalNUnitSetInput2chisoᚋgraphᚋmodelᚐUnitSetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "childLevel",
+		func(ctx context.Context, v any) (*model.Level, error) {
+			return ec.unmarshalOLevel2ᚖchisoᚋgraphᚋmodelᚐLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["childLevel"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "periods",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["periods"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "over",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["over"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg5
 	return args, nil
 }
 
@@ -2019,6 +3512,60 @@ func (ec *executionContext) field_Query_source_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unit",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unit"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "indicator",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicator"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "base",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["base"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg5
 	return args, nil
 }
 
@@ -2205,6 +3752,818 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Change_from(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2chisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Change",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Change_to(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2chisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Change",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Change_absolute(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_absolute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Absolute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_absolute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Change_relative(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_relative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Relative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Change_relative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Change_years(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_years(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Years, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_years(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Change_cagr(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_cagr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CAGR, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Change_cagr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Change_crossesBreak(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_crossesBreak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesBreak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_crossesBreak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Change_warnings(ctx context.Context, field graphql.CollectedField, obj *indicator.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Change_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Change_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Change", field, false, false, "String")
+}
+
+func (ec *executionContext) _Comparison_rows(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.CompareRow) graphql.Marshaler {
+			return ec.marshalNComparisonRow2ᚕchisoᚋindicatorᚐCompareRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Comparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComparisonRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Comparison_periods(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_periods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Periods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2ᚕchisoᚋindicatorᚐPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_periods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Comparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Comparison_mixedPeriods(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_mixedPeriods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MixedPeriods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_mixedPeriods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Comparison", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Comparison_commonPeriod(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_commonPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Comparison().CommonPeriod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
+			return ec.marshalOPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_commonPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Comparison",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Comparison_unitsInSet(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_unitsInSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitsInSet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_unitsInSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Comparison", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_indicator(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Indicator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Indicator) graphql.Marshaler {
+			return ec.marshalNIndicator2ᚖchisoᚋindicatorᚐIndicator(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicator(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_value(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Float")
+}
+
+func (ec *executionContext) _ComparisonRow_period(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Period(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
+			return ec.marshalOPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_observation(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_observation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Observation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_observation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_missing(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Missing(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MissingReason) graphql.Marshaler {
+			return ec.marshalOMissingReason2ᚖchisoᚋgraphᚋmodelᚐMissingReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "MissingReason")
+}
+
+func (ec *executionContext) _ComparisonRow_alternatives(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_alternatives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alternatives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_alternatives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_rank(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Rank(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_rankTies(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_rankTies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().RankTies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_rankTies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_rankInParent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_rankInParent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().RankInParent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_rankInParent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_rankInParentOf(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_rankInParentOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RankInParentOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_rankInParentOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_parentTies(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_parentTies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().ParentTies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_parentTies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ComparisonRow_parent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_shareOfParent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_shareOfParent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShareOfParent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_shareOfParent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComparisonRow_diffFromParent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_diffFromParent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiffFromParent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_diffFromParent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComparisonRow_setMean(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_setMean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SetMean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_setMean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComparisonRow_diffFromMean(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_diffFromMean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiffFromMean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_diffFromMean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComparisonRow_sinceEarliest(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_sinceEarliest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().SinceEarliest(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+			return ec.marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_sinceEarliest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Coverage_observationCount(ctx context.Context, field graphql.CollectedField, obj *indicator.Coverage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3119,6 +5478,148 @@ func (ec *executionContext) fieldContext_IndicatorEdge_node(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Matrix_rows(ctx context.Context, field graphql.CollectedField, obj *model.Matrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Matrix_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕchisoᚋindicatorᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Matrix_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Matrix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Matrix_columns(ctx context.Context, field graphql.CollectedField, obj *model.Matrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Matrix_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Matrix_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Matrix", field, false, false, "String")
+}
+
+func (ec *executionContext) _Matrix_cells(ctx context.Context, field graphql.CollectedField, obj *model.Matrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Matrix_cells(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cells, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v [][]*model.MatrixCell) graphql.Marshaler {
+			return ec.marshalNMatrixCell2ᚕᚕᚖchisoᚋgraphᚋmodelᚐMatrixCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Matrix_cells(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Matrix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatrixCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatrixCell_value(ctx context.Context, field graphql.CollectedField, obj *model.MatrixCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatrixCell_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatrixCell_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatrixCell", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MatrixCell_observation(ctx context.Context, field graphql.CollectedField, obj *model.MatrixCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatrixCell_observation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatrixCell_observation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatrixCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Observation_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3904,6 +6405,304 @@ func (ec *executionContext) fieldContext_Period_end(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Period", field, false, false, "Date")
 }
 
+func (ec *executionContext) _Progress_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Progress().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Progress",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Progress_indicator(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Progress().Indicator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Indicator) graphql.Marshaler {
+			return ec.marshalNIndicator2ᚖchisoᚋindicatorᚐIndicator(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Progress",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicator(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Progress_target(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2chisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Progress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Progress_baseline(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Progress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Progress_latest(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_latest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_latest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Progress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Progress_progress(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Progress_expectedProgress(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_expectedProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedProgress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_expectedProgress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Progress_status(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Progress().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ProgressStatus) graphql.Marshaler {
+			return ec.marshalNProgressStatus2chisoᚋgraphᚋmodelᚐProgressStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, true, true, "ProgressStatus")
+}
+
+func (ec *executionContext) _Progress_requiredPerYear(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_requiredPerYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredPerYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_requiredPerYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Progress_crossesBreak(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_crossesBreak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesBreak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_crossesBreak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Progress_note(ctx context.Context, field graphql.CollectedField, obj *indicator.ProgressRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Progress_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Progress().Note(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Progress_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Progress", field, true, true, "String")
+}
+
 func (ec *executionContext) _Provenance_source(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4377,6 +7176,314 @@ func (ec *executionContext) fieldContext_Query_dataset(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_compare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
+			return ec.marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_compare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Comparison(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_compare_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_trend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Trend(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["kind"].(*model.ObservationKind), fc.Args["base"].(*string), fc.Args["from"].(*string), fc.Args["to"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
+			return ec.marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Trend(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_change(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Change(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+			return ec.marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_change(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_change_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rollup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rollup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Rollup(ctx, fc.Args["indicator"].(string), fc.Args["units"].(model.UnitSetInput), fc.Args["childLevel"].(*model.Level), fc.Args["periods"].([]string), fc.Args["over"].(*string), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
+			return ec.marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rollup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RollupRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rollup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_progress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Progress(ctx, fc.Args["units"].([]string), fc.Args["indicators"].([]string), fc.Args["targetYear"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
+			return ec.marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_progress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Progress(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_progress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reconcile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reconcile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reconcile(ctx, fc.Args["total"].(string), fc.Args["units"].([]string), fc.Args["period"].(*string), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
+			return ec.marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reconcile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reconciliation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reconcile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matrix(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matrix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Matrix(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["by"].(*model.MatrixColumns), fc.Args["periods"].([]string), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
+			return ec.marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matrix(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matrix(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matrix_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4448,6 +7555,680 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_total(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Total(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Indicator) graphql.Marshaler {
+			return ec.marshalNIndicator2ᚖchisoᚋindicatorᚐIndicator(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Indicator(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_breakdown(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Breakdown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Reconciliation_period(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2chisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_totalObservation(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_totalObservation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().TotalObservation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_totalObservation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Reconciliation_sum(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_sum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Sum(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_sum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Reconciliation_parts(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_parts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_parts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_partsExpected(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_partsExpected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartsExpected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_partsExpected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_complete(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Complete(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Reconciliation_gap(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_gap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Reconciliation_inputs(ctx context.Context, field graphql.CollectedField, obj *indicator.ReconcileRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_inputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Inputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚕchisoᚋindicatorᚐObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupCoverage_expected(ctx context.Context, field graphql.CollectedField, obj *model.RollupCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupCoverage_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupCoverage_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RollupCoverage_withData(ctx context.Context, field graphql.CollectedField, obj *model.RollupCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupCoverage_withData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithData, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupCoverage_withData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupCoverage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RollupCoverage_share(ctx context.Context, field graphql.CollectedField, obj *model.RollupCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupCoverage_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupCoverage_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupCoverage", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RollupCoverage_weightShare(ctx context.Context, field graphql.CollectedField, obj *model.RollupCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupCoverage_weightShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeightShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupCoverage_weightShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupCoverage", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RollupCoverage_missing(ctx context.Context, field graphql.CollectedField, obj *model.RollupCoverage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupCoverage_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupCoverage_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupCoverage", field, false, false, "String")
+}
+
+func (ec *executionContext) _RollupRow_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RollupRow().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_period(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2chisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_rule(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RollupRow().Rule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Rule) graphql.Marshaler {
+			return ec.marshalNRollupRule2ᚖchisoᚋindicatorᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RollupRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_value(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RollupRow_coverage(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RollupRow().Coverage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RollupCoverage) graphql.Marshaler {
+			return ec.marshalNRollupCoverage2ᚖchisoᚋgraphᚋmodelᚐRollupCoverage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RollupCoverage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_reported(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_reported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_reported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_gap(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_gap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RollupRow_gapRelative(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_gapRelative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GapRelative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_gapRelative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RollupRow_inputs(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_inputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RollupRow().Inputs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚕchisoᚋindicatorᚐObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_inputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RollupRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4827,6 +8608,267 @@ func (ec *executionContext) _Source_kind(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Source_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Source", field, true, true, "String")
+}
+
+func (ec *executionContext) _Trend_points(ctx context.Context, field graphql.CollectedField, obj *indicator.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.TrendPoint) graphql.Marshaler {
+			return ec.marshalNTrendPoint2ᚕchisoᚋindicatorᚐTrendPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Trend",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrendPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Trend_base(ctx context.Context, field graphql.CollectedField, obj *indicator.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_base(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Base, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_base(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Trend",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Trend_overall(ctx context.Context, field graphql.CollectedField, obj *indicator.Trend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trend_overall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+			return ec.marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Trend_overall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Trend",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendPoint_observation(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_observation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendPoint().Observation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_observation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendPoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendPoint_period(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendPoint().Period(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendPoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendPoint_value(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendPoint().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendPoint", field, true, true, "Float")
+}
+
+func (ec *executionContext) _TrendPoint_change(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendPoint().Change(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+			return ec.marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendPoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Change(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendPoint_index(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TrendPoint_crossesBreakFromBase(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendPoint_crossesBreakFromBase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendPoint().CrossesBreakFromBase(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendPoint_crossesBreakFromBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendPoint", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Unit_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
@@ -6542,6 +10584,136 @@ func UnmarshalObservationFilter(ctx context.Context, raw any) (model.Observation
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPeriodChoiceInput(ctx context.Context, obj any) (model.PeriodChoiceInput, error) {
+	var it model.PeriodChoiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["mode"]; !present {
+		asMap["mode"] = "LATEST"
+	}
+
+	fieldsInOrder := [...]string{"mode", "label", "maxAgeYears", "minCoverage"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalNPeriodMode2chisoᚋgraphᚋmodelᚐPeriodMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "maxAgeYears":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAgeYears"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAgeYears = data
+		case "minCoverage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minCoverage"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinCoverage = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPeriodChoiceInput unmarshals raw into the PeriodChoiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPeriodChoiceInput(ctx context.Context, raw any) (model.PeriodChoiceInput, error) {
+	var out model.PeriodChoiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PeriodChoiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUnitSetInput(ctx context.Context, obj any) (model.UnitSetInput, error) {
+	var it model.UnitSetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"codes", "childrenOf", "under", "level"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "codes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codes"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Codes = data
+		case "childrenOf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childrenOf"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildrenOf = data
+		case "under":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("under"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Under = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalOLevel2ᚖchisoᚋgraphᚋmodelᚐLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUnitSetInput unmarshals raw into the UnitSetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUnitSetInput(ctx context.Context, raw any) (model.UnitSetInput, error) {
+	var out model.UnitSetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnitSetInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -6549,6 +10721,257 @@ func UnmarshalObservationFilter(ctx context.Context, raw any) (model.Observation
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var changeImplementors = []string{"Change"}
+
+func (ec *executionContext) _Change(ctx context.Context, sel ast.SelectionSet, obj *indicator.Change) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Change")
+		case "from":
+			out.Values[i] = ec._Change_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Change_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "absolute":
+			out.Values[i] = ec._Change_absolute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "relative":
+			out.Values[i] = ec._Change_relative(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "years":
+			out.Values[i] = ec._Change_years(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cagr":
+			out.Values[i] = ec._Change_cagr(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crossesBreak":
+			out.Values[i] = ec._Change_crossesBreak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._Change_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var comparisonImplementors = []string{"Comparison"}
+
+func (ec *executionContext) _Comparison(ctx context.Context, sel ast.SelectionSet, obj *indicator.Comparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, comparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Comparison")
+		case "rows":
+			out.Values[i] = ec._Comparison_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periods":
+			out.Values[i] = ec._Comparison_periods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mixedPeriods":
+			out.Values[i] = ec._Comparison_mixedPeriods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commonPeriod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Comparison_commonPeriod(ctx, field, obj)
+				})
+		case "unitsInSet":
+			out.Values[i] = ec._Comparison_unitsInSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var comparisonRowImplementors = []string{"ComparisonRow"}
+
+func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.SelectionSet, obj *indicator.CompareRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, comparisonRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComparisonRow")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_unit(ctx, field, obj)
+				})
+		case "indicator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_indicator(ctx, field, obj)
+				})
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_value(ctx, field, obj)
+				})
+		case "period":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_period(ctx, field, obj)
+				})
+		case "observation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_observation(ctx, field, obj)
+				})
+		case "missing":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_missing(ctx, field, obj)
+				})
+		case "alternatives":
+			out.Values[i] = ec._ComparisonRow_alternatives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rank":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_rank(ctx, field, obj)
+				})
+		case "rankTies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_rankTies(ctx, field, obj)
+				})
+		case "rankInParent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_rankInParent(ctx, field, obj)
+				})
+		case "rankInParentOf":
+			out.Values[i] = ec._ComparisonRow_rankInParentOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parentTies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_parentTies(ctx, field, obj)
+				})
+		case "parent":
+			out.Values[i] = ec._ComparisonRow_parent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shareOfParent":
+			out.Values[i] = ec._ComparisonRow_shareOfParent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "diffFromParent":
+			out.Values[i] = ec._ComparisonRow_diffFromParent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "setMean":
+			out.Values[i] = ec._ComparisonRow_setMean(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "diffFromMean":
+			out.Values[i] = ec._ComparisonRow_diffFromMean(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sinceEarliest":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_sinceEarliest(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var coverageImplementors = []string{"Coverage"}
 
@@ -6880,6 +11303,87 @@ func (ec *executionContext) _IndicatorEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var matrixImplementors = []string{"Matrix"}
+
+func (ec *executionContext) _Matrix(ctx context.Context, sel ast.SelectionSet, obj *model.Matrix) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matrixImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Matrix")
+		case "rows":
+			out.Values[i] = ec._Matrix_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._Matrix_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cells":
+			out.Values[i] = ec._Matrix_cells(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matrixCellImplementors = []string{"MatrixCell"}
+
+func (ec *executionContext) _MatrixCell(ctx context.Context, sel ast.SelectionSet, obj *model.MatrixCell) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matrixCellImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatrixCell")
+		case "value":
+			out.Values[i] = ec._MatrixCell_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observation":
+			out.Values[i] = ec._MatrixCell_observation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var observationImplementors = []string{"Observation"}
 
 func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionSet, obj *indicator.Observation) graphql.Marshaler {
@@ -7190,6 +11694,93 @@ func (ec *executionContext) _Period(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var progressImplementors = []string{"Progress"}
+
+func (ec *executionContext) _Progress(ctx context.Context, sel ast.SelectionSet, obj *indicator.ProgressRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Progress")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Progress_unit(ctx, field, obj)
+				})
+		case "indicator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Progress_indicator(ctx, field, obj)
+				})
+		case "target":
+			out.Values[i] = ec._Progress_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "baseline":
+			out.Values[i] = ec._Progress_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "latest":
+			out.Values[i] = ec._Progress_latest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._Progress_progress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expectedProgress":
+			out.Values[i] = ec._Progress_expectedProgress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Progress_status(ctx, field, obj)
+				})
+		case "requiredPerYear":
+			out.Values[i] = ec._Progress_requiredPerYear(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "crossesBreak":
+			out.Values[i] = ec._Progress_crossesBreak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Progress_note(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var provenanceImplementors = []string{"Provenance"}
 
 func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSet, obj *indicator.Observation) graphql.Marshaler {
@@ -7315,6 +11906,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_dataset(ctx, field)
 				})
+		case "compare":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_compare(ctx, field)
+				})
+		case "trend":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trend(ctx, field)
+				})
+		case "change":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_change(ctx, field)
+				})
+		case "rollup":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rollup(ctx, field)
+				})
+		case "progress":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_progress(ctx, field)
+				})
+		case "reconcile":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reconcile(ctx, field)
+				})
+		case "matrix":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matrix(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7329,6 +11962,225 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationImplementors = []string{"Reconciliation"}
+
+func (ec *executionContext) _Reconciliation(ctx context.Context, sel ast.SelectionSet, obj *indicator.ReconcileRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Reconciliation")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_unit(ctx, field, obj)
+				})
+		case "total":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_total(ctx, field, obj)
+				})
+		case "breakdown":
+			out.Values[i] = ec._Reconciliation_breakdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "period":
+			out.Values[i] = ec._Reconciliation_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalObservation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_totalObservation(ctx, field, obj)
+				})
+		case "sum":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_sum(ctx, field, obj)
+				})
+		case "parts":
+			out.Values[i] = ec._Reconciliation_parts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partsExpected":
+			out.Values[i] = ec._Reconciliation_partsExpected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "complete":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_complete(ctx, field, obj)
+				})
+		case "gap":
+			out.Values[i] = ec._Reconciliation_gap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_inputs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rollupCoverageImplementors = []string{"RollupCoverage"}
+
+func (ec *executionContext) _RollupCoverage(ctx context.Context, sel ast.SelectionSet, obj *model.RollupCoverage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rollupCoverageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RollupCoverage")
+		case "expected":
+			out.Values[i] = ec._RollupCoverage_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withData":
+			out.Values[i] = ec._RollupCoverage_withData(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._RollupCoverage_share(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weightShare":
+			out.Values[i] = ec._RollupCoverage_weightShare(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "missing":
+			out.Values[i] = ec._RollupCoverage_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rollupRowImplementors = []string{"RollupRow"}
+
+func (ec *executionContext) _RollupRow(ctx context.Context, sel ast.SelectionSet, obj *indicator.RollupRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rollupRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RollupRow")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RollupRow_unit(ctx, field, obj)
+				})
+		case "period":
+			out.Values[i] = ec._RollupRow_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RollupRow_rule(ctx, field, obj)
+				})
+		case "value":
+			out.Values[i] = ec._RollupRow_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coverage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RollupRow_coverage(ctx, field, obj)
+				})
+		case "reported":
+			out.Values[i] = ec._RollupRow_reported(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gap":
+			out.Values[i] = ec._RollupRow_gap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gapRelative":
+			out.Values[i] = ec._RollupRow_gapRelative(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inputs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RollupRow_inputs(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7491,6 +12343,112 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Source_kind(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trendImplementors = []string{"Trend"}
+
+func (ec *executionContext) _Trend(ctx context.Context, sel ast.SelectionSet, obj *indicator.Trend) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trendImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Trend")
+		case "points":
+			out.Values[i] = ec._Trend_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "base":
+			out.Values[i] = ec._Trend_base(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "overall":
+			out.Values[i] = ec._Trend_overall(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trendPointImplementors = []string{"TrendPoint"}
+
+func (ec *executionContext) _TrendPoint(ctx context.Context, sel ast.SelectionSet, obj *indicator.TrendPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trendPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrendPoint")
+		case "observation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrendPoint_observation(ctx, field, obj)
+				})
+		case "period":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrendPoint_period(ctx, field, obj)
+				})
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrendPoint_value(ctx, field, obj)
+				})
+		case "change":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrendPoint_change(ctx, field, obj)
+				})
+		case "index":
+			out.Values[i] = ec._TrendPoint_index(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "crossesBreakFromBase":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrendPoint_crossesBreakFromBase(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8072,6 +13030,42 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx context.Context, sel ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Change!")
+		return graphql.Null
+	}
+	return ec._Change(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx context.Context, sel ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Comparison!")
+		return graphql.Null
+	}
+	return ec._Comparison(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComparisonRow2chisoᚋindicatorᚐCompareRow(ctx context.Context, sel ast.SelectionSet, v indicator.CompareRow) graphql.Marshaler {
+	return ec._ComparisonRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNComparisonRow2ᚕchisoᚋindicatorᚐCompareRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.CompareRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComparisonRow2chisoᚋindicatorᚐCompareRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCoverage2ᚖchisoᚋindicatorᚐCoverage(ctx context.Context, sel ast.SelectionSet, v *indicator.Coverage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Coverage!")
@@ -8158,6 +13152,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNIndicator2chisoᚋindicatorᚐIndicator(ctx context.Context, sel ast.SelectionSet, v indicator.Indicator) graphql.Marshaler {
 	return ec._Indicator(ctx, sel, &v)
 }
@@ -8236,6 +13259,40 @@ func (ec *executionContext) unmarshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx co
 
 func (ec *executionContext) marshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx context.Context, sel ast.SelectionSet, v model.Level) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx context.Context, sel ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Matrix!")
+		return graphql.Null
+	}
+	return ec._Matrix(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatrixCell2ᚕᚕᚖchisoᚋgraphᚋmodelᚐMatrixCellᚄ(ctx context.Context, sel ast.SelectionSet, v [][]*model.MatrixCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatrixCell2ᚕᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatrixCell2ᚕᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx context.Context, sel ast.SelectionSet, v []*model.MatrixCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOMatrixCell2ᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNObservation2chisoᚋindicatorᚐObservation(ctx context.Context, sel ast.SelectionSet, v indicator.Observation) graphql.Marshaler {
@@ -8332,6 +13389,14 @@ func (ec *executionContext) marshalNPeriod2ᚕchisoᚋindicatorᚐPeriodᚄ(ctx 
 	return ret
 }
 
+func (ec *executionContext) marshalNPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx context.Context, sel ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Period!")
+		return graphql.Null
+	}
+	return ec._Period(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPeriodKind2chisoᚋgraphᚋmodelᚐPeriodKind(ctx context.Context, v any) (model.PeriodKind, error) {
 	var res model.PeriodKind
 	err := res.UnmarshalGQL(v)
@@ -8339,6 +13404,46 @@ func (ec *executionContext) unmarshalNPeriodKind2chisoᚋgraphᚋmodelᚐPeriodK
 }
 
 func (ec *executionContext) marshalNPeriodKind2chisoᚋgraphᚋmodelᚐPeriodKind(ctx context.Context, sel ast.SelectionSet, v model.PeriodKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPeriodMode2chisoᚋgraphᚋmodelᚐPeriodMode(ctx context.Context, v any) (model.PeriodMode, error) {
+	var res model.PeriodMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPeriodMode2chisoᚋgraphᚋmodelᚐPeriodMode(ctx context.Context, sel ast.SelectionSet, v model.PeriodMode) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx context.Context, sel ast.SelectionSet, v indicator.ProgressRow) graphql.Marshaler {
+	return ec._Progress(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNProgressStatus2chisoᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, v any) (model.ProgressStatus, error) {
+	var res model.ProgressStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressStatus2chisoᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, sel ast.SelectionSet, v model.ProgressStatus) graphql.Marshaler {
 	return v
 }
 
@@ -8350,6 +13455,34 @@ func (ec *executionContext) marshalNProvenance2ᚖchisoᚋindicatorᚐObservatio
 	return ec._Provenance(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx context.Context, sel ast.SelectionSet, v indicator.ReconcileRow) graphql.Marshaler {
+	return ec._Reconciliation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRollupCoverage2ᚖchisoᚋgraphᚋmodelᚐRollupCoverage(ctx context.Context, sel ast.SelectionSet, v *model.RollupCoverage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RollupCoverage!")
+		return graphql.Null
+	}
+	return ec._RollupCoverage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRollupKind2chisoᚋgraphᚋmodelᚐRollupKind(ctx context.Context, v any) (model.RollupKind, error) {
 	var res model.RollupKind
 	err := res.UnmarshalGQL(v)
@@ -8358,6 +13491,26 @@ func (ec *executionContext) unmarshalNRollupKind2chisoᚋgraphᚋmodelᚐRollupK
 
 func (ec *executionContext) marshalNRollupKind2chisoᚋgraphᚋmodelᚐRollupKind(ctx context.Context, sel ast.SelectionSet, v model.RollupKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx context.Context, sel ast.SelectionSet, v indicator.RollupRow) graphql.Marshaler {
+	return ec._RollupRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNRollupRule2ᚖchisoᚋindicatorᚐRule(ctx context.Context, sel ast.SelectionSet, v *indicator.Rule) graphql.Marshaler {
@@ -8461,6 +13614,34 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx context.Context, sel ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Trend!")
+		return graphql.Null
+	}
+	return ec._Trend(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrendPoint2chisoᚋindicatorᚐTrendPoint(ctx context.Context, sel ast.SelectionSet, v indicator.TrendPoint) graphql.Marshaler {
+	return ec._TrendPoint(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTrendPoint2ᚕchisoᚋindicatorᚐTrendPointᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.TrendPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrendPoint2chisoᚋindicatorᚐTrendPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNUnit2chisoᚋindicatorᚐUnit(ctx context.Context, sel ast.SelectionSet, v indicator.Unit) graphql.Marshaler {
 	return ec._Unit(ctx, sel, &v)
 }
@@ -8515,6 +13696,11 @@ func (ec *executionContext) marshalNUnitEdge2ᚕchisoᚋgraphᚋmodelᚐUnitEdge
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNUnitSetInput2chisoᚋgraphᚋmodelᚐUnitSetInput(ctx context.Context, v any) (model.UnitSetInput, error) {
+	res, err := ec.unmarshalInputUnitSetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -8689,6 +13875,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx context.Context, sel ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Change(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -8818,6 +14011,52 @@ func (ec *executionContext) marshalOLevel2ᚖchisoᚋgraphᚋmodelᚐLevel(ctx c
 	return v
 }
 
+func (ec *executionContext) marshalOMatrixCell2ᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx context.Context, sel ast.SelectionSet, v *model.MatrixCell) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MatrixCell(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMatrixColumns2ᚖchisoᚋgraphᚋmodelᚐMatrixColumns(ctx context.Context, v any) (*model.MatrixColumns, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MatrixColumns)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMatrixColumns2ᚖchisoᚋgraphᚋmodelᚐMatrixColumns(ctx context.Context, sel ast.SelectionSet, v *model.MatrixColumns) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOMissingReason2ᚖchisoᚋgraphᚋmodelᚐMissingReason(ctx context.Context, v any) (*model.MissingReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MissingReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMissingReason2ᚖchisoᚋgraphᚋmodelᚐMissingReason(ctx context.Context, sel ast.SelectionSet, v *model.MissingReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx context.Context, sel ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Observation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOObservationFilter2ᚖchisoᚋgraphᚋmodelᚐObservationFilter(ctx context.Context, v any) (*model.ObservationFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -8862,6 +14101,22 @@ func (ec *executionContext) marshalOObservationKind2ᚕchisoᚋgraphᚋmodelᚐO
 	return ret
 }
 
+func (ec *executionContext) unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx context.Context, v any) (*model.ObservationKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ObservationKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx context.Context, sel ast.SelectionSet, v *model.ObservationKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx context.Context, sel ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -8869,11 +14124,54 @@ func (ec *executionContext) marshalOPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx con
 	return ec._Period(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodelᚐPeriodChoiceInput(ctx context.Context, v any) (*model.PeriodChoiceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPeriodChoiceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v *indicator.Source) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Source(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -32,29 +32,8 @@ type batch[K comparable, V any] struct {
 }
 
 func (b *batcher[K, V]) load(ctx context.Context, k K) (V, error) {
-	b.mu.Lock()
-	bt := b.cur
-	if bt == nil {
-		bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{})}
-		b.cur = bt
-		time.AfterFunc(b.wait, func() { b.dispatch(bt) })
-	}
-	if !bt.seen[k] {
-		bt.seen[k] = true
-		bt.keys = append(bt.keys, k)
-	}
-	full := len(bt.keys) >= b.max
-	b.mu.Unlock()
-	if full {
-		b.dispatch(bt)
-	}
-	select {
-	case <-bt.done:
-		return bt.res[k], bt.err
-	case <-ctx.Done():
-		var zero V
-		return zero, ctx.Err()
-	}
+	m, err := b.loadMany(ctx, []K{k})
+	return m[k], err
 }
 
 // dispatch closes bt to new keys and fetches it, once.
@@ -70,6 +49,56 @@ func (b *batcher[K, V]) dispatch(bt *batch[K, V]) {
 	close(bt.done)
 }
 
+// loadMany loads several keys into the same batch and waits for them.
+func (b *batcher[K, V]) loadMany(ctx context.Context, keys []K) (map[K]V, error) {
+	out := make(map[K]V, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	b.mu.Lock()
+	var batches []*batch[K, V]
+	for _, k := range keys {
+		bt := b.cur
+		if bt == nil {
+			bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{})}
+			b.cur = bt
+			time.AfterFunc(b.wait, func() { b.dispatch(bt) })
+		}
+		if !bt.seen[k] {
+			bt.seen[k] = true
+			bt.keys = append(bt.keys, k)
+		}
+		if len(batches) == 0 || batches[len(batches)-1] != bt {
+			batches = append(batches, bt)
+		}
+		if len(bt.keys) >= b.max {
+			b.mu.Unlock()
+			b.dispatch(bt)
+			b.mu.Lock()
+		}
+	}
+	b.mu.Unlock()
+	for _, bt := range batches {
+		select {
+		case <-bt.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if bt.err != nil {
+			return nil, bt.err
+		}
+	}
+	for _, k := range keys {
+		for _, bt := range batches {
+			if v, ok := bt.res[k]; ok {
+				out[k] = v
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 type seriesKey struct {
 	indicator.SeriesKey
 	kinds string
@@ -80,6 +109,7 @@ type loaders struct {
 	series         *batcher[seriesKey, []indicator.Observation]
 	unitIndicators *batcher[string, []string]
 	coverage       *batcher[string, indicator.Coverage]
+	observations   *batcher[int64, indicator.Observation]
 }
 
 type loadersKey struct{}
@@ -125,6 +155,7 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 			}},
 		unitIndicators: &batcher[string, []string]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.UnitIndicators},
 		coverage:       &batcher[string, indicator.Coverage]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.Coverage},
+		observations:   &batcher[int64, indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.ObservationsByID},
 	}
 }
 

@@ -175,3 +175,87 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func unitSet(in model.UnitSetInput) indicator.UnitSet {
+	return indicator.UnitSet{Codes: in.Codes, ChildrenOf: deref(in.ChildrenOf), Under: deref(in.Under), Level: domainLevel(in.Level)}
+}
+
+// period parses an optional period label given in argument arg.
+func parsePeriod(arg string, label *string) (*indicator.Period, error) {
+	if label == nil {
+		return nil, nil
+	}
+	p, err := indicator.ParsePeriod(*label)
+	if err != nil {
+		return nil, indicator.Invalidf(arg, "%s", strings.TrimSuffix(err.Error(), ": "+indicator.ErrInvalid.Error()))
+	}
+	return &p, nil
+}
+
+func parsePeriods(arg string, labels []string) ([]indicator.Period, error) {
+	out := make([]indicator.Period, 0, len(labels))
+	for i := range labels {
+		p, err := parsePeriod(fmt.Sprintf("%s[%d]", arg, i), &labels[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+func periodChoice(in *model.PeriodChoiceInput) (indicator.PeriodChoice, error) {
+	if in == nil {
+		return indicator.PeriodChoice{Mode: indicator.PeriodLatest}, nil
+	}
+	pc := indicator.PeriodChoice{Mode: indicator.PeriodMode(in.Mode)}
+	if in.MaxAgeYears != nil {
+		pc.MaxAgeYears = *in.MaxAgeYears
+	}
+	if in.MinCoverage != nil {
+		pc.MinCoverage = *in.MinCoverage
+	}
+	p, err := parsePeriod("period.label", in.Label)
+	pc.Period = p
+	return pc, err
+}
+
+func domainKind(k *model.ObservationKind) indicator.ObservationKind {
+	if k == nil {
+		return indicator.KindActual
+	}
+	return indicator.ObservationKind(strings.ToLower(string(*k)))
+}
+
+// observations resolves observation ids (the inputs of computed values)
+// through the request's batch loader.
+func (r *Resolver) observations(ctx context.Context, ids []int64) ([]indicator.Observation, error) {
+	out := make([]indicator.Observation, 0, len(ids))
+	l := loadersFor(ctx)
+	if l == nil {
+		m, err := r.Engine.ObservationsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out = append(out, m[id])
+		}
+		return out, nil
+	}
+	m, err := l.observations.loadMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		out = append(out, m[id])
+	}
+	return out, nil
+}
+
+// positive returns n, or nil for 0 (not applicable).
+func positive(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}

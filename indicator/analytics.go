@@ -31,6 +31,8 @@ type Analytics interface {
 	Rollup(ctx context.Context, q RollupQuery) ([]RollupRow, error)
 	Progress(ctx context.Context, q ProgressQuery) ([]ProgressRow, error)
 	Reconcile(ctx context.Context, q ReconcileQuery) ([]ReconcileRow, error)
+	Matrix(ctx context.Context, q MatrixQuery) (Matrix, error)
+	ChangeBetween(ctx context.Context, q TrendQuery) (Change, error)
 	ObservationsByID(ctx context.Context, ids []int64) (map[int64]Observation, error)
 }
 
@@ -213,4 +215,23 @@ type ReconcileRow struct {
 	PartsExpected          int // parts of the breakdown in the catalog
 	Gap                    *float64
 	Inputs                 []int64
+}
+
+// MatrixQuery asks for a table: units × periods of one indicator, or
+// units × indicators for one period choice (ByIndicator).
+type MatrixQuery struct {
+	Indicators  []string
+	Units       UnitSet
+	ByIndicator bool
+	Periods     []Period     // by period: the columns; empty means every single period with data
+	Period      PeriodChoice // by indicator: which period each cell uses
+	Kind        ObservationKind
+}
+
+// Matrix is a row-major table of canonical observations; nil cells have
+// no value.
+type Matrix struct {
+	Units   []string
+	Columns []string
+	Cells   [][]*Observation
 }

@@ -173,6 +173,20 @@ func (i Indicator) UnitLabel() string {
 	return prefix + i.MeasureUnit
 }
 
+// RatioMultiplier is what a ratio of two quantities is multiplied by to be
+// expressed in measure unit mu: 100 for %, 1000 for ‰, 10000 per 10,000.
+func RatioMultiplier(mu string) float64 {
+	switch mu {
+	case "%", "per_100":
+		return 100
+	case "‰":
+		return 1000
+	case "per_10000":
+		return 10000
+	}
+	return 1
+}
+
 // ObservationKind says what an observed value is.
 type ObservationKind string
 

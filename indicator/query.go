@@ -80,4 +80,6 @@ type Engine interface {
 
 	Sources(ctx context.Context, ids []string) (map[string]Source, error)
 	ListSources(ctx context.Context) ([]Source, error)
+
+	Analytics
 }

@@ -464,7 +464,7 @@ func (b *Build) Finish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: write periods: %w", err)
 	}
-	for _, q := range finishSQL {
+	for _, q := range append(finishSQL, macroDDL...) {
 		if _, err := b.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: finish: %w", err)
 		}

@@ -22,6 +22,22 @@ var schemaDDL = []string{
 		_file INTEGER, _line BIGINT)`,
 }
 
+// macroDDL defines the arithmetic every analytic shares, once per build,
+// so comparisons, trends and progress compute changes the same way.
+var macroDDL = []string{
+	// Years between the midpoints of two periods (start, end dates).
+	`CREATE MACRO years_between(s1, e1, s2, e2) AS ((epoch(s2) + epoch(e2)) - (epoch(s1) + epoch(e1))) / 2 / 31557600.0`,
+	// Relative change; null when the base is zero.
+	`CREATE MACRO rel_change(v1, v2) AS CASE WHEN v1 <> 0 THEN (v2 - v1) / abs(v1) END`,
+	// Compound annual growth; null unless both values are positive and time passed.
+	`CREATE MACRO cagr(v1, v2, y) AS CASE WHEN v1 > 0 AND v2 > 0 AND y > 0 THEN pow(v2 / v1, 1 / y) - 1 END`,
+	// A change crosses a methodology break when both sides name different
+	// methodologies, or the later observation is flagged break.
+	`CREATE MACRO crosses_break(m1, m2, f2) AS coalesce(m1 <> m2, false) OR contains(';' || coalesce(f2, '') || ';', ';break;')`,
+	// Rank key: smaller is better.
+	`CREATE MACRO rank_key(v, direction) AS CASE WHEN direction = 'lower_better' THEN v ELSE -v END`,
+}
+
 // finishSQL types the staged observations, sorts them by indicator, unit
 // and period (so scans of one indicator touch few row groups) and numbers
 // them in that order; the number is the stable keyset-pagination key.

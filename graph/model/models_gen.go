@@ -22,6 +22,19 @@ type IndicatorEdge struct {
 	Node   *indicator.Indicator `json:"node"`
 }
 
+type Matrix struct {
+	Rows []indicator.Unit `json:"rows"`
+	// Period labels (by PERIOD) or indicator codes (by INDICATOR).
+	Columns []string `json:"columns"`
+	// Row-major: cells[i][j] is rows[i] × columns[j].
+	Cells [][]*MatrixCell `json:"cells"`
+}
+
+type MatrixCell struct {
+	Value       float64                `json:"value"`
+	Observation *indicator.Observation `json:"observation"`
+}
+
 type ObservationConnection struct {
 	TotalCount int                     `json:"totalCount"`
 	PageInfo   *PageInfo               `json:"pageInfo"`
@@ -51,7 +64,27 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+type PeriodChoiceInput struct {
+	Mode        PeriodMode `json:"mode"`
+	Label       *string    `json:"label,omitempty"`
+	MaxAgeYears *float64   `json:"maxAgeYears,omitempty"`
+	MinCoverage *float64   `json:"minCoverage,omitempty"`
+}
+
 type Query struct {
+}
+
+type RollupCoverage struct {
+	// Children (or years) expected.
+	Expected int `json:"expected"`
+	// Children (or years) with the inputs the rule needs.
+	WithData int `json:"withData"`
+	// withData / expected.
+	Share float64 `json:"share"`
+	// WEIGHTED_MEAN and RATIO: share of the weight (or denominator) covered by children with data.
+	WeightShare *float64 `json:"weightShare,omitempty"`
+	// Codes of children (or years) without data.
+	Missing []string `json:"missing"`
 }
 
 // A unit's observations of one indicator, ordered by period.
@@ -71,6 +104,16 @@ type UnitConnection struct {
 type UnitEdge struct {
 	Cursor string          `json:"cursor"`
 	Node   *indicator.Unit `json:"node"`
+}
+
+// A set of units: exactly one of codes, childrenOf, or under with level.
+type UnitSetInput struct {
+	Codes []string `json:"codes,omitempty"`
+	// The direct children of this unit.
+	ChildrenOf *string `json:"childrenOf,omitempty"`
+	// Every unit at level below this unit.
+	Under *string `json:"under,omitempty"`
+	Level *Level  `json:"level,omitempty"`
 }
 
 // Which way an indicator improves.
@@ -190,6 +233,117 @@ func (e *Level) UnmarshalJSON(b []byte) error {
 }
 
 func (e Level) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MatrixColumns string
+
+const (
+	MatrixColumnsPeriod    MatrixColumns = "PERIOD"
+	MatrixColumnsIndicator MatrixColumns = "INDICATOR"
+)
+
+var AllMatrixColumns = []MatrixColumns{
+	MatrixColumnsPeriod,
+	MatrixColumnsIndicator,
+}
+
+func (e MatrixColumns) IsValid() bool {
+	switch e {
+	case MatrixColumnsPeriod, MatrixColumnsIndicator:
+		return true
+	}
+	return false
+}
+
+func (e MatrixColumns) String() string {
+	return string(e)
+}
+
+func (e *MatrixColumns) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MatrixColumns(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MatrixColumns", str)
+	}
+	return nil
+}
+
+func (e MatrixColumns) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MatrixColumns) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MatrixColumns) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why a comparison row has no value.
+type MissingReason string
+
+const (
+	MissingReasonNoData MissingReason = "NO_DATA"
+	MissingReasonStale  MissingReason = "STALE"
+)
+
+var AllMissingReason = []MissingReason{
+	MissingReasonNoData,
+	MissingReasonStale,
+}
+
+func (e MissingReason) IsValid() bool {
+	switch e {
+	case MissingReasonNoData, MissingReasonStale:
+		return true
+	}
+	return false
+}
+
+func (e MissingReason) String() string {
+	return string(e)
+}
+
+func (e *MissingReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MissingReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MissingReason", str)
+	}
+	return nil
+}
+
+func (e MissingReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MissingReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MissingReason) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -323,6 +477,132 @@ func (e *PeriodKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e PeriodKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PeriodMode string
+
+const (
+	// One period for every unit (label required).
+	PeriodModeExact PeriodMode = "EXACT"
+	// Each unit's own latest period; with maxAgeYears, values older than that before the newest in the set are left out as STALE.
+	PeriodModeLatest PeriodMode = "LATEST"
+	// The most recent period in which at least minCoverage (a share, default 1) of the units have data.
+	PeriodModeCommon PeriodMode = "COMMON"
+)
+
+var AllPeriodMode = []PeriodMode{
+	PeriodModeExact,
+	PeriodModeLatest,
+	PeriodModeCommon,
+}
+
+func (e PeriodMode) IsValid() bool {
+	switch e {
+	case PeriodModeExact, PeriodModeLatest, PeriodModeCommon:
+		return true
+	}
+	return false
+}
+
+func (e PeriodMode) String() string {
+	return string(e)
+}
+
+func (e *PeriodMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PeriodMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PeriodMode", str)
+	}
+	return nil
+}
+
+func (e PeriodMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PeriodMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PeriodMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProgressStatus string
+
+const (
+	ProgressStatusAchieved ProgressStatus = "ACHIEVED"
+	ProgressStatusOnTrack  ProgressStatus = "ON_TRACK"
+	ProgressStatusOffTrack ProgressStatus = "OFF_TRACK"
+	// Only one actual under the latest methodology: progress cannot be measured.
+	ProgressStatusNoBaseline ProgressStatus = "NO_BASELINE"
+	// No actual value at or before the target.
+	ProgressStatusNoActual ProgressStatus = "NO_ACTUAL"
+	// The indicator has no better direction.
+	ProgressStatusNoDirection ProgressStatus = "NO_DIRECTION"
+)
+
+var AllProgressStatus = []ProgressStatus{
+	ProgressStatusAchieved,
+	ProgressStatusOnTrack,
+	ProgressStatusOffTrack,
+	ProgressStatusNoBaseline,
+	ProgressStatusNoActual,
+	ProgressStatusNoDirection,
+}
+
+func (e ProgressStatus) IsValid() bool {
+	switch e {
+	case ProgressStatusAchieved, ProgressStatusOnTrack, ProgressStatusOffTrack, ProgressStatusNoBaseline, ProgressStatusNoActual, ProgressStatusNoDirection:
+		return true
+	}
+	return false
+}
+
+func (e ProgressStatus) String() string {
+	return string(e)
+}
+
+func (e *ProgressStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProgressStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProgressStatus", str)
+	}
+	return nil
+}
+
+func (e ProgressStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProgressStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProgressStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"context"
+
+	"chiso/graph/model"
+	"chiso/indicator"
+)
+
+// The analytic queries: argument conversion, then one engine call. The
+// generated resolvers delegate here because their parameters are named
+// after the schema's arguments (indicator, period …).
+
+func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind) (*indicator.Comparison, error) {
+	choice, err := periodChoice(pc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Engine.Compare(ctx, indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind)})
+	return &c, err
+}
+
+func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string) (indicator.TrendQuery, error) {
+	q := indicator.TrendQuery{Unit: unit, Indicator: ind, Kind: domainKind(kind)}
+	var err error
+	if q.Base, err = parsePeriod("base", base); err != nil {
+		return q, err
+	}
+	if q.From, err = parsePeriod("from", from); err != nil {
+		return q, err
+	}
+	q.To, err = parsePeriod("to", to)
+	return q, err
+}
+
+func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.ObservationKind, base, from, to *string) (*indicator.Trend, error) {
+	q, err := r.trendQuery(unit, ind, kind, base, from, to)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.Engine.Trend(ctx, q)
+	return &t, err
+}
+
+func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind) (*indicator.Change, error) {
+	q, err := r.trendQuery(unit, ind, kind, nil, &from, &to)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Engine.ChangeBetween(ctx, q)
+	return &c, err
+}
+
+func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error) {
+	ps, err := parsePeriods("periods", periods)
+	if err != nil {
+		return nil, err
+	}
+	o, err := parsePeriod("over", over)
+	if err != nil {
+		return nil, err
+	}
+	if o != nil && len(ps) > 0 {
+		return nil, indicator.Invalidf("over", "give either periods (roll children up) or over (roll years up), not both")
+	}
+	return r.Engine.Rollup(ctx, indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind)})
+}
+
+func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYear *int) ([]indicator.ProgressRow, error) {
+	if len(units) == 0 {
+		return nil, indicator.Invalidf("units", "name at least one unit")
+	}
+	q := indicator.ProgressQuery{Units: units, Indicators: inds}
+	if targetYear != nil {
+		q.TargetYear = *targetYear
+	}
+	return r.Engine.Progress(ctx, q)
+}
+
+func (r *Resolver) reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error) {
+	p, err := parsePeriod("period", period)
+	if err != nil {
+		return nil, err
+	}
+	return r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)})
+}
+
+func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, pc *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error) {
+	ps, err := parsePeriods("periods", periods)
+	if err != nil {
+		return nil, err
+	}
+	choice, err := periodChoice(pc)
+	if err != nil {
+		return nil, err
+	}
+	byIndicator := by != nil && *by == model.MatrixColumnsIndicator
+	m, err := r.Engine.Matrix(ctx, indicator.MatrixQuery{Indicators: inds, Units: unitSet(units), ByIndicator: byIndicator, Periods: ps, Period: choice, Kind: domainKind(kind)})
+	if err != nil {
+		return nil, err
+	}
+	um, err := r.Engine.Units(ctx, m.Units)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.Matrix{Columns: m.Columns, Rows: make([]indicator.Unit, len(m.Units)), Cells: make([][]*model.MatrixCell, len(m.Cells))}
+	for i, u := range m.Units {
+		out.Rows[i] = um[u]
+		out.Cells[i] = make([]*model.MatrixCell, len(m.Cells[i]))
+		for j, o := range m.Cells[i] {
+			if o != nil {
+				out.Cells[i][j] = &model.MatrixCell{Value: o.Value, Observation: o}
+			}
+		}
+	}
+	return out, nil
+}

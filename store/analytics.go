@@ -1,0 +1,968 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"chiso/indicator"
+)
+
+var _ indicator.Analytics = (*Store)(nil)
+
+// resolveSet turns a unit set into codes, from the in-memory dimensions.
+func resolveSet(dim *dimensions, set indicator.UnitSet, arg string) ([]string, error) {
+	forms := 0
+	for _, used := range []bool{len(set.Codes) > 0, set.ChildrenOf != "", set.Under != ""} {
+		if used {
+			forms++
+		}
+	}
+	if forms != 1 {
+		return nil, indicator.Invalidf(arg, "give exactly one of codes, childrenOf, or under with level")
+	}
+	known := func(code, sub string) error {
+		if _, ok := dim.unit(code); !ok {
+			return &indicator.ArgError{Arg: arg + "." + sub, Reason: fmt.Sprintf("no unit with code %q", code), Kind: indicator.ErrNotFound}
+		}
+		return nil
+	}
+	switch {
+	case len(set.Codes) > 0:
+		seen := map[string]bool{}
+		var out []string
+		for _, c := range set.Codes {
+			if err := known(c, "codes"); err != nil {
+				return nil, err
+			}
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	case set.ChildrenOf != "":
+		if err := known(set.ChildrenOf, "childrenOf"); err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, i := range dim.children[set.ChildrenOf] {
+			out = append(out, dim.units[i].Code)
+		}
+		return out, nil
+	default:
+		if err := known(set.Under, "under"); err != nil {
+			return nil, err
+		}
+		if set.Level == "" {
+			return nil, indicator.Invalidf(arg+".level", "under needs the level of the units wanted")
+		}
+		var out []string
+		for _, u := range dim.descendants(set.Under, set.Level) {
+			out = append(out, u.Code)
+		}
+		return out, nil
+	}
+}
+
+func (s *Store) knownIndicators(dim *dimensions, codes []string, arg string) ([]indicator.Indicator, error) {
+	if len(codes) == 0 {
+		return nil, indicator.Invalidf(arg, "name at least one indicator")
+	}
+	out := make([]indicator.Indicator, 0, len(codes))
+	for _, c := range codes {
+		i, ok := dim.indIndex[c]
+		if !ok {
+			return nil, &indicator.ArgError{Arg: arg, Reason: fmt.Sprintf("no indicator with code %q", c), Kind: indicator.ErrNotFound}
+		}
+		out = append(out, dim.indicators[i])
+	}
+	return out, nil
+}
+
+func kindOrActual(k indicator.ObservationKind) string {
+	if k == "" {
+		return string(indicator.KindActual)
+	}
+	return string(k)
+}
+
+// nullable scan helpers
+func fptr(v sql.NullFloat64) *float64 {
+	if !v.Valid || math.IsNaN(v.Float64) || math.IsInf(v.Float64, 0) {
+		return nil
+	}
+	x := v.Float64
+	return &x
+}
+
+// compareSQL ranks one kind of value of several indicators over a set of
+// units, picking each unit's period by mode, in one statement. $1 units,
+// $2 indicators, $3 kind, $4 include ranges, $5 exact period label (or
+// null), $6 minimum units for COMMON, $7 mode, $8 max age in years (0: none).
+const compareSQL = `
+WITH u AS (SELECT unnest($1::VARCHAR[]) AS unit),
+ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN (SELECT unnest($2::VARCHAR[]))),
+cand AS (
+	SELECT o.id, o.unit, o.indicator, o.period, o.period_kind, o.period_start, o.period_end, o.value, o.methodology, o.flags
+	FROM observations o
+	WHERE o.canonical AND o.kind = $3
+		AND o.unit IN (SELECT unit FROM u) AND o.indicator IN (SELECT indicator FROM ind)
+		AND (o.period_kind <> 'RANGE' OR $4)
+		AND ($5::VARCHAR IS NULL OR o.period = $5)),
+per_period AS (
+	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
+	FROM cand GROUP BY indicator, period),
+common AS (
+	SELECT indicator, period FROM per_period WHERE n >= $6
+	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),
+pick AS (
+	SELECT c.* FROM cand c
+	WHERE $7 <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
+	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC) = 1),
+fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
+kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR (epoch(newest) - epoch(period_end)) / 31557600.0 <= $8),
+grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
+joined AS (
+	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
+		CASE WHEN k.id IS NOT NULL THEN NULL WHEN f.id IS NOT NULL THEN 'STALE' ELSE 'NO_DATA' END AS missing
+	FROM grid g
+	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator
+	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator),
+ranked AS (
+	SELECT j.*,
+		CASE WHEN value IS NOT NULL THEN rank() OVER (PARTITION BY indicator, value IS NULL ORDER BY rank_key(value, direction)) END AS rnk,
+		CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, value) END AS ties,
+		CASE WHEN value IS NOT NULL THEN rank() OVER (PARTITION BY indicator, parent, value IS NULL ORDER BY rank_key(value, direction)) END AS prnk,
+		count(value) OVER (PARTITION BY indicator, parent) AS pof,
+		CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, value) END AS pties,
+		avg(value) OVER (PARTITION BY indicator) AS mean
+	FROM joined j),
+earliest AS (
+	SELECT unit, indicator, min(id) AS eid FROM observations
+	WHERE canonical AND kind = $3 AND period_kind <> 'RANGE'
+		AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
+	GROUP BY unit, indicator),
+alts AS (
+	SELECT unit, indicator, period, count(*) - 1 AS n FROM observations
+	WHERE kind = $3 AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
+	GROUP BY unit, indicator, period)
+SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
+	po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value,
+	coalesce(a.n, 0),
+	e.id, r.value - e.value, rel_change(e.value, r.value),
+	years_between(e.period_start, e.period_end, r.period_start, r.period_end) AS y,
+	cagr(e.value, r.value, years_between(e.period_start, e.period_end, r.period_start, r.period_end)),
+	crosses_break(e.methodology, r.methodology, r.flags),
+	(e.period_kind = 'RANGE') <> (r.period_kind = 'RANGE')
+FROM ranked r
+LEFT JOIN observations po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period AND po.kind = $3 AND po.canonical
+LEFT JOIN earliest el ON el.unit = r.unit AND el.indicator = r.indicator
+LEFT JOIN observations e ON e.id = el.eid AND e.id <> r.id
+LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period
+ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
+
+// Compare ranks indicators over a set of units (see indicator.Analytics).
+func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicator.Comparison, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return indicator.Comparison{}, err
+	}
+	defer done()
+	units, err := resolveSet(sn.dim, q.Units, "units")
+	if err != nil {
+		return indicator.Comparison{}, err
+	}
+	inds, err := s.knownIndicators(sn.dim, q.Indicators, "indicators")
+	if err != nil {
+		return indicator.Comparison{}, err
+	}
+	mode := q.Period.Mode
+	if mode == "" {
+		mode = indicator.PeriodLatest
+	}
+	var exact any
+	ranges := false
+	switch mode {
+	case indicator.PeriodExact:
+		if q.Period.Period == nil {
+			return indicator.Comparison{}, indicator.Invalidf("period.label", "EXACT needs a period label")
+		}
+		exact, ranges = q.Period.Period.Label, q.Period.Period.Kind == indicator.PeriodRange
+	case indicator.PeriodLatest, indicator.PeriodCommon:
+	default:
+		return indicator.Comparison{}, indicator.Invalidf("period.mode", "expected EXACT, LATEST or COMMON, got %q", mode)
+	}
+	minCov := q.Period.MinCoverage
+	if minCov == 0 {
+		minCov = 1
+	}
+	if minCov < 0 || minCov > 1 {
+		return indicator.Comparison{}, indicator.Invalidf("period.minCoverage", "expected a share between 0 and 1, got %v", minCov)
+	}
+	minUnits := int(math.Ceil(minCov*float64(len(units)) - 1e-9))
+	if minUnits < 1 {
+		minUnits = 1
+	}
+	if q.Period.MaxAgeYears < 0 {
+		return indicator.Comparison{}, indicator.Invalidf("period.maxAgeYears", "must be 0 (no limit) or more")
+	}
+	codes := make([]string, len(inds))
+	for i, x := range inds {
+		codes[i] = x.Code
+	}
+	out := indicator.Comparison{UnitsInSet: len(units)}
+	type pending struct {
+		row                     int
+		obs, parent, earliest   sql.NullInt64
+		abs, rel, years, growth sql.NullFloat64
+		crosses, rangeMix       sql.NullBool
+	}
+	var pend []pending
+	err = s.query(ctx, sn, "store: compare", compareSQL,
+		[]any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears},
+		func(r *sql.Rows) error {
+			var row indicator.CompareRow
+			var p pending
+			var missing sql.NullString
+			var rnk, ties, prnk, pof, pties sql.NullInt64
+			var mean, dmean, share, dparent sql.NullFloat64
+			if err := r.Scan(&row.Unit, &row.Indicator, &missing, &p.obs, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
+				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix); err != nil {
+				return err
+			}
+			row.Missing = missing.String
+			row.Rank, row.RankTies, row.RankInParent, row.RankInParentOf, row.ParentTies = int(rnk.Int64), int(ties.Int64), int(prnk.Int64), int(pof.Int64), int(pties.Int64)
+			row.SetMean, row.DiffFromMean, row.ShareOfParent, row.DiffFromParent = fptr(mean), fptr(dmean), fptr(share), fptr(dparent)
+			p.row = len(out.Rows)
+			out.Rows = append(out.Rows, row)
+			pend = append(pend, p)
+			return nil
+		})
+	if err != nil {
+		return out, err
+	}
+	// Second statement: the observations the rows were computed from.
+	var ids []int64
+	for _, p := range pend {
+		for _, id := range []sql.NullInt64{p.obs, p.parent, p.earliest} {
+			if id.Valid {
+				ids = append(ids, id.Int64)
+			}
+		}
+	}
+	obs, err := s.observationsByID(ctx, sn, ids)
+	if err != nil {
+		return out, err
+	}
+	periods := map[string]indicator.Period{}
+	perInd := map[string]map[string]bool{}
+	for _, p := range pend {
+		row := &out.Rows[p.row]
+		if p.obs.Valid {
+			o := obs[p.obs.Int64]
+			row.Obs = &o
+			periods[o.Period.Label] = o.Period
+			if perInd[row.Indicator] == nil {
+				perInd[row.Indicator] = map[string]bool{}
+			}
+			perInd[row.Indicator][o.Period.Label] = true
+		}
+		if p.parent.Valid {
+			o := obs[p.parent.Int64]
+			row.Parent = &o
+		}
+		if p.earliest.Valid && row.Obs != nil {
+			ch := &indicator.Change{From: obs[p.earliest.Int64], To: *row.Obs, Absolute: p.abs.Float64, Relative: fptr(p.rel),
+				Years: p.years.Float64, CAGR: fptr(p.growth), CrossesBreak: p.crosses.Bool}
+			if p.rangeMix.Bool {
+				ch.Warnings = append(ch.Warnings, "RANGE_VS_POINT")
+			}
+			row.Earliest = ch
+		}
+	}
+	for _, labels := range perInd {
+		if len(labels) > 1 {
+			out.MixedPeriods = true
+		}
+	}
+	for _, p := range periods {
+		out.Periods = append(out.Periods, p)
+	}
+	sortPeriods(out.Periods)
+	if mode == indicator.PeriodCommon && len(out.Periods) == 1 {
+		out.Common = &out.Periods[0]
+	}
+	return out, nil
+}
+
+// observationsByID fetches observations by id in one statement.
+func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64) (map[int64]indicator.Observation, error) {
+	out := make(map[int64]indicator.Observation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.query(ctx, sn, "store: observations by id",
+		`SELECT `+obsColumns+` FROM observations WHERE id IN (SELECT unnest(?::BIGINT[]))`, []any{ids},
+		func(r *sql.Rows) error {
+			o, _, err := scanObservation(r, sn.dim)
+			out[o.ID] = o
+			return err
+		})
+	return out, err
+}
+
+// ObservationsByID fetches observations by id (for provenance of computed
+// values).
+func (s *Store) ObservationsByID(ctx context.Context, ids []int64) (map[int64]indicator.Observation, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.observationsByID(ctx, sn, ids)
+}
+
+// trendSQL: one series' canonical values with changes from the previous
+// point and the index against a base. $1 unit, $2 indicator, $3 kind,
+// $4 from start (or null), $5 to end (or null), $6 base label (or null,
+// meaning the first point), $7 include ranges.
+const trendSQL = `
+WITH s AS (
+	SELECT id, period, period_kind, period_start, period_end, value, methodology, flags
+	FROM observations
+	WHERE canonical AND unit = $1 AND indicator = $2 AND kind = $3
+		AND ($4::DATE IS NULL OR period_start >= $4) AND ($5::DATE IS NULL OR period_end <= $5)
+		AND (period_kind <> 'RANGE' OR $7)),
+b AS (
+	SELECT id AS bid, value AS bv, methodology AS bm FROM s
+	WHERE $6::VARCHAR IS NULL OR period = $6
+	ORDER BY period_start, period_end LIMIT 1),
+w AS (
+	SELECT s.*,
+		lag(id) OVER o AS pid, lag(value) OVER o AS pv, lag(methodology) OVER o AS pm,
+		lag(period_start) OVER o AS pps, lag(period_end) OVER o AS ppe, lag(period_kind) OVER o AS ppk,
+		first_value(id) OVER o AS fid, first_value(value) OVER o AS fv, first_value(methodology) OVER o AS fm,
+		first_value(period_start) OVER o AS fps, first_value(period_end) OVER o AS fpe, first_value(period_kind) OVER o AS fpk,
+		row_number() OVER o = count(*) OVER () AS is_last
+	FROM s WINDOW o AS (ORDER BY period_start, period_end ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+SELECT id, pid, value - pv, rel_change(pv, value), years_between(pps, ppe, period_start, period_end),
+	cagr(pv, value, years_between(pps, ppe, period_start, period_end)), crosses_break(pm, methodology, flags),
+	(ppk = 'RANGE') <> (period_kind = 'RANGE'),
+	b.bid, CASE WHEN b.bv <> 0 THEN value / b.bv * 100 END, crosses_break(b.bm, methodology, flags),
+	is_last, fid, value - fv, rel_change(fv, value), years_between(fps, fpe, period_start, period_end),
+	cagr(fv, value, years_between(fps, fpe, period_start, period_end)), crosses_break(fm, methodology, flags),
+	(fpk = 'RANGE') <> (period_kind = 'RANGE')
+FROM w LEFT JOIN b ON true
+ORDER BY period_start, period_end`
+
+// change assembles a Change from computed columns.
+func change(from, to indicator.Observation, abs, rel, years, growth sql.NullFloat64, crosses, rangeMix sql.NullBool) *indicator.Change {
+	ch := &indicator.Change{From: from, To: to, Absolute: abs.Float64, Relative: fptr(rel), Years: years.Float64, CAGR: fptr(growth), CrossesBreak: crosses.Bool}
+	if rangeMix.Bool {
+		ch.Warnings = append(ch.Warnings, "RANGE_VS_POINT")
+	}
+	return ch
+}
+
+// Trend returns a series with year-over-year changes, an index and the
+// overall change (see indicator.Analytics).
+func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Trend, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return indicator.Trend{}, err
+	}
+	defer done()
+	if _, ok := sn.dim.unit(q.Unit); !ok {
+		return indicator.Trend{}, &indicator.ArgError{Arg: "unit", Reason: fmt.Sprintf("no unit with code %q", q.Unit), Kind: indicator.ErrNotFound}
+	}
+	if _, err := s.knownIndicators(sn.dim, []string{q.Indicator}, "indicator"); err != nil {
+		return indicator.Trend{}, err
+	}
+	var from, to, base any
+	ranges := false
+	if q.From != nil {
+		from, ranges = q.From.Start, ranges || q.From.Kind == indicator.PeriodRange
+	}
+	if q.To != nil {
+		to, ranges = q.To.End, ranges || q.To.Kind == indicator.PeriodRange
+	}
+	if q.Base != nil {
+		base, ranges = q.Base.Label, ranges || q.Base.Kind == indicator.PeriodRange
+	}
+	type rowT struct {
+		id, pid, bid, fid                            sql.NullInt64
+		pAbs, pRel, pYears, pCagr, idx               sql.NullFloat64
+		pCross, pRange, bCross, last, fCross, fRange sql.NullBool
+		fAbs, fRel, fYears, fCagr                    sql.NullFloat64
+	}
+	var rows []rowT
+	err = s.query(ctx, sn, "store: trend", trendSQL, []any{q.Unit, q.Indicator, kindOrActual(q.Kind), from, to, base, ranges},
+		func(r *sql.Rows) error {
+			var x rowT
+			if err := r.Scan(&x.id, &x.pid, &x.pAbs, &x.pRel, &x.pYears, &x.pCagr, &x.pCross, &x.pRange, &x.bid, &x.idx, &x.bCross,
+				&x.last, &x.fid, &x.fAbs, &x.fRel, &x.fYears, &x.fCagr, &x.fCross, &x.fRange); err != nil {
+				return err
+			}
+			rows = append(rows, x)
+			return nil
+		})
+	if err != nil {
+		return indicator.Trend{}, err
+	}
+	if len(rows) > 0 && !rows[0].bid.Valid && q.Base != nil {
+		return indicator.Trend{}, indicator.Invalidf("base", "the series has no %s value for %s to index against", kindOrActual(q.Kind), q.Base.Label)
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, x := range rows {
+		ids = append(ids, x.id.Int64)
+	}
+	obs, err := s.observationsByID(ctx, sn, ids)
+	if err != nil {
+		return indicator.Trend{}, err
+	}
+	var t indicator.Trend
+	for _, x := range rows {
+		p := indicator.TrendPoint{Obs: obs[x.id.Int64], Index: fptr(x.idx), CrossesBreak: x.bCross.Bool}
+		if x.pid.Valid {
+			p.Previous = change(obs[x.pid.Int64], p.Obs, x.pAbs, x.pRel, x.pYears, x.pCagr, x.pCross, x.pRange)
+		}
+		if x.bid.Valid && t.Base == nil {
+			b := obs[x.bid.Int64]
+			t.Base = &b
+		}
+		if x.last.Bool && x.fid.Valid && x.fid.Int64 != x.id.Int64 {
+			t.Overall = change(obs[x.fid.Int64], p.Obs, x.fAbs, x.fRel, x.fYears, x.fCagr, x.fCross, x.fRange)
+		}
+		t.Points = append(t.Points, p)
+	}
+	if t.Points == nil {
+		t.Points = []indicator.TrendPoint{}
+	}
+	return t, nil
+}
+
+// Rollup grids. Both produce (parent, child, cperiod, gperiod): the value
+// of child in cperiod feeds the parent's aggregate for gperiod.
+//
+// Units: $1 parents, $2 child level (null: direct children), $4 periods
+// (empty: every period with child data for the indicators in $9).
+const unitGridSQL = `
+par AS (SELECT unnest($1::VARCHAR[]) AS parent),
+kids AS (
+	SELECT c.ancestor AS parent, c.descendant AS child FROM unit_closure c JOIN units u ON u.code = c.descendant
+	WHERE c.ancestor IN (SELECT parent FROM par)
+		AND CASE WHEN $2::VARCHAR IS NULL THEN c.depth = 1 ELSE c.depth > 0 AND u.level = $2 END),
+per AS (
+	SELECT unnest($4::VARCHAR[]) AS period WHERE len($4::VARCHAR[]) > 0
+	UNION
+	SELECT DISTINCT o.period FROM observations o
+	WHERE len($4::VARCHAR[]) = 0 AND o.canonical AND o.kind = $3 AND list_contains($9::VARCHAR[], o.indicator)
+		AND o.unit IN (SELECT child FROM kids)),
+grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
+
+// Time: $1 units, $2 first year, $4 last year, $10 the range label.
+const timeGridSQL = `
+par AS (SELECT unnest($1::VARCHAR[]) AS parent),
+grid AS (
+	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $10::VARCHAR AS gperiod
+	FROM par CROSS JOIN range($2::BIGINT, $4::BIGINT + 1) t(y))`
+
+// rollupTail aggregates a grid by the rule. $3 kind, $5 the indicator,
+// $6 weight or numerator, $7 denominator, $8 the RATIO multiplier (measure
+// unit and the three indicators' scales). %[1]s is the
+// has-data condition, %[2]s the value, %[3]s the weight share, %[4]s the
+// inputs list expression.
+const rollupTail = `,
+v AS (
+	SELECT unit, indicator, period, value, id FROM observations
+	WHERE canonical AND kind = $3 AND indicator IN ($5, $6, $7) AND unit IN (SELECT DISTINCT child FROM grid)),
+j AS (
+	SELECT g.*, x.value AS xv, x.id AS xid, w.value AS wv, w.id AS wid, d.value AS dv, d.id AS did
+	FROM grid g
+	LEFT JOIN v x ON x.unit = g.child AND x.period = g.cperiod AND x.indicator = $5
+	LEFT JOIN v w ON w.unit = g.child AND w.period = g.cperiod AND w.indicator = $6
+	LEFT JOIN v d ON d.unit = g.child AND d.period = g.cperiod AND d.indicator = $7),
+agg AS (
+	SELECT parent, gperiod, count(*) AS expected, count(*) FILTER (WHERE %[1]s) AS with_data,
+		%[2]s AS value, %[3]s AS weight_share, %[4]s AS inputs,
+		list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (%[1]s)) AS missing
+	FROM j GROUP BY parent, gperiod)
+SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
+	r.id, a.value - r.value, rel_change(r.value, a.value)
+FROM agg a
+LEFT JOIN observations r ON r.unit = a.parent AND r.period = a.gperiod AND r.indicator = $5 AND r.kind = $3 AND r.canonical
+LEFT JOIN periods pp ON pp.label = a.gperiod
+ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
+
+// ruleSQL returns the has-data, value, weight-share and inputs expressions
+// of a rule over the joined columns xv/wv/dv and their ids.
+func ruleSQL(r indicator.Rule, overTime bool) (hd, value, share, inputs, refusal string) {
+	ids := func(cols ...string) string {
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			parts[i] = fmt.Sprintf("coalesce(list(%s) FILTER (WHERE (%%[1]s) AND %s IS NOT NULL), [])", c, c) // %[1]s: has-data
+		}
+		return "flatten([" + strings.Join(parts, ", ") + "])"
+	}
+	switch r.Kind {
+	case indicator.RuleSum:
+		return "xv IS NOT NULL", "sum(xv)", "NULL::DOUBLE", ids("xid"), ""
+	case indicator.RuleMean:
+		return "xv IS NOT NULL", "avg(xv)", "NULL::DOUBLE", ids("xid"), ""
+	case indicator.RuleWeightedMean:
+		return "xv IS NOT NULL AND wv IS NOT NULL",
+			"sum(xv * wv) FILTER (WHERE xv IS NOT NULL AND wv IS NOT NULL) / nullif(sum(wv) FILTER (WHERE xv IS NOT NULL AND wv IS NOT NULL), 0)",
+			"sum(wv) FILTER (WHERE xv IS NOT NULL AND wv IS NOT NULL) / nullif(sum(wv), 0)", ids("xid", "wid"), ""
+	case indicator.RuleRatio:
+		return "wv IS NOT NULL AND dv IS NOT NULL",
+			"sum(wv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL) / nullif(sum(dv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL), 0) * $8",
+			"sum(dv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL) / nullif(sum(dv), 0)", ids("wid", "did"), ""
+	case indicator.RuleLast:
+		if overTime {
+			return "xv IS NOT NULL", "arg_max(xv, cperiod) FILTER (WHERE xv IS NOT NULL)", "NULL::DOUBLE",
+				"coalesce([arg_max(xid, cperiod) FILTER (WHERE xv IS NOT NULL)], [])", ""
+		}
+		return "", "", "", "", "rollup rule LAST takes the last value over time; it does not aggregate across units"
+	}
+	return "", "", "", "", "rollup rule NONE: the indicator's values cannot be aggregated"
+}
+
+// Rollup aggregates an indicator by its rule (see indicator.Analytics).
+func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicator.RollupRow, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	inds, err := s.knownIndicators(sn.dim, []string{q.Indicator}, "indicator")
+	if err != nil {
+		return nil, err
+	}
+	ind := inds[0]
+	parents, err := resolveSet(sn.dim, q.Parents, "units")
+	if err != nil {
+		return nil, err
+	}
+	hd, value, share, inputs, refusal := ruleSQL(ind.Rollup, q.Over != nil)
+	if refusal != "" {
+		return nil, indicator.Invalidf("indicator", "%s cannot be rolled up: %s", ind.Code, refusal)
+	}
+	inputs = strings.ReplaceAll(inputs, "%[1]s", hd)
+	w, d := "", ""
+	switch ind.Rollup.Kind {
+	case indicator.RuleWeightedMean:
+		w = ind.Rollup.Weight
+	case indicator.RuleRatio:
+		w, d = ind.Rollup.Numerator, ind.Rollup.Denominator
+	}
+	periodSources := []string{ind.Code}
+	if ind.Rollup.Kind == indicator.RuleRatio {
+		periodSources = []string{w, d}
+	}
+	var grid string
+	args := make([]any, 10)
+	mult := 1.0
+	if ind.Rollup.Kind == indicator.RuleRatio {
+		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
+		mult = indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale
+	}
+	args[0], args[2], args[4], args[5], args[6], args[7], args[8] = parents, kindOrActual(q.Kind), ind.Code, w, d, mult, periodSources
+	if q.Over != nil {
+		if q.Over.Kind != indicator.PeriodRange {
+			return nil, indicator.Invalidf("over", "expected a range of years such as 2016-2020, got %q", q.Over.Label)
+		}
+		grid = timeGridSQL
+		args[1], args[3], args[9] = q.Over.Start.Year(), q.Over.End.Year(), q.Over.Label
+	} else {
+		if q.ChildLevel != "" {
+			args[1] = string(q.ChildLevel)
+		}
+		labels := make([]string, len(q.Periods))
+		for i, p := range q.Periods {
+			labels[i] = p.Label
+		}
+		grid = unitGridSQL
+		args[3] = labels
+	}
+	sqlText := "WITH " + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs)
+	var out []indicator.RollupRow
+	var reported []sql.NullInt64
+	given := map[string]indicator.Period{}
+	for _, p := range q.Periods {
+		given[p.Label] = p
+	}
+	if q.Over != nil {
+		given[q.Over.Label] = *q.Over
+	}
+	err = s.query(ctx, sn, "store: rollup", sqlText, args, func(r *sql.Rows) error {
+		var row indicator.RollupRow
+		var gperiod string
+		var val, wshare, gap, gapRel sql.NullFloat64
+		var ins, missing []any
+		var rep sql.NullInt64
+		if err := r.Scan(&row.Unit, &gperiod, &row.Children, &row.WithData, &val, &wshare, &ins, &missing, &rep, &gap, &gapRel); err != nil {
+			return err
+		}
+		row.Rule, row.Value, row.WeightShare, row.Gap, row.GapRelative = ind.Rollup, fptr(val), fptr(wshare), fptr(gap), fptr(gapRel)
+		if p, ok := given[gperiod]; ok {
+			row.Period = p
+		} else {
+			row.Period = sn.dim.periods[gperiod]
+		}
+		for _, x := range ins {
+			row.Inputs = append(row.Inputs, x.(int64))
+		}
+		row.Missing = []string{}
+		for _, m := range missing {
+			child, per, _ := strings.Cut(m.(string), ":")
+			if q.Over != nil {
+				row.Missing = append(row.Missing, per)
+			} else {
+				row.Missing = append(row.Missing, child)
+			}
+		}
+		out = append(out, row)
+		reported = append(reported, rep)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, r := range reported {
+		if r.Valid {
+			ids = append(ids, r.Int64)
+		}
+	}
+	obs, err := s.observationsByID(ctx, sn, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range reported {
+		if r.Valid {
+			o := obs[r.Int64]
+			out[i].Reported = &o
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
+	return out, nil
+}
+
+// progressSQL: for each target, the latest actual at or before it, a
+// baseline (the earliest earlier actual under the latest's methodology),
+// straight-line progress and the change per year still needed. A target
+// over a range (a plan-period total) is met only by an actual total for
+// the same range. $1 units, $2 indicators (empty: all), $3 target year (0: all).
+const progressSQL = `
+WITH t AS (
+	SELECT o.*, i.direction FROM observations o JOIN indicators i ON i.code = o.indicator
+	WHERE o.kind = 'target' AND o.canonical AND o.unit IN (SELECT unnest($1::VARCHAR[]))
+		AND (len($2::VARCHAR[]) = 0 OR list_contains($2::VARCHAR[], o.indicator))
+		AND ($3 = 0 OR year(o.period_end) = $3)),
+a AS (
+	SELECT o.* FROM observations o
+	WHERE o.kind = 'actual' AND o.canonical AND (o.unit, o.indicator) IN (SELECT unit, indicator FROM t)),
+lat AS (
+	SELECT t.id AS tid, a.id AS lid, a.value AS lv, a.methodology AS lm, a.period_start AS lps, a.period_end AS lpe
+	FROM t JOIN a ON a.unit = t.unit AND a.indicator = t.indicator
+		AND CASE WHEN t.period_kind = 'RANGE' THEN a.period = t.period
+			ELSE a.period_kind <> 'RANGE' AND a.period_end <= t.period_end END
+	QUALIFY row_number() OVER (PARTITION BY t.id ORDER BY a.period_end DESC, a.period_start DESC) = 1),
+bas AS (
+	SELECT l.tid, a.id AS bid, a.value AS bv, a.period_start AS bps, a.period_end AS bpe
+	FROM lat l JOIN t ON t.id = l.tid JOIN a ON a.unit = t.unit AND a.indicator = t.indicator
+		AND t.period_kind <> 'RANGE' AND a.period_kind <> 'RANGE' AND a.period_end < l.lpe
+		AND a.methodology IS NOT DISTINCT FROM l.lm
+	QUALIFY row_number() OVER (PARTITION BY l.tid ORDER BY a.period_start, a.period_end) = 1),
+calc AS (
+	SELECT t.unit, t.indicator, t.id AS tid, t.direction, t.period_kind, t.value AS tv, t.methodology AS tm, t.flags AS tf,
+		l.lid, l.lv, l.lm, b.bid,
+		(l.lv - b.bv) / nullif(t.value - b.bv, 0) AS progress,
+		years_between(b.bps, b.bpe, l.lps, l.lpe) / nullif(years_between(b.bps, b.bpe, t.period_start, t.period_end), 0) AS expected,
+		CASE WHEN t.period_kind <> 'RANGE' THEN (t.value - l.lv) / nullif(years_between(l.lps, l.lpe, t.period_start, t.period_end), 0) END AS required,
+		t.period_end AS tpe
+	FROM t LEFT JOIN lat l ON l.tid = t.id LEFT JOIN bas b ON b.tid = t.id)
+SELECT unit, indicator, tid, lid, bid, progress, expected, required,
+	CASE WHEN lid IS NULL THEN 'NO_ACTUAL'
+		WHEN direction = 'higher_better' AND lv >= tv THEN 'ACHIEVED'
+		WHEN direction = 'lower_better' AND lv <= tv THEN 'ACHIEVED'
+		WHEN direction = 'neutral' THEN 'NO_DIRECTION'
+		WHEN period_kind = 'RANGE' THEN 'OFF_TRACK'
+		WHEN bid IS NULL OR progress IS NULL THEN 'NO_BASELINE'
+		WHEN progress >= expected THEN 'ON_TRACK'
+		ELSE 'OFF_TRACK' END,
+	crosses_break(lm, tm, tf)
+FROM calc ORDER BY unit, indicator, tpe, tid`
+
+// Progress reports targets against actuals (see indicator.Analytics).
+func (s *Store) Progress(ctx context.Context, q indicator.ProgressQuery) ([]indicator.ProgressRow, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	units, err := resolveSet(sn.dim, indicator.UnitSet{Codes: q.Units}, "units")
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Indicators) > 0 {
+		if _, err := s.knownIndicators(sn.dim, q.Indicators, "indicators"); err != nil {
+			return nil, err
+		}
+	}
+	inds := q.Indicators
+	if inds == nil {
+		inds = []string{}
+	}
+	type ids struct{ t, l, b sql.NullInt64 }
+	var rows []indicator.ProgressRow
+	var refs []ids
+	err = s.query(ctx, sn, "store: progress", progressSQL, []any{units, inds, q.TargetYear}, func(r *sql.Rows) error {
+		var row indicator.ProgressRow
+		var x ids
+		var prog, exp, req sql.NullFloat64
+		var status string
+		var crosses sql.NullBool
+		if err := r.Scan(&row.Unit, &row.Indicator, &x.t, &x.l, &x.b, &prog, &exp, &req, &status, &crosses); err != nil {
+			return err
+		}
+		row.Progress, row.ExpectedProgress, row.RequiredPerYear = fptr(prog), fptr(exp), fptr(req)
+		row.Status, row.CrossesBreak = indicator.ProgressStatus(status), crosses.Bool
+		rows = append(rows, row)
+		refs = append(refs, x)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []int64
+	for _, x := range refs {
+		for _, id := range []sql.NullInt64{x.t, x.l, x.b} {
+			if id.Valid {
+				all = append(all, id.Int64)
+			}
+		}
+	}
+	obs, err := s.observationsByID(ctx, sn, all)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range refs {
+		rows[i].Target = obs[x.t.Int64]
+		if x.l.Valid {
+			o := obs[x.l.Int64]
+			rows[i].Latest = &o
+		}
+		if x.b.Valid {
+			o := obs[x.b.Int64]
+			rows[i].Baseline = &o
+		}
+		switch {
+		case rows[i].Status == indicator.StatusNoActual && rows[i].Target.Period.Kind == indicator.PeriodRange:
+			rows[i].Note = "the target is a total over the plan period; there is no actual total for that period"
+		case rows[i].Status == indicator.StatusNoBaseline:
+			rows[i].Note = "only one actual value under the latest methodology: progress needs an earlier one"
+		}
+	}
+	if rows == nil {
+		rows = []indicator.ProgressRow{}
+	}
+	return rows, nil
+}
+
+// reconcileSQL sums the parts of each breakdown of a total and compares
+// them with the total. $1 total, $2 units (empty: all), $3 period label
+// (null: all), $4 kind.
+const reconcileSQL = `
+WITH parts AS (SELECT code, breakdown FROM indicators WHERE total = $1 AND breakdown IS NOT NULL),
+expected AS (SELECT breakdown, count(*) AS n FROM parts GROUP BY breakdown),
+pv AS (
+	SELECT o.unit, o.period, p.breakdown, o.value, o.id FROM observations o JOIN parts p ON p.code = o.indicator
+	WHERE o.canonical AND o.kind = $4 AND (len($2::VARCHAR[]) = 0 OR list_contains($2::VARCHAR[], o.unit))
+		AND ($3::VARCHAR IS NULL OR o.period = $3)),
+agg AS (SELECT unit, period, breakdown, sum(value) AS total, count(*) AS n, list(id ORDER BY id) AS ids FROM pv GROUP BY ALL)
+SELECT a.unit, a.period, a.breakdown, a.total, a.n, e.n, t.id, a.total - t.value, a.ids
+FROM agg a JOIN expected e USING (breakdown)
+LEFT JOIN observations t ON t.unit = a.unit AND t.period = a.period AND t.indicator = $1 AND t.kind = $4 AND t.canonical
+LEFT JOIN periods pp ON pp.label = a.period
+ORDER BY a.unit, pp.period_start, a.breakdown`
+
+// Reconcile compares breakdowns with their totals (see indicator.Analytics).
+func (s *Store) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]indicator.ReconcileRow, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if _, err := s.knownIndicators(sn.dim, []string{q.Total}, "total"); err != nil {
+		return nil, err
+	}
+	units := q.Units
+	if units == nil {
+		units = []string{}
+	} else if units, err = resolveSet(sn.dim, indicator.UnitSet{Codes: q.Units}, "units"); err != nil {
+		return nil, err
+	}
+	var period any
+	if q.Period != nil {
+		period = q.Period.Label
+	}
+	var rows []indicator.ReconcileRow
+	var totals []sql.NullInt64
+	err = s.query(ctx, sn, "store: reconcile", reconcileSQL, []any{q.Total, units, period, kindOrActual(q.Kind)}, func(r *sql.Rows) error {
+		row := indicator.ReconcileRow{Total: q.Total}
+		var label string
+		var sum, gap sql.NullFloat64
+		var tid sql.NullInt64
+		var ids []any
+		if err := r.Scan(&row.Unit, &label, &row.Breakdown, &sum, &row.Parts, &row.PartsExpected, &tid, &gap, &ids); err != nil {
+			return err
+		}
+		row.Period, row.Sum, row.Gap = sn.dim.periods[label], fptr(sum), fptr(gap)
+		for _, id := range ids {
+			row.Inputs = append(row.Inputs, id.(int64))
+		}
+		rows = append(rows, row)
+		totals = append(totals, tid)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, t := range totals {
+		if t.Valid {
+			ids = append(ids, t.Int64)
+		}
+	}
+	obs, err := s.observationsByID(ctx, sn, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range totals {
+		if t.Valid {
+			o := obs[t.Int64]
+			rows[i].TotalObs = &o
+		}
+	}
+	if rows == nil {
+		rows = []indicator.ReconcileRow{}
+	}
+	return rows, nil
+}
+
+// ChangeBetween is the change between two periods of one series; both
+// must have a value.
+func (s *Store) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (indicator.Change, error) {
+	if q.From == nil || q.To == nil {
+		return indicator.Change{}, indicator.Invalidf("from", "a change needs both from and to")
+	}
+	t, err := s.Trend(ctx, q)
+	if err != nil {
+		return indicator.Change{}, err
+	}
+	n := len(t.Points)
+	switch {
+	case n == 0 || t.Points[0].Obs.Period.Label != q.From.Label:
+		return indicator.Change{}, &indicator.ArgError{Arg: "from", Reason: fmt.Sprintf("%s has no %s value of %s for %s", q.Unit, kindOrActual(q.Kind), q.Indicator, q.From.Label), Kind: indicator.ErrNotFound}
+	case t.Points[n-1].Obs.Period.Label != q.To.Label:
+		return indicator.Change{}, &indicator.ArgError{Arg: "to", Reason: fmt.Sprintf("%s has no %s value of %s for %s", q.Unit, kindOrActual(q.Kind), q.Indicator, q.To.Label), Kind: indicator.ErrNotFound}
+	case n == 1:
+		return indicator.Change{}, indicator.Invalidf("to", "from and to are the same period")
+	}
+	return *t.Overall, nil
+}
+
+// matrixSQL: canonical values of units × indicators × periods. $1 units,
+// $2 indicators, $3 kind, $4 period labels (empty: every non-range period).
+const matrixSQL = `
+SELECT ` + obsColumns + ` FROM observations
+WHERE canonical AND kind = $3 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN (SELECT unnest($2::VARCHAR[]))
+	AND CASE WHEN len($4::VARCHAR[]) = 0 THEN period_kind <> 'RANGE' ELSE list_contains($4::VARCHAR[], period) END
+ORDER BY period_start, period_end, period`
+
+// Matrix returns a units × periods or units × indicators table.
+func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.Matrix, error) {
+	if q.ByIndicator {
+		cmp, err := s.Compare(ctx, indicator.CompareQuery{Indicators: q.Indicators, Units: q.Units, Period: q.Period, Kind: q.Kind})
+		if err != nil {
+			return indicator.Matrix{}, err
+		}
+		m := indicator.Matrix{Columns: q.Indicators}
+		rowOf := map[string]int{}
+		col := map[string]int{}
+		for i, c := range q.Indicators {
+			col[c] = i
+		}
+		for _, r := range cmp.Rows {
+			i, ok := rowOf[r.Unit]
+			if !ok {
+				i = len(m.Units)
+				rowOf[r.Unit] = i
+				m.Units = append(m.Units, r.Unit)
+				m.Cells = append(m.Cells, make([]*indicator.Observation, len(q.Indicators)))
+			}
+			m.Cells[i][col[r.Indicator]] = r.Obs
+		}
+		return m, nil
+	}
+	if len(q.Indicators) != 1 {
+		return indicator.Matrix{}, indicator.Invalidf("indicators", "a matrix by period takes exactly one indicator (use by: INDICATOR for several)")
+	}
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return indicator.Matrix{}, err
+	}
+	defer done()
+	units, err := resolveSet(sn.dim, q.Units, "units")
+	if err != nil {
+		return indicator.Matrix{}, err
+	}
+	if _, err := s.knownIndicators(sn.dim, q.Indicators, "indicators"); err != nil {
+		return indicator.Matrix{}, err
+	}
+	labels := make([]string, len(q.Periods))
+	for i, p := range q.Periods {
+		labels[i] = p.Label
+	}
+	m := indicator.Matrix{Units: units, Columns: labels, Cells: make([][]*indicator.Observation, len(units))}
+	rowOf := make(map[string]int, len(units))
+	for i, u := range units {
+		rowOf[u] = i
+	}
+	col := map[string]int{}
+	for i, l := range labels {
+		col[l] = i
+	}
+	var found []indicator.Observation
+	err = s.query(ctx, sn, "store: matrix", matrixSQL, []any{units, q.Indicators, kindOrActual(q.Kind), labels}, func(r *sql.Rows) error {
+		o, _, err := scanObservation(r, sn.dim)
+		if err == nil {
+			found = append(found, o)
+		}
+		return err
+	})
+	if err != nil {
+		return indicator.Matrix{}, err
+	}
+	if len(labels) == 0 { // columns: every period found, in time order
+		for _, o := range found {
+			if _, ok := col[o.Period.Label]; !ok {
+				col[o.Period.Label] = len(m.Columns)
+				m.Columns = append(m.Columns, o.Period.Label)
+			}
+		}
+	}
+	for i := range m.Cells {
+		m.Cells[i] = make([]*indicator.Observation, len(m.Columns))
+	}
+	for k := range found {
+		o := &found[k]
+		m.Cells[rowOf[o.Unit]][col[o.Period.Label]] = o
+	}
+	return m, nil
+}
