@@ -70,7 +70,7 @@ func TestServeEmbedded(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	resp.Body.Close()
 
-	out := gql(t, base, `{ unit(code: "vn.lai-chau") { nameVi children { code series(indicator: "poverty_rate") {
+	out := gql(t, base, `{ unit(code: "vn.lai-chau") { nameVi children(level: DISTRICT) { code series(indicator: "poverty_rate") {
 		observations { period { label } value provenance { line raw source { id title } } } } } } }`)
 	require.Nil(t, out["errors"])
 	unit := out["data"].(map[string]any)["unit"].(map[string]any)

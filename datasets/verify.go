@@ -41,8 +41,8 @@ type Report struct {
 // figure occurs on the cited line of its source document (when sources is
 // not nil; documents are read as sources/<id>.txt), (2) raw parsed with the
 // Vietnamese number rules times the factor column equals value, (3)
-// breakdowns do not exceed, and when complete equal, their totals within
-// rounding unless flagged inconsistent, (4) every referenced unit,
+// the parts of a breakdown do not exceed their total within rounding
+// unless flagged inconsistent, (4) every referenced unit,
 // indicator and source exists, every indicator has a rollup rule, and
 // every observation carries its provenance.
 func Verify(data fs.FS, sources fs.FS) (Report, error) {
@@ -179,28 +179,35 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 		all = append(all, obs{r, value})
 	}
-	// Breakdowns: group totals and parts by unit, period, kind and source.
-	type gkey struct{ total, unit, period, kind, source string }
-	totals := map[gkey][]obs{}
-	partVals := map[gkey]map[string][]obs{}
+	// Breakdowns: the parts of one breakdown dimension of a total (same
+	// unit, period, kind and source) must not exceed the total within
+	// rounding, nor their shares 100%, unless a figure is flagged
+	// inconsistent. They may fall short: a catalog need not list every
+	// category of a dimension.
+	type gkey struct{ total, breakdown, unit, period, kind, source string }
+	type tkey struct{ total, unit, period, kind, source string }
+	totals := map[tkey][]obs{}
+	partVals := map[gkey]map[string]obs{}
 	for _, o := range all {
-		if o.get("qualifier") != "" && o.get("qualifier") != "about" && o.get("qualifier") != "nearly" {
+		if q := o.get("qualifier"); q != "" && q != "about" && q != "nearly" {
 			continue // bounds are not sums
 		}
-		if k := o.get("kind"); k != "actual" && k != "target" && k != "share" {
+		ind, kind := o.get("indicator"), o.get("kind")
+		if kind != "actual" && kind != "target" && kind != "share" {
 			continue
 		}
-		ind := o.get("indicator")
-		if len(parts[ind]) > 0 && o.get("kind") != "share" {
-			k := gkey{ind, o.get("unit"), o.get("period"), o.get("kind"), o.get("source")}
+		if len(parts[ind]) > 0 && kind != "share" {
+			k := tkey{ind, o.get("unit"), o.get("period"), kind, o.get("source")}
 			totals[k] = append(totals[k], o)
 		}
-		if t := inds[ind].get("total"); t != "" {
-			k := gkey{t, o.get("unit"), o.get("period"), o.get("kind"), o.get("source")}
+		if t, b := inds[ind].get("total"), inds[ind].get("breakdown"); t != "" && b != "" {
+			k := gkey{t, b, o.get("unit"), o.get("period"), kind, o.get("source")}
 			if partVals[k] == nil {
-				partVals[k] = map[string][]obs{}
+				partVals[k] = map[string]obs{}
 			}
-			partVals[k][ind] = append(partVals[k][ind], o)
+			if _, seen := partVals[k][ind]; !seen { // a part restated later is the same fact
+				partVals[k][ind] = o
+			}
 		}
 	}
 	keys := make([]gkey, 0, len(partVals))
@@ -215,8 +222,7 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 		flagged := false
 		sum, first := 0.0, 0
-		for _, list := range pv {
-			o := list[0] // one value per part; repeats of a part are the same fact restated
+		for _, o := range pv {
 			sum += o.value
 			if strings.Contains(";"+o.get("flags")+";", ";inconsistent;") {
 				flagged = true
@@ -225,12 +231,11 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 				first = o.line
 			}
 		}
-		complete := len(pv) == len(parts[k.total])
 		var want []float64
 		if k.kind == "share" {
 			want = []float64{100}
 		} else {
-			for _, t := range totals[gkey{k.total, k.unit, k.period, k.kind, k.source}] {
+			for _, t := range totals[tkey{k.total, k.unit, k.period, k.kind, k.source}] {
 				if strings.Contains(";"+t.get("flags")+";", ";inconsistent;") {
 					flagged = true
 				}
@@ -243,17 +248,13 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		rep.Breakdowns++
 		ok := false
 		for _, w := range want {
-			tol := math.Max(0.005*math.Abs(w), 0.06)
-			if sum <= w+tol && (!complete || sum >= w-tol) {
+			if sum <= w+math.Max(0.005*math.Abs(w), 0.06) {
 				ok = true
 			}
 		}
 		if !ok {
-			what := "exceed"
-			if sum < want[0] {
-				what = "fall short of"
-			}
-			add("observations.csv", first, "breakdown", "parts of %s for %s %s %s (%s) sum to %v and %s the total %v", k.total, k.unit, k.period, k.kind, k.source, sum, what, want)
+			add("observations.csv", first, "breakdown", "the %s parts of %s for %s %s %s (%s) sum to %v, more than the total %v",
+				k.breakdown, k.total, k.unit, k.period, k.kind, k.source, sum, want)
 		}
 	}
 	return rep, nil

@@ -142,7 +142,7 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 					where = "row"
 				}
 				e.ColumnName, e.Column = "", 0
-				e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, source and line) of %s %s %d", first.display(), where, fl)
+				e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, basis, source, line and figure) of %s %s %d", first.display(), where, fl)
 			}
 		}
 		p.add(e)

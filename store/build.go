@@ -400,8 +400,9 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 				first_value(_file) OVER w AS first_file, first_value(_line) OVER w AS first_line,
 				row_number() OVER w AS rn
 			FROM stage_obs
-			WINDOW w AS (PARTITION BY unit, indicator, period, kind, coalesce(qualifier, ''), source, coalesce(line, '') ORDER BY _file, _line)
-		) WHERE rn > 1 ORDER BY _file, _line LIMIT %d`, limit-len(out))
+			WINDOW w AS (PARTITION BY unit, indicator, period, kind, coalesce(qualifier, ''), %s, source, coalesce(line, ''), coalesce(raw, '')
+				ORDER BY _file, _line)
+		) WHERE rn > 1 ORDER BY _file, _line LIMIT %d`, basisSQL, limit-len(out))
 		rows, err := b.db.QueryContext(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("store: validate duplicates: %w", err)
@@ -415,7 +416,7 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 				return nil, err
 			}
 			f.Column = "unit"
-			f.Problem = fmt.Sprintf("duplicate observation: same unit, indicator, period, kind, qualifier, source and line as file #%d line %d", ff, fl)
+			f.Problem = fmt.Sprintf("duplicate observation: same unit, indicator, period, kind, qualifier, basis, source, line and figure as file #%d line %d", ff, fl)
 			f.Value = fmt.Sprintf("#%d:%d", ff, fl)
 			out = append(out, f)
 		}

@@ -38,6 +38,11 @@ var macroDDL = []string{
 	`CREATE MACRO rank_key(v, direction) AS CASE WHEN direction = 'lower_better' THEN v ELSE -v END`,
 }
 
+// basisSQL derives an observation's basis from its flags: a yearly
+// average and a cumulative total over the same range are different facts.
+const basisSQL = `CASE WHEN contains(';' || coalesce(flags, '') || ';', ';per_year;') THEN 'per_year'
+	WHEN contains(';' || coalesce(flags, '') || ';', ';cumulative;') THEN 'cumulative' ELSE '' END`
+
 // finishSQL types the staged observations, sorts them by indicator, unit
 // and period (so scans of one indicator touch few row groups) and numbers
 // them in that order; the number is the stable keyset-pagination key.
@@ -45,7 +50,7 @@ var finishSQL = []string{
 	`CREATE TABLE observations AS
 	WITH s AS (
 		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, src.date AS src_date,
-			';' || coalesce(trim(st.flags), '') || ';' AS fl
+			';' || coalesce(trim(st.flags), '') || ';' AS fl, ` + basisSQL + ` AS basis
 		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source)
 	SELECT row_number() OVER (ORDER BY indicator, unit, period_start, period_end, kind,
 			coalesce(qualifier, ''), source, TRY_CAST(line AS INTEGER), _file, _line) AS id,
@@ -53,11 +58,11 @@ var finishSQL = []string{
 		kind, CAST(value AS DOUBLE) AS value, CAST(NULLIF(trim(denominator), '') AS DOUBLE) AS denominator,
 		NULLIF(trim(qualifier), '') AS qualifier, trim(fl, ';') AS flags,
 		NULLIF(trim(methodology), '') AS methodology, source,
-		CAST(NULLIF(trim(line), '') AS INTEGER) AS line, NULLIF(raw, '') AS raw, NULLIF(note, '') AS note,
-		-- The canonical observation of a (unit, indicator, period, kind): the
-		-- most recent source, then not flagged doubtful, then not a range
-		-- bound, then source and line.
-		row_number() OVER (PARTITION BY unit, indicator, period, kind ORDER BY
+		CAST(NULLIF(trim(line), '') AS INTEGER) AS line, NULLIF(raw, '') AS raw, NULLIF(note, '') AS note, basis,
+		-- The canonical observation of a (unit, indicator, period, kind,
+		-- basis): the most recent source, then not flagged doubtful, then not
+		-- a range bound, then source and line.
+		row_number() OVER (PARTITION BY unit, indicator, period, kind, basis ORDER BY
 			src_date DESC NULLS LAST,
 			contains(fl, ';inconsistent;') OR contains(fl, ';typo_suspected;'),
 			coalesce(qualifier, '') IN ('range_min', 'range_max'),

@@ -1,0 +1,70 @@
+package datasets
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// seedsDir is where the source documents are: CHISO_SEEDS, or
+// ../../shared/seeds beside the repository.
+func seedsDir() string {
+	if d := os.Getenv("CHISO_SEEDS"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "shared", "seeds")
+}
+
+// TestLaiChauVerifies runs every dataset check on the embedded Lai Châu
+// dataset. The raw-on-line check needs the source documents; without them
+// it is skipped, and the test says so.
+func TestLaiChauVerifies(t *testing.T) {
+	dir := seedsDir()
+	var src = os.DirFS(dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Logf("source documents not found at %s: skipping only the raw-on-line check", dir)
+		src = nil
+	}
+	rep, err := Verify(LaiChau(), src)
+	require.NoError(t, err)
+	for _, p := range rep.Problems {
+		t.Error(p)
+	}
+	require.GreaterOrEqual(t, rep.Observations, 1800, "the issue asks for at least 1,800 observations")
+	for _, id := range []string{"000_5cc38ccd1b5ce870", "001_0339637cced9afb6", "002_216ab9d5d6ee3cb7", "003_e5d63833b07319cc", "004_0b4aa1fa83e82c37"} {
+		require.Positive(t, rep.PerSource[id], "every document contributes: %s", id)
+	}
+	if src != nil {
+		require.Equal(t, rep.Observations, rep.RawChecked, "every raw figure is on its cited line")
+	}
+	require.Positive(t, rep.Breakdowns)
+}
+
+// TestVerifyCatchesProblems: the verifier is not a rubber stamp. A copy of
+// the dataset with a wrong value, a raw not on its line, a part exceeding
+// its total and an unknown unit fails with each problem named.
+func TestVerifyCatchesProblems(t *testing.T) {
+	tmp := t.TempDir()
+	write := func(name, body string) { require.NoError(t, os.WriteFile(filepath.Join(tmp, name), []byte(body), 0o644)) }
+	write("sources.csv", "id,title\ndoc,Doc\n")
+	write("units.csv", "code,name_vi,level,parent\nvn,Việt Nam,country,\n")
+	write("indicators.csv", "code,name_vi,measure_unit,rollup,total,breakdown\nroads,Đường,km,SUM,,\nroads_a,A,km,SUM,roads,surface\nroads_b,B,km,SUM,roads,surface\nx,X,%,,,\n")
+	write("observations.csv", "unit,indicator,period,kind,value,factor,source,line,raw,flags\n"+
+		"vn,roads,2020,actual,100,,doc,1,100 km,\n"+
+		"vn,roads_a,2020,actual,70,,doc,1,70 km,\n"+
+		"vn,roads_b,2020,actual,40,,doc,2,\"40,0 km\",\n"+
+		"vn,roads,2021,actual,12.5,,doc,2,\"12,4\",\n"+
+		"vn,roads,2022,actual,3,,doc,1,missing figure,\n"+
+		"nowhere,roads,2023,actual,1,,doc,1,1,\n")
+	srcDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(srcDir, "doc.txt"), []byte("total 100 km, of which 70 km and 1\nthen 40,0 km and 12,4\n"), 0o644))
+	rep, err := Verify(os.DirFS(tmp), os.DirFS(srcDir))
+	require.NoError(t, err)
+	checks := map[string]int{}
+	for _, p := range rep.Problems {
+		checks[p.Check]++
+	}
+	require.Equal(t, map[string]int{"reference": 2, "raw-value": 2, "raw-on-line": 1, "breakdown": 1}, checks, "%v", rep.Problems)
+}
