@@ -36,6 +36,9 @@ type scriptEnv struct {
 func newScriptEnv(t *testing.T, limits graph.Limits, q graph.QueryLimits, timeout time.Duration) *scriptEnv {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("CHISO_TEST_LOG") != "" { // show internal errors while debugging a script
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	st := store.New(store.Options{MaxRows: 100_000})
 	t.Cleanup(func() { st.Close() })
 	h := newHandler(serverConfig{Timeout: timeout, Limits: limits, QueryLimits: q,

@@ -2215,7 +2215,7 @@ type Dataset {
 # observation; values are not rounded; a missing input gives null with a
 # reason, never zero; ranks are competition ranks (1, 1, 3) with rank 1 the
 # best value in the indicator's direction; time between periods is measured
-# midpoint to midpoint in years; a change whose ends differ in methodology
+# midpoint to midpoint on a calendar-year scale (consecutive years are 1 apart); a change whose ends differ in methodology
 # is flagged crossesBreak.
 
 extend type Query {
@@ -2280,7 +2280,7 @@ type Change {
   absolute: Float!
   "(to − from) / |from|; null when from is 0."
   relative: Float
-  "Years between the periods' midpoints."
+  "Years between the periods' midpoints (consecutive calendar years are exactly 1 apart)."
   years: Float!
   "Compound annual growth rate; null unless both values are positive and time passed."
   cagr: Float

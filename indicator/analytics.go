@@ -20,8 +20,10 @@ import "context"
 //     direction (highest for higher_better and neutral, lowest for
 //     lower_better).
 //   - Time: the distance between two periods is the distance between their
-//     midpoints in years (365.25 days), so a school year or a plan period
-//     compares correctly with a calendar year.
+//     midpoints on a calendar-year scale (year Y spans [Y, Y+1), so its
+//     midpoint is Y + 0.5): consecutive years are exactly 1 apart, the plan
+//     period 2016-2020 sits at 2018.5 and the school year SY2023-2024 at
+//     about 2024.17, so ranges and school years compare correctly with years.
 //   - Methodology: a comparison whose two observations carry different
 //     non-empty methodologies, or whose later one is flagged break, crosses
 //     a break and says so.

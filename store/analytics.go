@@ -124,7 +124,7 @@ pick AS (
 	WHERE $7 <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
 	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC) = 1),
 fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
-kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR (epoch(newest) - epoch(period_end)) / 31557600.0 <= $8),
+kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR frac_year(newest) - frac_year(period_end) <= $8),
 grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
 joined AS (
 	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
@@ -448,6 +448,12 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 // Rollup grids. Both produce (parent, child, cperiod, gperiod): the value
 // of child in cperiod feeds the parent's aggregate for gperiod.
 //
+// Every variant binds the same twelve parameters; paramsSQL names them all
+// so DuckDB accepts those a variant does not use.
+const paramsSQL = `
+params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $8::DOUBLE AS mult, $9::VARCHAR[] AS psrc,
+	$10::VARCHAR AS over_label, $11::BIGINT AS y0, $12::BIGINT AS y1),`
+
 // Units: $1 parents, $2 child level (null: direct children), $4 periods
 // (empty: every period with child data for the indicators in $9).
 const unitGridSQL = `
@@ -464,12 +470,12 @@ per AS (
 		AND o.unit IN (SELECT child FROM kids)),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
-// Time: $1 units, $2 first year, $4 last year, $10 the range label.
+// Time: $1 units, $11 first year, $12 last year, $10 the range label.
 const timeGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
 grid AS (
 	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $10::VARCHAR AS gperiod
-	FROM par CROSS JOIN range($2::BIGINT, $4::BIGINT + 1) t(y))`
+	FROM par CROSS JOIN range($11::BIGINT, $12::BIGINT + 1) t(y))`
 
 // rollupTail aggregates a grid by the rule. $3 kind, $5 the indicator,
 // $6 weight or numerator, $7 denominator, $8 the RATIO multiplier (measure
@@ -489,7 +495,7 @@ j AS (
 agg AS (
 	SELECT parent, gperiod, count(*) AS expected, count(*) FILTER (WHERE %[1]s) AS with_data,
 		%[2]s AS value, %[3]s AS weight_share, %[4]s AS inputs,
-		list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (%[1]s)) AS missing
+		coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (%[1]s)), []) AS missing
 	FROM j GROUP BY parent, gperiod)
 SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
 	r.id, a.value - r.value, rel_change(r.value, a.value)
@@ -564,7 +570,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		periodSources = []string{w, d}
 	}
 	var grid string
-	args := make([]any, 10)
+	args := make([]any, 12)
 	mult := 1.0
 	if ind.Rollup.Kind == indicator.RuleRatio {
 		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
@@ -576,7 +582,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 			return nil, indicator.Invalidf("over", "expected a range of years such as 2016-2020, got %q", q.Over.Label)
 		}
 		grid = timeGridSQL
-		args[1], args[3], args[9] = q.Over.Start.Year(), q.Over.End.Year(), q.Over.Label
+		args[3], args[9], args[10], args[11] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
 	} else {
 		if q.ChildLevel != "" {
 			args[1] = string(q.ChildLevel)
@@ -588,7 +594,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	sqlText := "WITH " + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs)
+	sqlText := "WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs)
 	var out []indicator.RollupRow
 	var reported []sql.NullInt64
 	given := map[string]indicator.Period{}
@@ -899,14 +905,19 @@ func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.
 			col[c] = i
 		}
 		for _, r := range cmp.Rows {
-			i, ok := rowOf[r.Unit]
-			if !ok {
-				i = len(m.Units)
-				rowOf[r.Unit] = i
+			if _, ok := rowOf[r.Unit]; !ok {
+				rowOf[r.Unit] = 0
 				m.Units = append(m.Units, r.Unit)
-				m.Cells = append(m.Cells, make([]*indicator.Observation, len(q.Indicators)))
 			}
-			m.Cells[i][col[r.Indicator]] = r.Obs
+		}
+		sort.Strings(m.Units) // rows in code order, as by PERIOD
+		m.Cells = make([][]*indicator.Observation, len(m.Units))
+		for i, u := range m.Units {
+			rowOf[u] = i
+			m.Cells[i] = make([]*indicator.Observation, len(q.Indicators))
+		}
+		for _, r := range cmp.Rows {
+			m.Cells[rowOf[r.Unit]][col[r.Indicator]] = r.Obs
 		}
 		return m, nil
 	}

@@ -25,8 +25,14 @@ var schemaDDL = []string{
 // macroDDL defines the arithmetic every analytic shares, once per build,
 // so comparisons, trends and progress compute changes the same way.
 var macroDDL = []string{
-	// Years between the midpoints of two periods (start, end dates).
-	`CREATE MACRO years_between(s1, e1, s2, e2) AS ((epoch(s2) + epoch(e2)) - (epoch(s1) + epoch(e1))) / 2 / 31557600.0`,
+	// A date as a fractional calendar year (2020-07-02 ≈ 2020.5).
+	`CREATE MACRO frac_year(d) AS year(d) + (dayofyear(d) - 1) / dayofyear(make_date(year(d), 12, 31))::DOUBLE`,
+	// A period's position: the midpoint of its span in fractional years
+	// (a calendar year Y sits at Y + 0.5; SY2023-2024 at 2024.17).
+	`CREATE MACRO period_pos(s, e) AS (frac_year(s) + frac_year(e + INTERVAL 1 DAY)) / 2`,
+	// Years between two periods (start, end dates): consecutive calendar
+	// years are exactly 1 apart, 2016-2020 and 2021 are 3.
+	`CREATE MACRO years_between(s1, e1, s2, e2) AS period_pos(s2, e2) - period_pos(s1, e1)`,
 	// Relative change; null when the base is zero.
 	`CREATE MACRO rel_change(v1, v2) AS CASE WHEN v1 <> 0 THEN (v2 - v1) / abs(v1) END`,
 	// Compound annual growth; null unless both values are positive and time passed.
