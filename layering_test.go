@@ -19,14 +19,18 @@ import (
 func TestLayering(t *testing.T) {
 	const duck = "github.com/duckdb/duckdb-go"
 	rules := map[string]func(imp string) bool{
-		"indicator": func(imp string) bool { return !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, "chiso/") },
+		"indicator": func(imp string) bool {
+			return !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, "chiso/")
+		},
 		"graph": func(imp string) bool {
 			return !strings.HasPrefix(imp, duck) && imp != "chiso/store" && imp != "chiso/loader" && imp != "database/sql"
 		},
-		"store":    func(imp string) bool { return imp != "chiso/graph" && imp != "chiso/loader" },
-		"loader":   func(imp string) bool { return !strings.HasPrefix(imp, duck) && imp != "chiso/graph" },
-		"datasets": func(imp string) bool { return !strings.HasPrefix(imp, duck) && imp != "chiso/store" && imp != "chiso/graph" },
-		".":        func(imp string) bool { return !strings.HasPrefix(imp, duck) },
+		"store":  func(imp string) bool { return imp != "chiso/graph" && imp != "chiso/loader" },
+		"loader": func(imp string) bool { return !strings.HasPrefix(imp, duck) && imp != "chiso/graph" },
+		"datasets": func(imp string) bool {
+			return !strings.HasPrefix(imp, duck) && imp != "chiso/store" && imp != "chiso/graph"
+		},
+		".": func(imp string) bool { return !strings.HasPrefix(imp, duck) },
 	}
 	for dir, allowed := range rules {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))

@@ -47,7 +47,9 @@ func TestLaiChauVerifies(t *testing.T) {
 // its total and an unknown unit fails with each problem named.
 func TestVerifyCatchesProblems(t *testing.T) {
 	tmp := t.TempDir()
-	write := func(name, body string) { require.NoError(t, os.WriteFile(filepath.Join(tmp, name), []byte(body), 0o644)) }
+	write := func(name, body string) {
+		require.NoError(t, os.WriteFile(filepath.Join(tmp, name), []byte(body), 0o644))
+	}
 	write("sources.csv", "id,title\ndoc,Doc\n")
 	write("units.csv", "code,name_vi,level,parent\nvn,Việt Nam,country,\n")
 	write("indicators.csv", "code,name_vi,measure_unit,rollup,total,breakdown\nroads,Đường,km,SUM,,\nroads_a,A,km,SUM,roads,surface\nroads_b,B,km,SUM,roads,surface\nx,X,%,,,\n")
