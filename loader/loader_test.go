@@ -697,6 +697,70 @@ func TestLoadErrorCapTruncated(t *testing.T) {
 	})
 }
 
+// TestLoadInvalidUTF8: text that is not UTF-8 is a data problem, reported
+// where it is; it is neither stored as NULL nor an engine failure.
+func TestLoadInvalidUTF8(t *testing.T) {
+	t.Skip("BUG: DuckDB's appender turns invalid UTF-8 into NULL; the loader does not check encoding; see report")
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	ld := loader.New(st, loader.Options{})
+	t.Run("unit name", func(t *testing.T) {
+		dir := baseFixture().with("units", unitsCSV+"vn.lc.xx,X\xffY,,district,vn.lc,,\n").write(t, "u", "csv")
+		_, err := ld.Load(ctx, dir)
+		le := loadError(t, err) // today: "store: write units: … NOT NULL constraint failed: units.name_vi", INTERNAL
+		require.Len(t, le.Errors, 1)
+		require.Equal(t, dir.Name+"/units.csv", le.Errors[0].File)
+		require.Equal(t, int64(8), le.Errors[0].Line)
+	})
+	t.Run("observation raw", func(t *testing.T) {
+		dir := baseFixture().with("observations", obsHeader+"vn.lc.pt,population,2020,actual,1,,,,,doc1,1,\xff\xfe,\n").write(t, "o", "csv")
+		_, err := ld.Load(ctx, dir) // today: loads, with raw silently NULL
+		le := loadError(t, err)
+		require.Len(t, le.Errors, 1)
+		require.Equal(t, int64(2), le.Errors[0].Line)
+		require.Equal(t, "raw", le.Errors[0].ColumnName)
+	})
+	t.Run("observation unit", func(t *testing.T) {
+		dir := baseFixture().with("observations", obsHeader+"vn.lc.pt\xff,population,2020,actual,1,,,,,doc1,1,,\n").write(t, "o", "csv")
+		_, err := ld.Load(ctx, dir)
+		le := loadError(t, err)
+		require.Len(t, le.Errors, 1)
+		require.NotContains(t, le.Errors[0].Msg, "a value is required") // today's misleading message
+	})
+}
+
+// TestLoadDuplicateSpelling: the duplicate check compares typed values,
+// so "1", "01" and " 1" are one line, and "" and " " are both no line.
+func TestLoadDuplicateSpelling(t *testing.T) {
+	t.Skip("BUG: Build.Validate partitions duplicates by the line text, not the line number; see report")
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	ld := loader.New(st, loader.Options{})
+	for _, second := range []string{"01", " 1", "1 "} {
+		obs := obsHeader + "vn.lc.pt,population,2020,actual,1,,,,,doc1,1,,\nvn.lc.pt,population,2020,actual,2,,,,,doc1," + second + ",,\n"
+		_, err := ld.Load(ctx, baseFixture().with("observations", obs).write(t, "d", "csv"))
+		le := loadError(t, err)
+		require.Len(t, le.Errors, 1, second)
+		require.Contains(t, le.Errors[0].Msg, "duplicate observation")
+	}
+	obs := obsHeader + "vn.lc.pt,population,2020,actual,1,,,,,doc1,,,\nvn.lc.pt,population,2020,actual,2,,,,,doc1, ,,\n"
+	_, err := ld.Load(ctx, baseFixture().with("observations", obs).write(t, "d", "csv"))
+	loadError(t, err)
+}
+
+// TestLoadLineNotInteger: a line must be a whole number; DuckDB's cast
+// rounds "1.5" to 2, which the check accepts.
+func TestLoadLineNotInteger(t *testing.T) {
+	t.Skip("BUG: the line check uses TRY_CAST(line AS INTEGER), which rounds decimals; see report")
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	obs := obsHeader + "vn.lc.pt,population,2020,actual,1,,,,,doc1,1.5,,\n"
+	_, err := loader.New(st, loader.Options{}).Load(ctx, baseFixture().with("observations", obs).write(t, "l", "csv"))
+	le := loadError(t, err)
+	require.Len(t, le.Errors, 1)
+	require.Equal(t, "line", le.Errors[0].ColumnName)
+}
+
 func TestLoadPinnedSnapshot(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, store.Options{})
@@ -809,11 +873,13 @@ func FuzzLoadObservationsCSV(f *testing.F) {
 		"unit,unit,indicator,period,kind,value,source\n",
 		"unit,indicator,period\nvn,x,2020\n",
 		obsHeader + "vn.lc.pt,population,2020,actual,1,,nearly,estimated;break,m,doc1,0,,\n",
+		obsHeader + "vn.lc.pt,population,2020,actual,1,,,,,doc1,1,\xff\xfe,\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	ctx := context.Background()
-	st := newStore(f, store.Options{})
+	// One DuckDB thread: each iteration opens a fresh instance.
+	st := newStore(f, store.Options{Threads: 1})
 	ld := loader.New(st, loader.Options{MaxErrors: 20})
 	fsys := fstest.MapFS{
 		"sources.csv":    {Data: []byte(sourcesCSV)},
