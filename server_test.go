@@ -25,8 +25,9 @@ func writeTree(t testing.TB, districts, communes int) string {
 	}
 	write("sources.csv", []string{"id,title", "s,Synthetic source"})
 	write("indicators.csv", []string{
-		"code,name_vi,measure_unit,rollup",
-		"poverty_rate,Tỷ lệ hộ nghèo,%,NONE",
+		"code,name_vi,measure_unit,rollup,direction",
+		"poverty_rate,Tỷ lệ hộ nghèo,%,NONE,lower_better",
+		"hh,Số hộ,households,SUM,neutral",
 	})
 	units := []string{"code,name_vi,level,parent", "vn,Việt Nam,country,", "vn.p,Tỉnh,province,vn"}
 	obs := []string{"unit,indicator,period,kind,value,source,line,raw"}
@@ -36,6 +37,8 @@ func writeTree(t testing.TB, districts, communes int) string {
 			obs = append(obs, fmt.Sprintf("%s,poverty_rate,%d,actual,%d.5,s,%d,\"%d,5%%\"", code, y, y-2000, line, y-2000))
 			line++
 		}
+		obs = append(obs, fmt.Sprintf("%s,poverty_rate,2025,target,10,s,%d,10%%", code, line), fmt.Sprintf("%s,hh,2023,actual,%d,s,%d,%d", code, line, line+1, line))
+		line += 2
 	}
 	for d := 0; d < districts; d++ {
 		dc := fmt.Sprintf("vn.p.d%03d", d)
@@ -78,8 +81,8 @@ func TestNestedQueryStatementCount(t *testing.T) {
 		before := e.st.Statements()
 		out := e.post(t, query)
 		require.NotContains(t, out, `"errors"`)
-		// Every commune's series came back in full.
-		require.Equal(t, size.districts*size.communes*5+size.districts*5, strings.Count(out, `"value"`)) // the province itself has no series
+		// Every commune's series came back in full (five actuals and a target).
+		require.Equal(t, (size.districts*size.communes+size.districts)*6, strings.Count(out, `"value"`)) // the province itself has no series
 		counts[size.districts*size.communes] = e.st.Statements() - before
 	}
 	t.Logf("statements by number of communes: %v", counts)
@@ -89,5 +92,40 @@ func TestNestedQueryStatementCount(t *testing.T) {
 	for n, c := range counts {
 		require.LessOrEqual(t, c, int64(4), "%d communes took %d statements", n, c)
 		require.GreaterOrEqual(t, c, int64(2), "series and indicator lists are separate statements")
+	}
+}
+
+// TestAnalyticsStatementCount: comparisons, rollups with their input
+// observations, progress and trends cost a fixed number of statements,
+// whatever the number of units they cover.
+func TestAnalyticsStatementCount(t *testing.T) {
+	counts := map[int]int64{}
+	for _, size := range []struct{ districts, communes int }{{2, 2}, {8, 25}, {20, 50}} {
+		e := newScriptEnv(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
+		_, err := e.ld.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
+		require.NoError(t, err)
+		districts := make([]string, size.districts)
+		for i := range districts {
+			districts[i] = fmt.Sprintf("%q", fmt.Sprintf("vn.p.d%03d", i))
+		}
+		query := `{
+		  compare(indicators: ["poverty_rate", "hh"], units: { under: "vn.p", level: COMMUNE }, period: { mode: COMMON }) {
+		    rows { unit { code parent { code } } value rank rankInParent parent { value } sinceEarliest { absolute from { provenance { raw } } } }
+		  }
+		  rollup(indicator: "hh", units: { childrenOf: "vn.p" }) { value coverage { withData expected } reported { value } inputs { value provenance { line } } }
+		  progress(units: [` + strings.Join(districts, ", ") + `]) { status progress target { value } latest { value } }
+		  trend(unit: "vn.p.d000", indicator: "poverty_rate") { points { value change { absolute } } }
+		}`
+		before := e.st.Statements()
+		out := e.post(t, query)
+		require.NotContains(t, out, `"errors"`)
+		require.Equal(t, 2*size.districts*size.communes, strings.Count(out, `"rank"`), "a row per commune and indicator")
+		require.Equal(t, size.districts, strings.Count(out, `"OFF_TRACK"`)+strings.Count(out, `"ON_TRACK"`)+strings.Count(out, `"ACHIEVED"`))
+		counts[size.districts*size.communes] = e.st.Statements() - before
+	}
+	t.Logf("statements by number of communes: %v", counts)
+	for n, c := range counts {
+		// compare 2, rollup 2 (+1 batched inputs), progress 2, trend 2.
+		require.LessOrEqual(t, c, int64(10), "%d communes took %d statements", n, c)
 	}
 }

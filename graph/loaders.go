@@ -11,8 +11,10 @@ import (
 
 // batcher collects the keys asked for by resolvers running concurrently
 // (gqlgen resolves the elements of a list in parallel) and fetches them
-// with one engine call: the first key opens a batch, which is dispatched
-// when the wait window closes or the batch is full.
+// with one engine call. The first key opens a batch; each new key keeps it
+// open for another wait (a debounce, so a slow burst of sibling resolvers
+// still lands in one batch), up to maxWaitFactor × wait in all, or until
+// the batch is full.
 type batcher[K comparable, V any] struct {
 	ctx   context.Context
 	fetch func(context.Context, []K) (map[K]V, error)
@@ -24,12 +26,17 @@ type batcher[K comparable, V any] struct {
 }
 
 type batch[K comparable, V any] struct {
-	keys []K
-	seen map[K]bool
-	done chan struct{}
-	res  map[K]V
-	err  error
+	keys   []K
+	seen   map[K]bool
+	done   chan struct{}
+	res    map[K]V
+	err    error
+	timer  *time.Timer
+	opened time.Time
 }
+
+// maxWaitFactor bounds how long a batch may be kept open by new keys.
+const maxWaitFactor = 10
 
 func (b *batcher[K, V]) load(ctx context.Context, k K) (V, error) {
 	m, err := b.loadMany(ctx, []K{k})
@@ -60,9 +67,11 @@ func (b *batcher[K, V]) loadMany(ctx context.Context, keys []K) (map[K]V, error)
 	for _, k := range keys {
 		bt := b.cur
 		if bt == nil {
-			bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{})}
+			bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{}), opened: time.Now()}
 			b.cur = bt
-			time.AfterFunc(b.wait, func() { b.dispatch(bt) })
+			bt.timer = time.AfterFunc(b.wait, func() { b.dispatch(bt) })
+		} else if time.Since(bt.opened) < maxWaitFactor*b.wait {
+			bt.timer.Reset(b.wait) // a late dispatch finds the batch gone and returns
 		}
 		if !bt.seen[k] {
 			bt.seen[k] = true
