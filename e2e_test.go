@@ -134,7 +134,7 @@ func TestServeReload(t *testing.T) {
 		out := gql(t, base, `{ dataset { observations } }`)
 		return out["data"].(map[string]any)["dataset"].(map[string]any)["observations"].(float64)
 	}
-	require.Equal(t, float64(30), count())
+	require.Equal(t, float64(42), count())
 
 	// A good change: one more observation.
 	obs := filepath.Join(dir, "observations.csv")
@@ -143,7 +143,7 @@ func TestServeReload(t *testing.T) {
 	require.NoError(t, os.WriteFile(obs, append(b, []byte("vn.p,poverty_rate,2024,actual,9.5,s,99,\"9,5%\"\n")...), 0o644))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return version(t, base) != v1 }, 30*time.Second, 20*time.Millisecond)
-	require.Equal(t, float64(31), count())
+	require.Equal(t, float64(43), count())
 	v2 := version(t, base)
 
 	// A malformed change: the reload fails and v2 stays served.
@@ -151,5 +151,5 @@ func TestServeReload(t *testing.T) {
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	time.Sleep(500 * time.Millisecond) // give the failed reload time to run
 	require.Equal(t, v2, version(t, base))
-	require.Equal(t, float64(31), count())
+	require.Equal(t, float64(43), count())
 }

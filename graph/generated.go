@@ -2212,7 +2212,8 @@ type Dataset {
 # computed in DuckDB in a bounded number of statements per request.
 #
 # Rules (see README "Asking questions"): analytics use each key's canonical
-# observation; values are not rounded; a missing input gives null with a
+# observation; computed values are rounded to 10 decimal places (removing
+# floating-point noise only); a missing input gives null with a
 # reason, never zero; ranks are competition ranks (1, 1, 3) with rank 1 the
 # best value in the indicator's direction; time between periods is measured
 # midpoint to midpoint on a calendar-year scale (consecutive years are 1 apart); a change whose ends differ in methodology

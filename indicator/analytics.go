@@ -12,8 +12,11 @@ import "context"
 //     the canonical one: the most recent source, then not flagged
 //     inconsistent or typo_suspected, then not a range bound, then source id
 //     and line. Observation.Canonical says which; Alternatives counts the rest.
-//   - Rounding: values are returned as computed in float64, never rounded;
-//     clients round for display.
+//   - Rounding: observed values are returned exactly as loaded; computed
+//     values (changes, ratios, sums, means, shares, indexes) are rounded to
+//     10 decimal places, which removes binary floating-point noise and
+//     nothing else (source figures carry at most four decimals). Clients
+//     round further for display.
 //   - Nulls: a missing input gives a null result with a reason, never a zero.
 //   - Ties: ranks are competition ranks (1, 1, 3); RankTies says how many
 //     units share the rank. Rank 1 is the best value in the indicator's

@@ -90,12 +90,17 @@ func kindOrActual(k indicator.ObservationKind) string {
 	return string(k)
 }
 
-// nullable scan helpers
+// clean rounds a computed value to 10 decimal places: binary floating
+// point leaves noise such as 22.43 − 25.64 = −3.2100000000000009, while
+// source figures carry at most four decimals.
+func clean(x float64) float64 { return math.Round(x*1e10) / 1e10 }
+
+// fptr is a computed nullable value; NaN and infinities are null.
 func fptr(v sql.NullFloat64) *float64 {
 	if !v.Valid || math.IsNaN(v.Float64) || math.IsInf(v.Float64, 0) {
 		return nil
 	}
-	x := v.Float64
+	x := clean(v.Float64)
 	return &x
 }
 
@@ -276,12 +281,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			row.Parent = &o
 		}
 		if p.earliest.Valid && row.Obs != nil {
-			ch := &indicator.Change{From: obs[p.earliest.Int64], To: *row.Obs, Absolute: p.abs.Float64, Relative: fptr(p.rel),
-				Years: p.years.Float64, CAGR: fptr(p.growth), CrossesBreak: p.crosses.Bool}
-			if p.rangeMix.Bool {
-				ch.Warnings = append(ch.Warnings, "RANGE_VS_POINT")
-			}
-			row.Earliest = ch
+			row.Earliest = change(obs[p.earliest.Int64], *row.Obs, p.abs, p.rel, p.years, p.growth, p.crosses, p.rangeMix)
 		}
 	}
 	for _, labels := range perInd {
@@ -361,7 +361,7 @@ ORDER BY period_start, period_end`
 
 // change assembles a Change from computed columns.
 func change(from, to indicator.Observation, abs, rel, years, growth sql.NullFloat64, crosses, rangeMix sql.NullBool) *indicator.Change {
-	ch := &indicator.Change{From: from, To: to, Absolute: abs.Float64, Relative: fptr(rel), Years: years.Float64, CAGR: fptr(growth), CrossesBreak: crosses.Bool}
+	ch := &indicator.Change{From: from, To: to, Absolute: clean(abs.Float64), Relative: fptr(rel), Years: clean(years.Float64), CAGR: fptr(growth), CrossesBreak: crosses.Bool}
 	if rangeMix.Bool {
 		ch.Warnings = append(ch.Warnings, "RANGE_VS_POINT")
 	}
