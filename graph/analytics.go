@@ -11,12 +11,16 @@ import (
 // generated resolvers delegate here because their parameters are named
 // after the schema's arguments (indicator, period …).
 
-func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind) (*indicator.Comparison, error) {
+func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error) {
 	choice, err := periodChoice(pc)
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.Engine.Compare(ctx, indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind)})
+	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind)}
+	if rankBy != nil {
+		q.RankBy = indicator.RankBy(*rankBy)
+	}
+	c, err := r.Engine.Compare(ctx, q)
 	return &c, err
 }
 

@@ -102,8 +102,8 @@ func (r *progressResolver) Note(ctx context.Context, obj *indicator.ProgressRow)
 }
 
 // Compare is the resolver for the compare field.
-func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*indicator.Comparison, error) {
-	return r.compare(ctx, indicators, units, period, kind)
+func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error) {
+	return r.compare(ctx, indicators, units, period, kind, rankBy)
 }
 
 // Trend is the resolver for the trend field.

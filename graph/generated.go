@@ -220,7 +220,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Change       func(childComplexity int, unit string, indicator string, from string, to string, kind *model.ObservationKind) int
-		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind) int
+		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
 		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string) int
@@ -315,6 +315,7 @@ type ComplexityRoot struct {
 		Code        func(childComplexity int) int
 		Descendants func(childComplexity int, level *model.Level) int
 		Indicators  func(childComplexity int) int
+		Latest      func(childComplexity int, indicator string, kind *model.ObservationKind) int
 		Level       func(childComplexity int) int
 		NameASCII   func(childComplexity int) int
 		NameEn      func(childComplexity int) int
@@ -430,7 +431,7 @@ type QueryResolver interface {
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
-	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*indicator.Comparison, error)
+	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error)
 	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) (*indicator.Trend, error)
 	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind) (*indicator.Change, error)
 	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error)
@@ -488,6 +489,7 @@ type UnitResolver interface {
 	Ancestors(ctx context.Context, obj *indicator.Unit) ([]indicator.Unit, error)
 	Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error)
 	Series(ctx context.Context, obj *indicator.Unit, indicator string, kinds []model.ObservationKind) (*model.Series, error)
+	Latest(ctx context.Context, obj *indicator.Unit, indicator string, kind *model.ObservationKind) (*indicator.Observation, error)
 	Indicators(ctx context.Context, obj *indicator.Unit) ([]indicator.Indicator, error)
 }
 
@@ -1249,7 +1251,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind)), true
+		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind), args["rankBy"].(*model.RankBy)), true
 	case "Query.dataset":
 		if e.ComplexityRoot.Query.Dataset == nil {
 			break
@@ -1732,6 +1734,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.Indicators(childComplexity), true
+	case "Unit.latest":
+		if e.ComplexityRoot.Unit.Latest == nil {
+			break
+		}
+
+		args, err := ec.field_Unit_latest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Unit.Latest(childComplexity, args["indicator"].(string), args["kind"].(*model.ObservationKind)), true
 	case "Unit.level":
 		if e.ComplexityRoot.Unit.Level == nil {
 			break
@@ -1975,6 +1988,8 @@ type Unit {
   descendants(level: Level): [Unit!]!
   "This unit's series of one indicator."
   series(indicator: ID!, kinds: [ObservationKind!]): Series!
+  "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: a tree of units asking for it costs one statement per level."
+  latest(indicator: ID!, kind: ObservationKind = ACTUAL): Observation
   "Indicators with at least one observation for this unit."
   indicators: [Indicator!]!
 }
@@ -2221,7 +2236,7 @@ type Dataset {
 
 extend type Query {
   "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
-  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Comparison!
+  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE): Comparison!
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
   trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String): Trend!
@@ -2240,6 +2255,15 @@ extend type Query {
 
   "A table for charts: units × periods of one indicator (by PERIOD), or units × indicators for one period choice (by INDICATOR). Cells are null where there is no value."
   matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix!
+}
+
+"What a comparison ranks on; better is always in the indicator's direction (a falling poverty rate ranks above a rising one)."
+enum RankBy {
+  VALUE
+  "Absolute change since the unit's earliest value."
+  CHANGE
+  "Compound annual growth since the unit's earliest value (units without a positive earliest and latest value are not ranked)."
+  GROWTH
 }
 
 "A set of units: exactly one of codes, childrenOf, or under with level."
@@ -2962,6 +2986,8 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_descendants(ctx, field)
 	case "series":
 		return ec.fieldContext_Unit_series(ctx, field)
+	case "latest":
+		return ec.fieldContext_Unit_latest(ctx, field)
 	case "indicators":
 		return ec.fieldContext_Unit_indicators(ctx, field)
 	}
@@ -3203,6 +3229,14 @@ func (ec *executionContext) field_Query_compare_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["kind"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "rankBy",
+		func(ctx context.Context, v any) (*model.RankBy, error) {
+			return ec.unmarshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rankBy"] = arg4
 	return args, nil
 }
 
@@ -3655,6 +3689,28 @@ func (ec *executionContext) field_Unit_descendants_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["level"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Unit_latest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "indicator",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicator"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*model.ObservationKind, error) {
+			return ec.unmarshalOObservationKind2ᚖchisoᚋgraphᚋmodelᚐObservationKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
 	return args, nil
 }
 
@@ -7187,7 +7243,7 @@ func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind))
+			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind), fc.Args["rankBy"].(*model.RankBy))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
@@ -9223,6 +9279,50 @@ func (ec *executionContext) fieldContext_Unit_series(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Unit_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Unit_latest(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_latest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Unit().Latest(ctx, obj, fc.Args["indicator"].(string), fc.Args["kind"].(*model.ObservationKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_latest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Unit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Unit_latest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12546,6 +12646,12 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Unit_series(ctx, field, obj)
 				})
+		case "latest":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_latest(ctx, field, obj)
+				})
 		case "indicators":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -14131,6 +14237,22 @@ func (ec *executionContext) unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodel
 	}
 	res, err := ec.unmarshalInputPeriodChoiceInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx context.Context, v any) (*model.RankBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RankBy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx context.Context, sel ast.SelectionSet, v *model.RankBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v *indicator.Source) graphql.Marshaler {

@@ -116,6 +116,7 @@ type seriesKey struct {
 // loaders are the per-request batchers.
 type loaders struct {
 	series         *batcher[seriesKey, []indicator.Observation]
+	latest         *batcher[seriesKey, *indicator.Observation]
 	unitIndicators *batcher[string, []string]
 	coverage       *batcher[string, indicator.Coverage]
 	observations   *batcher[int64, indicator.Observation]
@@ -158,6 +159,24 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 					}
 					for k, v := range m {
 						out[seriesKey{k, ks}] = v
+					}
+				}
+				return out, nil
+			}},
+		latest: &batcher[seriesKey, *indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch,
+			fetch: func(ctx context.Context, keys []seriesKey) (map[seriesKey]*indicator.Observation, error) {
+				byKind := map[string][]indicator.SeriesKey{}
+				for _, k := range keys {
+					byKind[k.kinds] = append(byKind[k.kinds], k.SeriesKey)
+				}
+				out := make(map[seriesKey]*indicator.Observation, len(keys))
+				for kind, sk := range byKind {
+					m, err := e.Latest(ctx, sk, indicator.ObservationKind(kind))
+					if err != nil {
+						return nil, err
+					}
+					for k, v := range m {
+						out[seriesKey{k, kind}] = &v
 					}
 				}
 				return out, nil

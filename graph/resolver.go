@@ -259,3 +259,21 @@ func positive(n int) *int {
 	}
 	return &n
 }
+
+// latest resolves a unit's latest value through the request's batch loader.
+func (r *Resolver) latest(ctx context.Context, unit, ind string, kind *model.ObservationKind) (*indicator.Observation, error) {
+	if x, err := r.indicator(ctx, ind); err != nil {
+		return nil, err
+	} else if x == nil {
+		return nil, notFound("indicator", "indicator", ind)
+	}
+	key := seriesKey{indicator.SeriesKey{Unit: unit, Indicator: ind}, string(domainKind(kind))}
+	if l := loadersFor(ctx); l != nil {
+		return l.latest.load(ctx, key)
+	}
+	m, err := r.Engine.Latest(ctx, []indicator.SeriesKey{key.SeriesKey}, domainKind(kind))
+	if o, ok := m[key.SeriesKey]; ok {
+		return &o, err
+	}
+	return nil, err
+}

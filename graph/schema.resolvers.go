@@ -427,6 +427,11 @@ func (r *unitResolver) Series(ctx context.Context, obj *indicator.Unit, indicato
 	return r.series(ctx, obj.Code, indicator, kinds, "unit", "indicator")
 }
 
+// Latest is the resolver for the latest field.
+func (r *unitResolver) Latest(ctx context.Context, obj *indicator.Unit, indicator string, kind *model.ObservationKind) (*indicator.Observation, error) {
+	return r.latest(ctx, obj.Code, indicator, kind)
+}
+
 // Indicators is the resolver for the indicators field.
 func (r *unitResolver) Indicators(ctx context.Context, obj *indicator.Unit) ([]indicator.Indicator, error) {
 	var codes []string

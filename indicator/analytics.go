@@ -72,12 +72,22 @@ type PeriodChoice struct {
 	MinCoverage float64 // PeriodCommon: share of units, (0, 1]; default 1
 }
 
+// RankBy says what a comparison ranks on.
+type RankBy string
+
+const (
+	RankByValue  RankBy = "VALUE"  // the value itself
+	RankByChange RankBy = "CHANGE" // absolute change since the unit's earliest value
+	RankByGrowth RankBy = "GROWTH" // compound annual growth since the earliest value
+)
+
 // CompareQuery asks for indicators over a set of units.
 type CompareQuery struct {
 	Indicators []string
 	Units      UnitSet
 	Period     PeriodChoice
 	Kind       ObservationKind
+	RankBy     RankBy // default VALUE; in every case the better direction is the indicator's
 }
 
 // Change is the change between two observations of one series.

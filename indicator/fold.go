@@ -1,6 +1,9 @@
 package indicator
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // vietnameseFold maps every Vietnamese letter with diacritics (and đ) to
 // its base ASCII letter. Built once from the groups below.
@@ -38,7 +41,7 @@ func Fold(s string) string {
 			r = base
 		}
 		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+		case unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
 		case r >= 'A' && r <= 'Z':

@@ -29,15 +29,19 @@ type Period struct {
 }
 
 // Years is the period's length in years, counting a year as 365.25 days
-// and the span inclusively (a single year is 1, 2016-2020 is 5).
+// and the span inclusively (a single year is about 1, 2016-2020 about 5).
 func (p Period) Years() float64 {
-	return (p.End.Sub(p.Start).Hours()/24 + 1) / 365.25
+	return float64(days(p.Start, p.End)+1) / 365.25
 }
 
 // Mid is the midpoint of the period, used to place it on a time axis.
 func (p Period) Mid() time.Time {
-	return p.Start.Add(p.End.Sub(p.Start) / 2)
+	return p.Start.AddDate(0, 0, int(days(p.Start, p.End)/2))
 }
+
+// days between two UTC midnights, exact for any span (time.Time.Sub
+// saturates at about 292 years).
+func days(a, b time.Time) int64 { return (b.Unix() - a.Unix()) / 86400 }
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 

@@ -76,6 +76,9 @@ type Engine interface {
 	UnitIndicators(ctx context.Context, units []string) (map[string][]string, error)
 
 	Series(ctx context.Context, keys []SeriesKey, kinds []ObservationKind) (map[SeriesKey][]Observation, error)
+	// Latest returns each series' latest canonical single-period value of
+	// one kind (ranges excluded); absent keys have none.
+	Latest(ctx context.Context, keys []SeriesKey, kind ObservationKind) (map[SeriesKey]Observation, error)
 	Observations(ctx context.Context, q ObservationQuery) ([]Observation, PageInfo, error)
 
 	Sources(ctx context.Context, ids []string) (map[string]Source, error)

@@ -86,7 +86,9 @@ func (p *problems) add(e *Error) {
 	p.errs = append(p.errs, e)
 }
 
-func (p *problems) full() bool { return len(p.errs) >= p.cap }
+// full reports that one more problem than the cap was seen: reading stops
+// there, and the report says more remain.
+func (p *problems) full() bool { return p.more }
 
 func (p *problems) err() error {
 	if len(p.errs) == 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -65,6 +66,9 @@ func newCSVReader(f io.ReadCloser) (*csvReader, error) {
 	}
 	cols := make([]string, len(head))
 	for i, h := range head {
+		if !utf8.ValidString(h) {
+			return nil, &Error{Line: 1, Column: i + 1, Msg: "header is not valid UTF-8: expected the file to be saved as UTF-8"}
+		}
 		cols[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 	}
 	return &csvReader{f: f, r: r, cols: cols}, nil
@@ -81,6 +85,16 @@ func (c *csvReader) next() (int64, []string, error) {
 		return 0, nil, csvError(err)
 	}
 	line, _ := c.r.FieldPos(0)
+	for i, f := range rec {
+		if !utf8.ValidString(f) {
+			l, _ := c.r.FieldPos(i)
+			name := ""
+			if i < len(c.cols) {
+				name = c.cols[i]
+			}
+			return int64(l), nil, &rowError{e: &Error{Line: int64(l), Column: i + 1, ColumnName: name, Msg: "text is not valid UTF-8: expected the file to be saved as UTF-8"}}
+		}
+	}
 	if len(rec) != len(c.cols) {
 		return int64(line), nil, &rowError{e: &Error{Line: int64(line), Msg: fmt.Sprintf("wrong number of fields: %d, expected %d as in the header", len(rec), len(c.cols))}}
 	}
@@ -202,6 +216,11 @@ func (a *arrowReader) next() (int64, []string, error) {
 	}
 	a.i++
 	a.row++
+	for c, v := range a.vals {
+		if !utf8.ValidString(v) {
+			return a.row, nil, &rowError{e: &Error{Line: a.row, Column: c + 1, ColumnName: a.cols[c], Msg: "text is not valid UTF-8"}}
+		}
+	}
 	return a.row, a.vals, nil
 }
 

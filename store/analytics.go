@@ -107,12 +107,14 @@ func fptr(v sql.NullFloat64) *float64 {
 // compareSQL ranks one kind of value of several indicators over a set of
 // units, picking each unit's period by mode, in one statement. $1 units,
 // $2 indicators, $3 kind, $4 include ranges, $5 exact period label (or
-// null), $6 minimum units for COMMON, $7 mode, $8 max age in years (0: none).
+// null), $6 minimum units for COMMON, $7 mode, $8 max age in years (0:
+// none), $9 what to rank by: VALUE, CHANGE (since earliest) or GROWTH (CAGR
+// since earliest).
 const compareSQL = `
 WITH u AS (SELECT unnest($1::VARCHAR[]) AS unit),
 ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN (SELECT unnest($2::VARCHAR[]))),
 cand AS (
-	SELECT o.id, o.unit, o.indicator, o.period, o.period_kind, o.period_start, o.period_end, o.value, o.methodology, o.flags
+	SELECT o.id, o.unit, o.indicator, o.period, o.period_kind, o.period_start, o.period_end, o.value, o.methodology, o.flags, o.basis
 	FROM observations o
 	WHERE o.canonical AND o.kind = $3
 		AND o.unit IN (SELECT unit FROM u) AND o.indicator IN (SELECT indicator FROM ind)
@@ -127,30 +129,36 @@ common AS (
 pick AS (
 	SELECT c.* FROM cand c
 	WHERE $7 <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
-	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC) = 1),
+	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC, c.basis) = 1),
 fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
 kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR frac_year(newest) - frac_year(period_end) <= $8),
 grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
-joined AS (
-	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
-		CASE WHEN k.id IS NOT NULL THEN NULL WHEN f.id IS NOT NULL THEN 'STALE' ELSE 'NO_DATA' END AS missing
-	FROM grid g
-	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator
-	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator),
-ranked AS (
-	SELECT j.*,
-		CASE WHEN value IS NOT NULL THEN rank() OVER (PARTITION BY indicator, value IS NULL ORDER BY rank_key(value, direction)) END AS rnk,
-		CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, value) END AS ties,
-		CASE WHEN value IS NOT NULL THEN rank() OVER (PARTITION BY indicator, parent, value IS NULL ORDER BY rank_key(value, direction)) END AS prnk,
-		count(value) OVER (PARTITION BY indicator, parent) AS pof,
-		CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, value) END AS pties,
-		avg(value) OVER (PARTITION BY indicator) AS mean
-	FROM joined j),
 earliest AS (
 	SELECT unit, indicator, min(id) AS eid FROM observations
 	WHERE canonical AND kind = $3 AND period_kind <> 'RANGE'
 		AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
 	GROUP BY unit, indicator),
+joined AS (
+	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
+		CASE WHEN k.id IS NOT NULL THEN NULL WHEN f.id IS NOT NULL THEN 'STALE' ELSE 'NO_DATA' END AS missing,
+		e.id AS eid, e.value AS ev, e.period_start AS eps, e.period_end AS epe, e.methodology AS em, e.period_kind AS epk,
+		years_between(e.period_start, e.period_end, k.period_start, k.period_end) AS ey
+	FROM grid g
+	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator
+	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator
+	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator
+	LEFT JOIN observations e ON e.id = el.eid AND e.id <> k.id),
+keyed AS (
+	SELECT j.*, CASE $9 WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM joined j),
+ranked AS (
+	SELECT j.*,
+		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, rv IS NULL ORDER BY rank_key(rv, direction)) END AS rnk,
+		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, rv) END AS ties,
+		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, parent, rv IS NULL ORDER BY rank_key(rv, direction)) END AS prnk,
+		count(rv) OVER (PARTITION BY indicator, parent) AS pof,
+		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, rv) END AS pties,
+		avg(value) OVER (PARTITION BY indicator) AS mean
+	FROM keyed j),
 alts AS (
 	SELECT unit, indicator, period, count(*) - 1 AS n FROM observations
 	WHERE kind = $3 AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
@@ -158,15 +166,11 @@ alts AS (
 SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
 	po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value,
 	coalesce(a.n, 0),
-	e.id, r.value - e.value, rel_change(e.value, r.value),
-	years_between(e.period_start, e.period_end, r.period_start, r.period_end) AS y,
-	cagr(e.value, r.value, years_between(e.period_start, e.period_end, r.period_start, r.period_end)),
-	crosses_break(e.methodology, r.methodology, r.flags),
-	(e.period_kind = 'RANGE') <> (r.period_kind = 'RANGE')
+	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
+	crosses_break(r.em, r.methodology, r.flags),
+	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE')
 FROM ranked r
 LEFT JOIN observations po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period AND po.kind = $3 AND po.canonical
-LEFT JOIN earliest el ON el.unit = r.unit AND el.indicator = r.indicator
-LEFT JOIN observations e ON e.id = el.eid AND e.id <> r.id
 LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period
 ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
 
@@ -201,6 +205,14 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	default:
 		return indicator.Comparison{}, indicator.Invalidf("period.mode", "expected EXACT, LATEST or COMMON, got %q", mode)
 	}
+	rankBy := string(q.RankBy)
+	switch q.RankBy {
+	case "":
+		rankBy = string(indicator.RankByValue)
+	case indicator.RankByValue, indicator.RankByChange, indicator.RankByGrowth:
+	default:
+		return indicator.Comparison{}, indicator.Invalidf("rankBy", "expected VALUE, CHANGE or GROWTH, got %q", q.RankBy)
+	}
 	minCov := q.Period.MinCoverage
 	if minCov == 0 {
 		minCov = 1
@@ -228,7 +240,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	}
 	var pend []pending
 	err = s.query(ctx, sn, "store: compare", compareSQL,
-		[]any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears},
+		[]any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy},
 		func(r *sql.Rows) error {
 			var row indicator.CompareRow
 			var p pending

@@ -358,7 +358,7 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 		{"kind", "expected one of " + strings.Join(kinds, ", "), "NOT " + blank("kind") + " AND NOT list_contains(?::VARCHAR[], kind)", []any{kinds}},
 		{"value", "expected a finite number with '.' as decimal point", "NOT " + blank("value") + " AND NOT coalesce(isfinite(TRY_CAST(value AS DOUBLE)), false)", nil},
 		{"denominator", "expected a finite number or nothing", "NOT " + blank("denominator") + " AND NOT coalesce(isfinite(TRY_CAST(denominator AS DOUBLE)), false)", nil},
-		{"line", "expected a line number of 1 or more, or nothing", "NOT " + blank("line") + " AND NOT coalesce(TRY_CAST(line AS INTEGER) >= 1, false)", nil},
+		{"line", "expected a line number of 1 or more, or nothing", "NOT " + blank("line") + " AND NOT (regexp_full_match(trim(line), '[0-9]+') AND coalesce(TRY_CAST(trim(line) AS INTEGER) >= 1, false))", nil},
 		{"qualifier", "expected one of " + strings.Join(indicator.Qualifiers, ", ") + " or nothing", "NOT " + blank("qualifier") + " AND NOT list_contains(?::VARCHAR[], qualifier)", []any{indicator.Qualifiers}},
 		{"flags", "expected flags separated by ';' from " + strings.Join(indicator.Flags, ", "), "NOT " + blank("flags") + " AND NOT list_has_all(?::VARCHAR[], string_split(flags, ';'))", []any{append([]string{""}, indicator.Flags...)}},
 	}
@@ -400,8 +400,8 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 				first_value(_file) OVER w AS first_file, first_value(_line) OVER w AS first_line,
 				row_number() OVER w AS rn
 			FROM stage_obs
-			WINDOW w AS (PARTITION BY unit, indicator, period, kind, coalesce(qualifier, ''), %s, source, coalesce(line, ''), coalesce(raw, '')
-				ORDER BY _file, _line)
+			WINDOW w AS (PARTITION BY trim(unit), trim(indicator), trim(period), trim(kind), coalesce(trim(qualifier), ''), %s, trim(source),
+				TRY_CAST(NULLIF(trim(line), '') AS INTEGER), coalesce(raw, '') ORDER BY _file, _line)
 		) WHERE rn > 1 ORDER BY _file, _line LIMIT %d`, basisSQL, limit-len(out))
 		rows, err := b.db.QueryContext(ctx, q)
 		if err != nil {

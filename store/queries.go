@@ -120,6 +120,7 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 
 // paginate cuts one page of ordered positions after the cursor position.
 func paginate(match []int, after int64, first int, kind, version string) ([]int, indicator.PageInfo) {
+	first = max(first, 0)
 	start := sort.Search(len(match), func(i int) bool { return int64(match[i]) > after })
 	rest := match[start:]
 	info := indicator.PageInfo{TotalCount: len(match)}
@@ -355,6 +356,30 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	return out, err
 }
 
+// Latest returns each series' latest canonical single-period value.
+func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind indicator.ObservationKind) (map[indicator.SeriesKey]indicator.Observation, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
+	us, is := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		us[i], is[i] = k.Unit, k.Indicator
+	}
+	q := `SELECT ` + obsColumns + ` FROM observations
+		WHERE canonical AND kind = ? AND period_kind <> 'RANGE'
+			AND (unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
+		QUALIFY row_number() OVER (PARTITION BY unit, indicator ORDER BY period_end DESC, period_start DESC, basis) = 1`
+	err = s.query(ctx, sn, "store: latest", q, []any{kindOrActual(kind), us, is}, func(r *sql.Rows) error {
+		o, _, err := scanObservation(r, sn.dim)
+		out[indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}] = o
+		return err
+	})
+	return out, err
+}
+
 // Observations returns one page of the filtered observations table,
 // ordered by id (indicator, unit, period), with the total count.
 func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) ([]indicator.Observation, indicator.PageInfo, error) {
@@ -367,6 +392,7 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
+	q.First = max(q.First, 0)
 	var where []string
 	var args []any
 	inList := func(col string, vals []string) {

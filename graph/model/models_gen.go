@@ -608,6 +608,66 @@ func (e ProgressStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a comparison ranks on; better is always in the indicator's direction (a falling poverty rate ranks above a rising one).
+type RankBy string
+
+const (
+	RankByValue RankBy = "VALUE"
+	// Absolute change since the unit's earliest value.
+	RankByChange RankBy = "CHANGE"
+	// Compound annual growth since the unit's earliest value (units without a positive earliest and latest value are not ranked).
+	RankByGrowth RankBy = "GROWTH"
+)
+
+var AllRankBy = []RankBy{
+	RankByValue,
+	RankByChange,
+	RankByGrowth,
+}
+
+func (e RankBy) IsValid() bool {
+	switch e {
+	case RankByValue, RankByChange, RankByGrowth:
+		return true
+	}
+	return false
+}
+
+func (e RankBy) String() string {
+	return string(e)
+}
+
+func (e *RankBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RankBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RankBy", str)
+	}
+	return nil
+}
+
+func (e RankBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RankBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RankBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // How values of children (units, or years of a plan period) aggregate.
 type RollupKind string
 
