@@ -240,3 +240,37 @@ func (s *Store) QueryText(ctx context.Context, q string) (string, error) {
 	}
 	return b.String(), rows.Err()
 }
+
+// RawQuery runs a read-only SQL statement against the served snapshot and
+// returns every row, fully scanned. The benchmark harness uses it to time
+// the floor (DuckDB itself, in-process, with no GraphQL or HTTP); the API
+// never calls it, and it is not counted in Statements.
+func (s *Store) RawQuery(ctx context.Context, q string, args ...any) ([][]any, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := sn.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+const (
+	mdBegin = "<!-- results:begin (written by go run ./bench; edit outside these markers) -->"
+	mdEnd   = "<!-- results:end -->"
+)
+
+// writeMarkdown replaces the results block of BENCHMARKS.md (creating the
+// file if needed), keeping the hand-written text around it.
+func (r *results) writeMarkdown(path, rawPath string) error {
+	var b strings.Builder
+	b.WriteString(mdBegin + "\n\n")
+	fmt.Fprintf(&b, "Measured %s, commit `%s`, raw results `%s`.\n\n", r.Started.Format("2006-01-02 15:04 MST"), r.Commit, rawPath)
+	keys := make([]string, 0, len(r.Machine))
+	for k := range r.Machine {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteString("| machine | |\n|---|---|\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "| %s | %s |\n", k, r.Machine[k])
+	}
+	for _, s := range r.Sizes {
+		fmt.Fprintf(&b, "\n### Size %s: %d observations\n\n", s.Size, s.Observations)
+		b.WriteString("| load from | files | time | observations/s | peak RSS |\n|---|---|---|---|---|\n")
+		for _, l := range s.Load {
+			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %.0f MB |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, l.PeakRSSMB)
+		}
+		fmt.Fprintf(&b, "\nServing peak RSS after the query mix: %.0f MB.\n\n", s.ServeRSSMB)
+		b.WriteString("Correctness (answers equal hand-written SQL on the same data): ")
+		var cs []string
+		for _, c := range s.Checks {
+			st := "ok"
+			if !c.OK {
+				st = "FAILED: " + c.Detail
+			}
+			cs = append(cs, fmt.Sprintf("%s %s (%d draws) %s", c.Question, c.System, c.Draws, st))
+		}
+		b.WriteString(strings.Join(cs, "; ") + ".\n\n")
+		clients := []int{}
+		for _, q := range s.Questions {
+			for _, sys := range q.Systems {
+				for n := range sys.Throughput {
+					if !containsInt(clients, n) {
+						clients = append(clients, n)
+					}
+				}
+			}
+		}
+		sort.Ints(clients)
+		b.WriteString("| question | system | p50 ms | p95 ms | p99 ms | p50 vs DuckDB |")
+		for _, n := range clients {
+			fmt.Fprintf(&b, " req/s @%d |", n)
+		}
+		b.WriteString(" CPU ms/req |\n|---|---|---|---|---|---|")
+		for range clients {
+			b.WriteString("---|")
+		}
+		b.WriteString("---|\n")
+		for _, q := range s.Questions {
+			var floor float64
+			for _, sys := range q.Systems {
+				if strings.HasPrefix(sys.System, "DuckDB") {
+					floor = sys.P50ms
+				}
+			}
+			for _, sys := range q.Systems {
+				ratio := "—"
+				if floor > 0 && !strings.HasPrefix(sys.System, "DuckDB") {
+					ratio = fmt.Sprintf("%.2f×", sys.P50ms/floor)
+				}
+				fmt.Fprintf(&b, "| %s %s | %s | %.2f | %.2f | %.2f | %s |", q.ID, q.Name, sys.System, sys.P50ms, sys.P95ms, sys.P99ms, ratio)
+				for _, n := range clients {
+					if v, ok := sys.Throughput[n]; ok {
+						fmt.Fprintf(&b, " %.0f |", v)
+					} else {
+						b.WriteString(" — |")
+					}
+				}
+				fmt.Fprintf(&b, " %.2f |", sys.CPUms)
+				if sys.Note != "" {
+					fmt.Fprintf(&b, " %s", sys.Note)
+				}
+				b.WriteString("\n")
+			}
+		}
+	}
+	b.WriteString("\n" + mdEnd)
+	block := b.String()
+	old, err := os.ReadFile(path)
+	var out string
+	switch {
+	case err == nil && strings.Contains(string(old), mdBegin) && strings.Contains(string(old), mdEnd):
+		s := string(old)
+		out = s[:strings.Index(s, mdBegin)] + block + s[strings.Index(s, mdEnd)+len(mdEnd):]
+	default:
+		out = "# Benchmarks\n\nSee bench/ for the harness; `make bench` reproduces this file.\n\n" + block + "\n"
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

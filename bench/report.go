@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+type results struct {
+	Machine  map[string]string `json:"machine"`
+	Commit   string            `json:"commit"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+	Quick    bool              `json:"quick"`
+	Sizes    []sizeResult      `json:"sizes"`
+}
+
+type sizeResult struct {
+	Size         string           `json:"size"`
+	Observations int              `json:"observations"`
+	Load         []loadResult     `json:"load"`
+	Checks       []check          `json:"checks"`
+	Questions    []questionResult `json:"questions"`
+	ServeRSSMB   float64          `json:"serve_peak_rss_mb"`
+}
+
+type loadResult struct {
+	Format    string  `json:"format"`
+	Seconds   float64 `json:"seconds"`
+	ObsPerSec float64 `json:"obs_per_sec"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	FilesMB   float64 `json:"files_mb"`
+}
+
+type check struct {
+	Question string `json:"question"`
+	System   string `json:"system"`
+	Draws    int    `json:"draws"`
+	OK       bool   `json:"ok"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+type questionResult struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Small   bool           `json:"small"`
+	Systems []systemResult `json:"systems"`
+}
+
+type systemResult struct {
+	System     string          `json:"system"`
+	P50ms      float64         `json:"p50_ms"`
+	P95ms      float64         `json:"p95_ms"`
+	P99ms      float64         `json:"p99_ms"`
+	Throughput map[int]float64 `json:"throughput_rps"`
+	CPUms      float64         `json:"cpu_ms_per_request"`
+	Note       string          `json:"note,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func percentiles(ds []time.Duration) (p50, p95, p99 float64) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) float64 { return ms(s[min(len(s)-1, int(p*float64(len(s))))]) }
+	return at(0.50), at(0.95), at(0.99)
+}
+
+func dirMB(dir string) float64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return float64(n) / (1 << 20)
+}
+
+func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult, error) {
+	sr := sizeResult{Size: size}
+	pq, err := generate(ctx, bin, tmp, size, "parquet", o.seed)
+	if err != nil {
+		return sr, err
+	}
+	if !o.quick {
+		csvDir, err := generate(ctx, bin, tmp, size, "csv", o.seed)
+		if err != nil {
+			return sr, err
+		}
+		s, err := startServer(ctx, bin, csvDir, o.chisoFlags)
+		if err != nil {
+			return sr, err
+		}
+		sr.Load = append(sr.Load, loadResult{Format: "csv", Seconds: s.loadTime.Seconds(), ObsPerSec: float64(s.obs) / s.loadTime.Seconds(),
+			PeakRSSMB: float64(procStatus(s.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(csvDir)})
+		s.stop()
+	}
+	srv, err := startServer(ctx, bin, pq, o.chisoFlags)
+	if err != nil {
+		return sr, err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	sr.Observations = srv.obs
+	sr.Load = append(sr.Load, loadResult{Format: "parquet", Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
+		PeakRSSMB: float64(procStatus(pid, "VmHWM")) / 1024, FilesMB: dirMB(pq)})
+	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
+
+	fl, err := loadFloor(ctx, pq)
+	if err != nil {
+		return sr, fmt.Errorf("floor load: %w", err)
+	}
+	defer fl.st.Close()
+	u, err := fl.universe(ctx)
+	if err != nil {
+		return sr, err
+	}
+	gql := newGQLClient(srv.base + "/graphql")
+	for _, q := range questions {
+		ds := draws(q, u, o.seed, max(o.requests, 50))
+		qr := questionResult{ID: q.id, Name: q.name, Small: q.small}
+		// Correctness first: chiso's answers must equal the SQL answers.
+		c := check{Question: q.id, System: "chiso", Draws: min(5, len(ds)), OK: true}
+		for _, p := range ds[:c.Draws] {
+			data, err := gql.do(ctx, q.graphql, q.vars(p))
+			if err != nil {
+				return sr, fmt.Errorf("%s: %w", q.id, err)
+			}
+			rows, err := fl.st.RawQuery(ctx, q.sql, q.args(p)...)
+			if err != nil {
+				return sr, fmt.Errorf("%s floor: %w", q.id, err)
+			}
+			got, want := q.fromGraphQL(data), q.fromSQL(rows)
+			if !slices.Equal(got, want) {
+				c.OK = false
+				c.Detail = fmt.Sprintf("params %v: chiso %d rows, SQL %d rows; first difference: %s", p, len(got), len(want), firstDiff(got, want))
+				break
+			}
+		}
+		sr.Checks = append(sr.Checks, c)
+		log.Printf("%s %s: correctness %v", size, q.id, c.OK)
+
+		chiso := systemResult{System: "chiso (GraphQL over HTTP)", Throughput: map[int]float64{}}
+		raw := systemResult{System: "DuckDB raw SQL (in-process)", Throughput: map[int]float64{}}
+		var lc, lr []time.Duration
+		for i := 0; i < o.requests; i++ {
+			p := ds[i%len(ds)]
+			d, err := timeOne(func() error { _, err := gql.do(ctx, q.graphql, q.vars(p)); return err })
+			if err != nil {
+				return sr, err
+			}
+			lc = append(lc, d)
+			d, err = timeOne(func() error { _, err := fl.st.RawQuery(ctx, q.sql, q.args(p)...); return err })
+			if err != nil {
+				return sr, err
+			}
+			lr = append(lr, d)
+		}
+		chiso.P50ms, chiso.P95ms, chiso.P99ms = percentiles(lc)
+		raw.P50ms, raw.P95ms, raw.P99ms = percentiles(lr)
+		for _, n := range o.clients {
+			cpu0 := cpuTime(pid)
+			rps, total, err := throughput(ctx, n, o.duration, func(i int) error {
+				p := ds[i%len(ds)]
+				_, err := gql.do(ctx, q.graphql, q.vars(p))
+				return err
+			})
+			if err != nil {
+				return sr, err
+			}
+			chiso.Throughput[n] = rps
+			if n == 1 && total > 0 {
+				chiso.CPUms = ms(cpuTime(pid)-cpu0) / float64(total)
+			}
+			r0 := rusageCPU()
+			rps, total, err = throughput(ctx, n, o.duration, func(i int) error {
+				p := ds[i%len(ds)]
+				_, err := fl.st.RawQuery(ctx, q.sql, q.args(p)...)
+				return err
+			})
+			if err != nil {
+				return sr, err
+			}
+			raw.Throughput[n] = rps
+			if n == 1 && total > 0 {
+				raw.CPUms = ms(rusageCPU()-r0) / float64(total)
+			}
+		}
+		qr.Systems = append(qr.Systems, chiso, raw)
+		log.Printf("%s %s: chiso p50 %.2fms, raw p50 %.2fms", size, q.id, chiso.P50ms, raw.P50ms)
+		sr.Questions = append(sr.Questions, qr)
+	}
+	sr.ServeRSSMB = float64(procStatus(pid, "VmHWM")) / 1024
+	if !o.keepData {
+		os.RemoveAll(pq)
+	}
+	return sr, nil
+}
+
+func firstDiff(a, b []string) string {
+	for i := 0; i < min(len(a), len(b)); i++ {
+		if a[i] != b[i] {
+			return fmt.Sprintf("chiso %q vs SQL %q", a[i], b[i])
+		}
+	}
+	if len(a) > len(b) {
+		return fmt.Sprintf("chiso has extra %q", a[len(b)])
+	}
+	if len(b) > len(a) {
+		return fmt.Sprintf("SQL has extra %q", b[len(a)])
+	}
+	return "none"
+}
+
+func machine() map[string]string {
+	m := map[string]string{"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "cpus": fmt.Sprint(runtime.NumCPU())}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				m["cpu"] = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m["memory"] = strings.TrimSpace(strings.TrimPrefix(strings.Split(string(b), "\n")[0], "MemTotal:"))
+	}
+	m["duckdb"] = "1.5.6 (duckdb-go v2.10506.0)"
+	return m
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *results) writeJSON(dir string) (string, error) {
+	name := fmt.Sprintf("results-%s-%s.json", r.Started.Format("20060102-150405"), strings.Join(sizesOf(r), "-"))
+	if r.Quick {
+		name = "smoke-" + name
+	}
+	path := filepath.Join(dir, name)
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, b, 0o644)
+}
+
+func sizesOf(r *results) []string {
+	var s []string
+	for _, x := range r.Sizes {
+		s = append(s, x.Size)
+	}
+	return s
+}
