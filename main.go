@@ -41,8 +41,10 @@ func main() {
 		stop()
 	case "verify":
 		err = verifyCmd(args, os.Stdout)
+	case "gen":
+		err = genMain(args)
 	default:
-		err = fmt.Errorf("unknown command %q: expected serve or verify", cmd)
+		err = fmt.Errorf("unknown command %q: expected serve, verify or gen", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chiso:", err)
