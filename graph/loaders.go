@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+
+	"github.com/99designs/gqlgen/graphql"
 	"net/http"
 	"sync"
 	"time"
@@ -202,9 +204,26 @@ func parseKinds(s string) []indicator.ObservationKind {
 	return out
 }
 
+// loadersFor returns the request's loaders when the field being resolved
+// sits inside a list (its siblings will ask too, so batching pays), and
+// nil for a field outside any list, which calls the engine at once rather
+// than wait for a batch window.
 func loadersFor(ctx context.Context) *loaders {
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
+	if l == nil || !inList(ctx) {
+		return nil
+	}
 	return l
+}
+
+// inList reports whether the field being resolved is inside a list.
+func inList(ctx context.Context) bool {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if fc.Index != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Middleware pins one dataset snapshot for the whole request and installs

@@ -101,6 +101,11 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	defer b.Close()
 	h := sha256.New()
 	ld := &load{l: l, b: b, p: p, h: h}
+	phase := time.Now()
+	mark := func(name string) {
+		l.log.Debug("load phase", "phase", name, "elapsed", time.Since(phase).Round(time.Millisecond))
+		phase = time.Now()
+	}
 
 	srcs := ld.sources(ctx, files["sources"])
 	units := ld.units(ctx, files["units"])
@@ -114,7 +119,9 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	if err := b.PutDimensions(ctx, units, inds, srcs); err != nil {
 		return indicator.DatasetInfo{}, err
 	}
+	mark("dimensions")
 	obsFiles := ld.observations(ctx, files["observations"])
+	mark("stage observations")
 	if ld.fatal != nil {
 		return indicator.DatasetInfo{}, ld.fatal
 	}
@@ -124,6 +131,7 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	if err != nil {
 		return indicator.DatasetInfo{}, err
 	}
+	mark("validate")
 	for _, f := range findings {
 		of := obsFiles[f.File]
 		e := &Error{File: of.file.display(), Columnar: of.file.format != FormatCSV, Line: f.Line, ColumnName: f.Column,
@@ -153,6 +161,7 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	if err := b.Finish(ctx); err != nil {
 		return indicator.DatasetInfo{}, err
 	}
+	mark("finish")
 	info := indicator.DatasetInfo{Version: hex.EncodeToString(h.Sum(nil)), LoadedAt: time.Now().UTC()}
 	for _, d := range dirs {
 		info.Origins = append(info.Origins, d.Name)
