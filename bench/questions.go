@@ -21,9 +21,9 @@ type question struct {
 	vars     func(p params) map[string]any
 	sql      string
 	args     func(p params) []any
-	// rows reduce each answer to sorted "key=value" strings.
-	fromGraphQL func(data map[string]any) []string
-	fromSQL     func(rows [][]any) []string
+	// rows reduce each answer to comparable rows.
+	fromGraphQL func(data map[string]any) []answer
+	fromSQL     func(rows [][]any) []answer
 	draw        func(r *rand.Rand, u universe) params
 }
 
@@ -53,14 +53,45 @@ func num(v any) float64 {
 	panic(fmt.Sprintf("not a number: %T", v))
 }
 
-// f formats a number for comparison: rounded to 6 significant decimals so
-// the two sides' float arithmetic order does not matter.
-func f(v any) string {
-	x := num(v)
-	if math.IsNaN(x) {
-		return "null"
+// answer is a question's answer reduced to rows: a sortable key and the
+// numbers, compared with a relative tolerance (the two sides may add
+// floats in a different order).
+type answer struct {
+	key  string
+	nums []float64
+}
+
+func row(key string, vals ...any) answer {
+	a := answer{key: key}
+	for _, v := range vals {
+		a.nums = append(a.nums, num(v))
 	}
-	return fmt.Sprintf("%.6g", x)
+	return a
+}
+
+func sameNumber(a, b float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// diff returns "" when two answers are equal, else the first difference.
+func diff(got, want []answer) string {
+	for i := 0; i < min(len(got), len(want)); i++ {
+		g, w := got[i], want[i]
+		same := g.key == w.key && len(g.nums) == len(w.nums)
+		for j := 0; same && j < len(g.nums); j++ {
+			same = sameNumber(g.nums[j], w.nums[j])
+		}
+		if !same {
+			return fmt.Sprintf("row %d: chiso %s %v vs SQL %s %v", i, g.key, g.nums, w.key, w.nums)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("chiso %d rows, SQL %d rows", len(got), len(want))
+	}
+	return ""
 }
 
 func get(m any, path ...string) any {
@@ -79,7 +110,10 @@ func list(m any, path ...string) []any {
 	return l
 }
 
-func sorted(xs []string) []string { sort.Strings(xs); return xs }
+func sorted(xs []answer) []answer {
+	sort.Slice(xs, func(i, j int) bool { return xs[i].key < xs[j].key })
+	return xs
+}
 
 var questions = []question{
 	{
@@ -89,17 +123,17 @@ var questions = []question{
 		sql: `SELECT period, value FROM observations WHERE unit = ? AND indicator = ?
 			ORDER BY period_start, period_end, kind, id`,
 		args: func(p params) []any { return []any{p["unit"], p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			var out []string
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
 			for _, o := range list(d, "series", "observations") {
-				out = append(out, fmt.Sprintf("%v=%s", get(o, "periodLabel"), f(get(o, "value"))))
+				out = append(out, row(fmt.Sprint(get(o, "periodLabel")), get(o, "value")))
 			}
 			return out
 		},
-		fromSQL: func(rows [][]any) []string {
-			var out []string
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
 			for _, r := range rows {
-				out = append(out, fmt.Sprintf("%v=%s", r[0], f(r[1])))
+				out = append(out, row(fmt.Sprint(r[0]), r[1]))
 			}
 			return out
 		},
@@ -117,19 +151,19 @@ var questions = []question{
 				QUALIFY row_number() OVER (PARTITION BY unit ORDER BY period_end DESC, period_start DESC) = 1)
 			SELECT c.code, l.value FROM c LEFT JOIN l ON l.unit = c.code`,
 		args: func(p params) []any { return []any{p["province"], p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			var out []string
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
 			for _, dist := range list(d, "unit", "children") {
 				for _, c := range list(dist, "children") {
-					out = append(out, fmt.Sprintf("%v=%s", get(c, "code"), f(get(c, "latest", "value"))))
+					out = append(out, row(fmt.Sprint(get(c, "code")), get(c, "latest", "value")))
 				}
 			}
 			return sorted(out)
 		},
-		fromSQL: func(rows [][]any) []string {
-			var out []string
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
 			for _, r := range rows {
-				out = append(out, fmt.Sprintf("%v=%s", r[0], f(r[1])))
+				out = append(out, row(fmt.Sprint(r[0]), r[1]))
 			}
 			return sorted(out)
 		},
@@ -152,20 +186,20 @@ var questions = []question{
 				CASE WHEN e.eid <> v.id THEN v.value - e.ev END
 			FROM v LEFT JOIN e USING (unit)`,
 		args: func(p params) []any { return []any{p["ind"], p["year"], p["ind"], p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			var out []string
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
 			for _, r := range list(d, "compare", "rows") {
 				if get(r, "value") == nil {
 					continue
 				}
-				out = append(out, fmt.Sprintf("%v=%s#%s~%s", get(r, "unit", "code"), f(get(r, "value")), f(get(r, "rank")), f(get(r, "sinceEarliest", "absolute"))))
+				out = append(out, row(fmt.Sprint(get(r, "unit", "code")), get(r, "value"), get(r, "rank"), get(r, "sinceEarliest", "absolute")))
 			}
 			return sorted(out)
 		},
-		fromSQL: func(rows [][]any) []string {
-			var out []string
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
 			for _, r := range rows {
-				out = append(out, fmt.Sprintf("%v=%s#%s~%s", r[0], f(r[1]), f(r[2]), f(r[3])))
+				out = append(out, row(fmt.Sprint(r[0]), r[1], r[2], r[3]))
 			}
 			return sorted(out)
 		},
@@ -184,18 +218,18 @@ var questions = []question{
 			FROM k CROSS JOIN per LEFT JOIN v ON v.unit = k.district AND v.period = per.period
 			GROUP BY k.province, per.period`,
 		args: func(p params) []any { return []any{p["ind"], p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			var out []string
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
 			for _, r := range list(d, "rollup") {
-				out = append(out, fmt.Sprintf("%v@%v=%s/%s/%s", get(r, "unit", "code"), get(r, "period", "label"), f(get(r, "value")),
-					f(get(r, "coverage", "withData")), f(get(r, "coverage", "expected"))))
+				out = append(out, row(fmt.Sprintf("%v@%v", get(r, "unit", "code"), get(r, "period", "label")), get(r, "value"),
+					get(r, "coverage", "withData"), get(r, "coverage", "expected")))
 			}
 			return sorted(out)
 		},
-		fromSQL: func(rows [][]any) []string {
-			var out []string
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
 			for _, r := range rows {
-				out = append(out, fmt.Sprintf("%v@%v=%s/%s/%s", r[0], r[1], f(r[2]), f(r[3]), f(r[4])))
+				out = append(out, row(fmt.Sprintf("%v@%v", r[0], r[1]), r[2], r[3], r[4]))
 			}
 			return sorted(out)
 		},
@@ -216,23 +250,23 @@ var questions = []question{
 			SELECT unit, cagr, CASE WHEN cagr IS NOT NULL THEN rank() OVER (PARTITION BY cagr IS NULL ORDER BY CASE WHEN (SELECT direction FROM dir) = 'lower_better' THEN cagr ELSE -cagr END) END
 			FROM g`,
 		args: func(p params) []any { return []any{p["province"], p["ind"], p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			var out []string
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
 			for _, r := range list(d, "compare", "rows") {
 				if get(r, "rank") == nil {
 					continue
 				}
-				out = append(out, fmt.Sprintf("%v=%s#%s", get(r, "unit", "code"), f(get(r, "sinceEarliest", "cagr")), f(get(r, "rank"))))
+				out = append(out, row(fmt.Sprint(get(r, "unit", "code")), get(r, "sinceEarliest", "cagr"), get(r, "rank")))
 			}
 			return sorted(out)
 		},
-		fromSQL: func(rows [][]any) []string {
-			var out []string
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
 			for _, r := range rows {
 				if r[2] == nil {
 					continue
 				}
-				out = append(out, fmt.Sprintf("%v=%s#%s", r[0], f(r[1]), f(r[2])))
+				out = append(out, row(fmt.Sprint(r[0]), r[1], r[2]))
 			}
 			return sorted(out)
 		},
@@ -247,20 +281,20 @@ var questions = []question{
 		sql: `WITH f AS (SELECT * FROM observations WHERE indicator = ?)
 			SELECT (SELECT count(*) FROM f), unit, period, kind, value FROM (SELECT * FROM f ORDER BY id LIMIT 100)`,
 		args: func(p params) []any { return []any{p["ind"]} },
-		fromGraphQL: func(d map[string]any) []string {
-			out := []string{fmt.Sprintf("total=%s", f(get(d, "observations", "totalCount")))}
+		fromGraphQL: func(d map[string]any) []answer {
+			out := []answer{row("total", get(d, "observations", "totalCount"))}
 			for _, o := range list(d, "observations", "nodes") {
-				out = append(out, fmt.Sprintf("%v@%v/%v=%s", get(o, "unitCode"), get(o, "periodLabel"), strings.ToLower(fmt.Sprint(get(o, "kind"))), f(get(o, "value"))))
+				out = append(out, row(fmt.Sprintf("%v@%v/%v", get(o, "unitCode"), get(o, "periodLabel"), strings.ToLower(fmt.Sprint(get(o, "kind")))), get(o, "value")))
 			}
 			return out
 		},
-		fromSQL: func(rows [][]any) []string {
+		fromSQL: func(rows [][]any) []answer {
 			if len(rows) == 0 {
-				return []string{"total=0"}
+				return []answer{row("total", 0)}
 			}
-			out := []string{fmt.Sprintf("total=%s", f(rows[0][0]))}
+			out := []answer{row("total", rows[0][0])}
 			for _, r := range rows {
-				out = append(out, fmt.Sprintf("%v@%v/%v=%s", r[1], r[2], r[3], f(r[4])))
+				out = append(out, row(fmt.Sprintf("%v@%v/%v", r[1], r[2], r[3]), r[4]))
 			}
 			return out
 		},

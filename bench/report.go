@@ -139,10 +139,9 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 			if err != nil {
 				return sr, fmt.Errorf("%s floor: %w", q.id, err)
 			}
-			got, want := q.fromGraphQL(data), q.fromSQL(rows)
-			if !slices.Equal(got, want) {
+			if d := diff(q.fromGraphQL(data), q.fromSQL(rows)); d != "" {
 				c.OK = false
-				c.Detail = fmt.Sprintf("params %v: chiso %d rows, SQL %d rows; first difference: %s", p, len(got), len(want), firstDiff(got, want))
+				c.Detail = fmt.Sprintf("params %v: %s", p, d)
 				break
 			}
 		}
@@ -204,21 +203,6 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		os.RemoveAll(pq)
 	}
 	return sr, nil
-}
-
-func firstDiff(a, b []string) string {
-	for i := 0; i < min(len(a), len(b)); i++ {
-		if a[i] != b[i] {
-			return fmt.Sprintf("chiso %q vs SQL %q", a[i], b[i])
-		}
-	}
-	if len(a) > len(b) {
-		return fmt.Sprintf("chiso has extra %q", a[len(b)])
-	}
-	if len(b) > len(a) {
-		return fmt.Sprintf("SQL has extra %q", b[len(a)])
-	}
-	return "none"
 }
 
 func machine() map[string]string {

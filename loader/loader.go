@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -132,36 +133,21 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 		return indicator.DatasetInfo{}, err
 	}
 	mark("validate")
-	for _, f := range findings {
-		of := obsFiles[f.File]
-		e := &Error{File: of.file.display(), Columnar: of.file.format != FormatCSV, Line: f.Line, ColumnName: f.Column,
-			Column: of.colIndex[f.Column], Msg: f.Problem}
-		if f.Value != "" && !strings.HasPrefix(f.Problem, "duplicate") {
-			e.Msg = fmt.Sprintf("%s, got %q", f.Problem, f.Value)
+	ld.report(findings, obsFiles)
+	// The finishing sort also reveals duplicates; run it unless the cap is
+	// already reached, so one load reports every class of problem.
+	if !p.full() {
+		dups, err := b.Finish(ctx, p.cap-len(p.errs)+1)
+		if err != nil && p.err() == nil {
+			return indicator.DatasetInfo{}, err
 		}
-		if strings.HasPrefix(f.Problem, "duplicate") && f.File >= 0 {
-			// Name the first occurrence by its file.
-			var ff int
-			var fl int64
-			if _, scanErr := fmt.Sscanf(f.Value, "#%d:%d", &ff, &fl); scanErr == nil && ff < len(obsFiles) {
-				first := obsFiles[ff].file
-				where := "line"
-				if first.format != FormatCSV {
-					where = "row"
-				}
-				e.ColumnName, e.Column = "", 0
-				e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, basis, source, line and figure) of %s %s %d", first.display(), where, fl)
-			}
-		}
-		p.add(e)
+		mark("finish")
+		ld.report(dups, obsFiles)
 	}
 	if err := p.err(); err != nil {
+		sortErrors(p.errs)
 		return indicator.DatasetInfo{}, err
 	}
-	if err := b.Finish(ctx); err != nil {
-		return indicator.DatasetInfo{}, err
-	}
-	mark("finish")
 	info := indicator.DatasetInfo{Version: hex.EncodeToString(h.Sum(nil)), LoadedAt: time.Now().UTC()}
 	for _, d := range dirs {
 		info.Origins = append(info.Origins, d.Name)
@@ -176,6 +162,41 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	l.log.Info("dataset loaded", "origins", info.Origins, "version", info.Version[:12], "observations", info.Observations,
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return info, nil
+}
+
+// sortErrors orders problems by file, then line, keeping the order of
+// problems on one line.
+func sortErrors(errs []*Error) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].File != errs[j].File {
+			return false // files stay in load order
+		}
+		return errs[i].Line < errs[j].Line
+	})
+}
+
+// report turns the store's findings about staged observations into
+// positioned errors.
+func (ld *load) report(findings []store.Finding, obsFiles []obsFile) {
+	for _, f := range findings {
+		of := obsFiles[f.File]
+		e := &Error{File: of.file.display(), Columnar: of.file.format != FormatCSV, Line: f.Line, ColumnName: f.Column,
+			Column: of.colIndex[f.Column], Msg: f.Problem}
+		var ff int
+		var fl int64
+		if _, err := fmt.Sscanf(f.Value, "#%d:%d", &ff, &fl); err == nil && strings.HasPrefix(f.Problem, "duplicate") && ff < len(obsFiles) {
+			first := obsFiles[ff].file
+			where := "line"
+			if first.format != FormatCSV {
+				where = "row"
+			}
+			e.ColumnName, e.Column = "", 0
+			e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags) of %s %s %d", first.display(), where, fl)
+		} else if f.Value != "" {
+			e.Msg = fmt.Sprintf("%s, got %q", f.Problem, f.Value)
+		}
+		ld.p.add(e)
+	}
 }
 
 func findTable(d Dir, table string) (tableFile, *Error) {

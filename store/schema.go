@@ -16,9 +16,13 @@ var schemaDDL = []string{
 		rollup VARCHAR NOT NULL, rollup_weight VARCHAR, rollup_numerator VARCHAR, rollup_denominator VARCHAR,
 		total VARCHAR, breakdown VARCHAR, definition VARCHAR)`,
 	`CREATE TABLE periods (label VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, period_start DATE NOT NULL, period_end DATE NOT NULL)`,
+	// Typed staging: numbers are parsed once on the way in; a value that
+	// did not parse keeps its text in *_text for the error message.
 	`CREATE TABLE stage_obs (
-		unit VARCHAR, indicator VARCHAR, period VARCHAR, kind VARCHAR, value VARCHAR, denominator VARCHAR,
-		qualifier VARCHAR, flags VARCHAR, methodology VARCHAR, source VARCHAR, line VARCHAR, raw VARCHAR, note VARCHAR,
+		unit VARCHAR, indicator VARCHAR, period VARCHAR, kind VARCHAR,
+		value DOUBLE, value_text VARCHAR, denominator DOUBLE, denominator_text VARCHAR,
+		qualifier VARCHAR, flags VARCHAR, methodology VARCHAR, source VARCHAR,
+		line INTEGER, line_text VARCHAR, raw VARCHAR, note VARCHAR,
 		_file INTEGER, _line BIGINT)`,
 }
 
@@ -44,36 +48,54 @@ var macroDDL = []string{
 	`CREATE MACRO rank_key(v, direction) AS CASE WHEN direction = 'lower_better' THEN v ELSE -v END`,
 }
 
-// basisSQL derives an observation's basis from its flags: a yearly
+// basisSQL derives an observation's basis from its flags column: a yearly
 // average and a cumulative total over the same range are different facts.
 const basisSQL = `CASE WHEN contains(';' || coalesce(flags, '') || ';', ';per_year;') THEN 'per_year'
 	WHEN contains(';' || coalesce(flags, '') || ';', ';cumulative;') THEN 'cumulative' ELSE '' END`
 
-// finishSQL types the staged observations, sorts them by indicator, unit
-// and period (so scans of one indicator touch few row groups) and numbers
-// them in that order; the number is the stable keyset-pagination key.
+// finishSQL types, sorts and numbers the staged observations in ONE
+// sort, which also yields the canonical flag and adjacent duplicates:
+//   - the order groups each (unit, indicator, period, kind, basis) and puts
+//     its preferred observation first (most recent source, then not flagged
+//     doubtful, then not a range bound, then source and line), so the first
+//     of a group is canonical;
+//   - rows with the same identity (those columns plus qualifier, source,
+//     line, figure and flags) are adjacent, so a duplicate is a row equal to
+//     the one before it.
+//
+// id follows that order (indicator, unit, period …): it is the keyset for
+// pagination and puts one indicator's rows together for scans.
 var finishSQL = []string{
 	`CREATE TABLE observations AS
 	WITH s AS (
 		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, src.date AS src_date,
-			';' || coalesce(trim(st.flags), '') || ';' AS fl, ` + basisSQL + ` AS basis
-		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source)
-	SELECT row_number() OVER (ORDER BY indicator, unit, period_start, period_end, kind,
-			coalesce(qualifier, ''), source, TRY_CAST(line AS INTEGER), _file, _line) AS id,
-		unit, indicator, period, period_kind, period_start, period_end,
-		kind, CAST(value AS DOUBLE) AS value, CAST(NULLIF(trim(denominator), '') AS DOUBLE) AS denominator,
-		NULLIF(trim(qualifier), '') AS qualifier, trim(fl, ';') AS flags,
-		NULLIF(trim(methodology), '') AS methodology, source,
-		CAST(NULLIF(trim(line), '') AS INTEGER) AS line, NULLIF(raw, '') AS raw, NULLIF(note, '') AS note, basis,
-		-- The canonical observation of a (unit, indicator, period, kind,
-		-- basis): the most recent source, then not flagged doubtful, then not
-		-- a range bound, then source and line.
-		row_number() OVER (PARTITION BY unit, indicator, period, kind, basis ORDER BY
-			src_date DESC NULLS LAST,
-			contains(fl, ';inconsistent;') OR contains(fl, ';typo_suspected;'),
-			coalesce(qualifier, '') IN ('range_min', 'range_max'),
-			source, TRY_CAST(line AS INTEGER), _file, _line) = 1 AS canonical
-	FROM s
-	ORDER BY id`,
+			` + basisSQL + ` AS basis,
+			contains(';' || coalesce(st.flags, '') || ';', ';inconsistent;') OR contains(';' || coalesce(st.flags, '') || ';', ';typo_suspected;') AS doubtful,
+			coalesce(st.qualifier, '') IN ('range_min', 'range_max') AS bound
+		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source),
+	k AS (
+		SELECT s.*, struct_pack(unit, indicator, period, kind, basis) AS gk,
+			struct_pack(unit, indicator, period, kind, basis, q := coalesce(qualifier, ''), source, line, r := coalesce(raw, ''), f := coalesce(flags, '')) AS fk
+		FROM s)
+	SELECT row_number() OVER w AS id,
+		unit, indicator, period, period_kind, period_start, period_end, kind, value, denominator,
+		qualifier, coalesce(flags, '') AS flags, methodology, source, line, raw, note, basis,
+		lag(gk) OVER w IS DISTINCT FROM gk AS canonical,
+		CASE WHEN lag(fk) OVER w = fk THEN lag(_file) OVER w END AS _dup_file,
+		CASE WHEN lag(fk) OVER w = fk THEN lag(_line) OVER w END AS _dup_line,
+		_file, _line
+	FROM k
+	WINDOW w AS (ORDER BY indicator, unit, period_start, period_end, period, kind, basis, src_date DESC NULLS LAST, doubtful, bound,
+		source, line NULLS FIRST, coalesce(qualifier, ''), coalesce(raw, ''), coalesce(flags, ''), _file, _line)`,
 	`DROP TABLE stage_obs`,
+}
+
+// compactSQL drops the load-only columns and checkpoints, which compresses
+// the in-memory tables (about half the memory, measured on 10M rows).
+var compactSQL = []string{
+	`ALTER TABLE observations DROP COLUMN _dup_file`,
+	`ALTER TABLE observations DROP COLUMN _dup_line`,
+	`ALTER TABLE observations DROP COLUMN _file`,
+	`ALTER TABLE observations DROP COLUMN _line`,
+	`CHECKPOINT`,
 }
