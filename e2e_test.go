@@ -153,3 +153,20 @@ func TestServeReload(t *testing.T) {
 	require.Equal(t, v2, version(t, base))
 	require.Equal(t, float64(43), count())
 }
+
+// TestServeOnDisk: with -on-disk the dataset lives in a temporary DuckDB
+// file under -temp-dir while served, and the file is removed on shutdown.
+func TestServeOnDisk(t *testing.T) {
+	tmp := t.TempDir()
+	t.Cleanup(func() { // runs after the server's own cleanup (shutdown)
+		files, _ := filepath.Glob(filepath.Join(tmp, "snapshot-*.duckdb*"))
+		require.Empty(t, files, "snapshot files removed on shutdown")
+	})
+	base := startServer(t, "-data", writeTree(t, 2, 3), "-on-disk", "-temp-dir", tmp, "-memory-limit", "512MB")
+	files, err := filepath.Glob(filepath.Join(tmp, "snapshot-*.duckdb"))
+	require.NoError(t, err)
+	require.Len(t, files, 1, "one snapshot file while serving")
+	out := gql(t, base, `{ dataset { observations } compare(indicators: ["poverty_rate"], units: { under: "vn.p", level: COMMUNE }) { rows { rank } } }`)
+	require.Nil(t, out["errors"])
+	require.Equal(t, float64((2+2*3)*7), out["data"].(map[string]any)["dataset"].(map[string]any)["observations"])
+}

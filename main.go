@@ -71,6 +71,8 @@ type config struct {
 	batchWait     time.Duration
 	threads       int
 	memoryLimit   string
+	tempDir       string
+	onDisk        bool
 	logLevel      string
 }
 
@@ -115,6 +117,8 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.batchWait, "batch-wait", dur("CHISO_BATCH_WAIT", 2*time.Millisecond), "how long nested lookups wait to be batched into one statement (env CHISO_BATCH_WAIT)")
 	fs.IntVar(&c.threads, "threads", atoi("CHISO_THREADS", 0), "DuckDB threads; 0 lets DuckDB choose (env CHISO_THREADS)")
 	fs.StringVar(&c.memoryLimit, "memory-limit", env("CHISO_MEMORY_LIMIT", ""), "DuckDB memory limit such as 8GB; empty lets DuckDB choose (env CHISO_MEMORY_LIMIT)")
+	fs.StringVar(&c.tempDir, "temp-dir", env("CHISO_TEMP_DIR", ""), "where DuckDB spills when over its memory limit; default the system temporary folder (env CHISO_TEMP_DIR)")
+	fs.BoolVar(&c.onDisk, "on-disk", env("CHISO_ON_DISK", "") == "true", "keep the served dataset in a temporary DuckDB file under -temp-dir instead of memory, for datasets larger than memory (env CHISO_ON_DISK=true)")
 	fs.StringVar(&c.logLevel, "log-level", env("CHISO_LOG_LEVEL", "info"), "debug, info, warn or error (env CHISO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -168,7 +172,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer, ready func(addr
 	if err != nil {
 		return err
 	}
-	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, Logger: log})
+	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, TempDir: cfg.tempDir, OnDisk: cfg.onDisk, Logger: log})
 	defer st.Close()
 	ld := loader.New(st, loader.Options{MaxErrors: cfg.maxErrors, Logger: log})
 	dirs := cfg.dirs()

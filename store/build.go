@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,6 +39,7 @@ type Finding struct {
 type Build struct {
 	s       *Store
 	db      *sql.DB
+	path    string // database file when on disk
 	periods []indicator.Period
 	units   []indicator.Unit
 	inds    []indicator.Indicator
@@ -46,7 +49,24 @@ type Build struct {
 
 // NewBuild opens a fresh in-memory DuckDB instance for a load.
 func (s *Store) NewBuild(ctx context.Context) (*Build, error) {
-	db, err := sql.Open("duckdb", "")
+	tmp := s.opts.TempDir
+	if tmp == "" {
+		tmp = filepath.Join(os.TempDir(), "chiso-spill")
+	}
+	dsn := ""
+	if s.opts.OnDisk {
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return nil, fmt.Errorf("store: temp dir: %w", err)
+		}
+		f, err := os.CreateTemp(tmp, "snapshot-*.duckdb")
+		if err != nil {
+			return nil, fmt.Errorf("store: snapshot file: %w", err)
+		}
+		dsn = f.Name()
+		f.Close()
+		os.Remove(dsn) // DuckDB creates it
+	}
+	db, err := sql.Open("duckdb", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open duckdb: %w", err)
 	}
@@ -59,19 +79,25 @@ func (s *Store) NewBuild(ctx context.Context) (*Build, error) {
 	if s.opts.MemoryLimit != "" {
 		settings = append(settings, fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(s.opts.MemoryLimit, "'", "")))
 	}
+	settings = append(settings, fmt.Sprintf("SET temp_directory = '%s'", strings.ReplaceAll(tmp, "'", "")),
+		// Loads and queries keep their own order (ORDER BY); this frees
+		// DuckDB from preserving insertion order in parallel plans.
+		"SET preserve_insertion_order = false")
 	for _, q := range append(settings, schemaDDL...) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			db.Close()
+			removeDB(dsn)
 			return nil, fmt.Errorf("store: prepare build: %w", err)
 		}
 	}
-	return &Build{s: s, db: db}, nil
+	return &Build{s: s, db: db, path: dsn}, nil
 }
 
 // Close discards the build unless it was swapped in.
 func (b *Build) Close() {
 	if !b.swapped {
 		b.db.Close()
+		removeDB(b.path)
 	}
 }
 
@@ -245,7 +271,7 @@ func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) 
 	if info.LoadedAt.IsZero() {
 		info.LoadedAt = time.Now().UTC()
 	}
-	sn := &snapshot{db: b.db, info: info, dim: newDimensions(units, inds, srcs, b.periods)}
+	sn := &snapshot{db: b.db, path: b.path, info: info, dim: newDimensions(units, inds, srcs, b.periods)}
 	s.swapMu.Lock()
 	old := s.cur.Swap(sn)
 	s.swapMu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,16 @@ type Options struct {
 	// MaxRows caps the rows one statement may return (ErrTooLarge beyond).
 	MaxRows int
 	// Threads and MemoryLimit are passed to DuckDB when > 0 / non-empty.
+	// Under a memory limit, loads spill their sort to TempDir (default: the
+	// system temporary folder).
 	Threads     int
 	MemoryLimit string
+	TempDir     string
+	// OnDisk keeps each snapshot in a temporary DuckDB file under TempDir
+	// (compressed, read through a buffer pool bounded by MemoryLimit)
+	// instead of in memory: for datasets larger than memory. The file is
+	// removed when the snapshot is retired.
+	OnDisk bool
 	Logger      *slog.Logger
 }
 
@@ -72,6 +81,7 @@ func (s *Store) Close() error {
 // request that pinned it releases it.
 type snapshot struct {
 	db   *sql.DB
+	path string // database file of an on-disk snapshot, removed on close
 	info indicator.DatasetInfo
 	dim  *dimensions
 
@@ -96,7 +106,7 @@ func (sn *snapshot) release() {
 	closeNow := sn.retired && sn.refs == 0
 	sn.mu.Unlock()
 	if closeNow {
-		sn.db.Close()
+		sn.close()
 	}
 }
 
@@ -106,7 +116,20 @@ func (sn *snapshot) retire() {
 	closeNow := sn.refs == 0
 	sn.mu.Unlock()
 	if closeNow {
-		sn.db.Close()
+		sn.close()
+	}
+}
+
+func (sn *snapshot) close() {
+	sn.db.Close()
+	removeDB(sn.path)
+}
+
+// removeDB deletes an on-disk snapshot's files.
+func removeDB(path string) {
+	if path != "" {
+		os.Remove(path)
+		os.Remove(path + ".wal")
 	}
 }
 
