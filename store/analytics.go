@@ -106,18 +106,18 @@ func fptr(v sql.NullFloat64) *float64 {
 
 // compareSQL ranks one kind of value of several indicators over a set of
 // units, picking each unit's period by mode, in one statement. $1 units,
-// $2 indicators, $3 kind, $4 include ranges, $5 exact period label (or
+// $2 indicators (also inlined as constants at {{INDS}}, for pruning), $3 kind, $4 include ranges, $5 exact period label (or
 // null), $6 minimum units for COMMON, $7 mode, $8 max age in years (0:
 // none), $9 what to rank by: VALUE, CHANGE (since earliest) or GROWTH (CAGR
 // since earliest).
 const compareSQL = `
 WITH u AS (SELECT unnest($1::VARCHAR[]) AS unit),
-ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN (SELECT unnest($2::VARCHAR[]))),
+ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}}) AND len($2::VARCHAR[]) > 0),
 cand AS (
 	SELECT o.id, o.unit, o.indicator, o.period, o.period_kind, o.period_start, o.period_end, o.value, o.methodology, o.flags, o.basis
 	FROM observations o
 	WHERE o.canonical AND o.kind = $3
-		AND o.unit IN (SELECT unit FROM u) AND o.indicator IN (SELECT indicator FROM ind)
+		AND o.unit IN (SELECT unit FROM u) AND o.indicator IN ({{INDS}})
 		AND (o.period_kind <> 'RANGE' OR $4)
 		AND ($5::VARCHAR IS NULL OR o.period = $5)),
 per_period AS (
@@ -136,7 +136,7 @@ grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM
 earliest AS (
 	SELECT unit, indicator, min(id) AS eid FROM observations
 	WHERE canonical AND kind = $3 AND period_kind <> 'RANGE'
-		AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
+		AND unit IN (SELECT unit FROM u) AND indicator IN ({{INDS}})
 	GROUP BY unit, indicator),
 joined AS (
 	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
@@ -161,7 +161,7 @@ ranked AS (
 	FROM keyed j),
 alts AS (
 	SELECT unit, indicator, period, count(*) - 1 AS n FROM observations
-	WHERE kind = $3 AND unit IN (SELECT unit FROM u) AND indicator IN (SELECT indicator FROM ind)
+	WHERE kind = $3 AND unit IN (SELECT unit FROM u) AND indicator IN ({{INDS}})
 	GROUP BY unit, indicator, period)
 SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
 	po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value,
@@ -239,8 +239,9 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		crosses, rangeMix       sql.NullBool
 	}
 	var pend []pending
-	err = s.query(ctx, sn, "store: compare", compareSQL,
-		[]any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy},
+	args := []any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy}
+	sqlText := strings.ReplaceAll(compareSQL, "{{INDS}}", inList(codes, &args, true))
+	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
 			var row indicator.CompareRow
 			var p pending
@@ -899,7 +900,7 @@ func (s *Store) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (indi
 // $2 indicators, $3 kind, $4 period labels (empty: every non-range period).
 const matrixSQL = `
 SELECT ` + obsColumns + ` FROM observations
-WHERE canonical AND kind = $3 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN (SELECT unnest($2::VARCHAR[]))
+WHERE canonical AND kind = $3 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN ({{INDS}}) AND len($2::VARCHAR[]) > 0
 	AND CASE WHEN len($4::VARCHAR[]) = 0 THEN period_kind <> 'RANGE' ELSE list_contains($4::VARCHAR[], period) END
 ORDER BY period_start, period_end, period`
 
@@ -962,7 +963,9 @@ func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.
 		col[l] = i
 	}
 	var found []indicator.Observation
-	err = s.query(ctx, sn, "store: matrix", matrixSQL, []any{units, q.Indicators, kindOrActual(q.Kind), labels}, func(r *sql.Rows) error {
+	args := []any{units, q.Indicators, kindOrActual(q.Kind), labels}
+	mq := strings.ReplaceAll(matrixSQL, "{{INDS}}", inList(q.Indicators, &args, true))
+	err = s.query(ctx, sn, "store: matrix", mq, args, func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
 		if err == nil {
 			found = append(found, o)

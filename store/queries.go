@@ -253,10 +253,12 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 	for _, c := range inds {
 		out[c] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
 	}
+	var args []any
+	list := inList(inds, &args, false)
 	err = s.query(ctx, sn, "store: coverage",
 		`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
-		FROM observations WHERE indicator IN (SELECT unnest(?::VARCHAR[])) GROUP BY indicator`,
-		[]any{inds}, func(r *sql.Rows) error {
+		FROM observations WHERE indicator IN (`+list+`) GROUP BY indicator`,
+		args, func(r *sql.Rows) error {
 			var code string
 			var n int
 			var units, periods []any
@@ -340,11 +342,13 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
+	args := []any{us, is, ks, ks}
 	q := `SELECT ` + obsColumns + ` FROM observations
 		WHERE (unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
 		AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], kind))
+		AND indicator IN (` + inList(distinctIndicators(keys), &args, false) + `)
 		ORDER BY unit, indicator, period_start, period_end, kind, id`
-	err = s.query(ctx, sn, "store: series", q, []any{us, is, ks, ks}, func(r *sql.Rows) error {
+	err = s.query(ctx, sn, "store: series", q, args, func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
 		if err != nil {
 			return err
@@ -368,11 +372,13 @@ func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind ind
 	for i, k := range keys {
 		us[i], is[i] = k.Unit, k.Indicator
 	}
+	args := []any{kindOrActual(kind), us, is}
 	q := `SELECT ` + obsColumns + ` FROM observations
 		WHERE canonical AND kind = ? AND period_kind <> 'RANGE'
 			AND (unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
+			AND indicator IN (` + inList(distinctIndicators(keys), &args, false) + `)
 		QUALIFY row_number() OVER (PARTITION BY unit, indicator ORDER BY period_end DESC, period_start DESC, basis) = 1`
-	err = s.query(ctx, sn, "store: latest", q, []any{kindOrActual(kind), us, is}, func(r *sql.Rows) error {
+	err = s.query(ctx, sn, "store: latest", q, args, func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
 		out[indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}] = o
 		return err
@@ -395,20 +401,22 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	q.First = max(q.First, 0)
 	var where []string
 	var args []any
-	inList := func(col string, vals []string) {
+	filter := func(col string, vals []string) {
 		if len(vals) > 0 {
-			where = append(where, col+" IN (SELECT unnest(?::VARCHAR[]))")
-			args = append(args, vals)
+			where = append(where, col+" IN ("+inList(vals, &args, false)+")")
 		}
 	}
-	inList("unit", q.Units)
-	inList("indicator", q.Indicators)
-	inList("source", q.Sources)
+	if len(q.Units) > 0 { // possibly long: a semi-join
+		where = append(where, "unit IN (SELECT unnest(?::VARCHAR[]))")
+		args = append(args, q.Units)
+	}
+	filter("indicator", q.Indicators)
+	filter("source", q.Sources)
 	kinds := make([]string, len(q.Kinds))
 	for i, k := range q.Kinds {
 		kinds[i] = string(k)
 	}
-	inList("kind", kinds)
+	filter("kind", kinds)
 	if q.From != nil {
 		where = append(where, "period_start >= ?")
 		args = append(args, q.From.Start)
@@ -484,6 +492,40 @@ func (s *Store) ListSources(ctx context.Context) ([]indicator.Source, error) {
 	}
 	defer done()
 	return append([]indicator.Source(nil), sn.dim.sources...), nil
+}
+
+// inList renders an IN-list of constant placeholders for vals, appending
+// the values to args: "?, ?, ?" or, numbered, "$10, $11, $12" following the
+// arguments already there. Constant lists let DuckDB prune the
+// indicator-sorted observations by zone maps, which an IN over unnest(list)
+// (a semi-join) does not. An empty list renders as NULL (matches nothing).
+func inList(vals []string, args *[]any, numbered bool) string {
+	if len(vals) == 0 {
+		return "NULL"
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		*args = append(*args, v)
+		if numbered {
+			ph[i] = fmt.Sprintf("$%d", len(*args))
+		} else {
+			ph[i] = "?"
+		}
+	}
+	return strings.Join(ph, ", ")
+}
+
+// distinctIndicators lists the indicators of series keys once each.
+func distinctIndicators(keys []indicator.SeriesKey) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		if !seen[k.Indicator] {
+			seen[k.Indicator] = true
+			out = append(out, k.Indicator)
+		}
+	}
+	return out
 }
 
 // Cursors are opaque to clients: base64 of kind, dataset version and key.
