@@ -124,6 +124,20 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	if err != nil {
 		return sr, err
 	}
+	var pr *peer
+	if o.peer {
+		csvDir, err := generate(ctx, bin, tmp, size, "csv", o.seed)
+		if err != nil {
+			return sr, err
+		}
+		log.Printf("%s: starting the peer (PostgreSQL + PostGraphile)", size)
+		if pr, err = startPeer(ctx, csvDir, tmp, size); err != nil {
+			return sr, err
+		}
+		defer pr.stop()
+		sr.Load = append(sr.Load, loadResult{Format: "csv into PostgreSQL (peer)", Seconds: pr.loadTime.Seconds(),
+			ObsPerSec: float64(srv.obs) / pr.loadTime.Seconds(), FilesMB: dirMB(csvDir)})
+	}
 	gql := newGQLClient(srv.base + "/graphql")
 	for _, q := range questions {
 		ds := draws(q, u, o.seed, max(o.requests, 50))
@@ -195,6 +209,14 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 			}
 		}
 		qr.Systems = append(qr.Systems, chiso, raw)
+		if pr != nil {
+			ps, pc, err := measurePeer(ctx, o, pr, q, ds, fl)
+			if err != nil {
+				return sr, err
+			}
+			sr.Checks = append(sr.Checks, pc)
+			qr.Systems = append(qr.Systems, ps)
+		}
 		log.Printf("%s %s: chiso p50 %.2fms, raw p50 %.2fms", size, q.id, chiso.P50ms, raw.P50ms)
 		sr.Questions = append(sr.Questions, qr)
 	}
@@ -249,4 +271,62 @@ func sizesOf(r *results) []string {
 		s = append(s, x.Size)
 	}
 	return s
+}
+
+// measurePeer checks and times one question on the peer.
+func measurePeer(ctx context.Context, o options, pr *peer, q question, ds []params, fl *floor) (systemResult, check, error) {
+	pq := peerQuestions[q.id]
+	client := newGQLClient(pr.url)
+	sys := systemResult{System: "PostGraphile v5 + PostgreSQL 15", Throughput: map[int]float64{}, Note: peerNotes[q.id]}
+	c := check{Question: q.id, System: "peer", Draws: min(5, len(ds)), OK: true}
+	for _, p := range ds[:c.Draws] {
+		data, err := client.do(ctx, pr.queries[q.id], pq.vars(p))
+		if err != nil {
+			return sys, c, fmt.Errorf("peer %s: %w", q.id, err)
+		}
+		rows, err := fl.st.RawQuery(ctx, q.sql, q.args(p)...)
+		if err != nil {
+			return sys, c, err
+		}
+		if d := diff(pq.rows(data), q.fromSQL(rows)); d != "" {
+			c.OK, c.Detail = false, fmt.Sprintf("params %v: %s", p, d)
+			break
+		}
+	}
+	var lat []time.Duration
+	for i := 0; i < o.requests; i++ {
+		p := ds[i%len(ds)]
+		d, err := timeOne(func() error { _, err := client.do(ctx, pr.queries[q.id], pq.vars(p)); return err })
+		if err != nil {
+			return sys, c, err
+		}
+		lat = append(lat, d)
+	}
+	sys.P50ms, sys.P95ms, sys.P99ms = percentiles(lat)
+	for _, n := range o.clients {
+		cpu0 := pr.cpu()
+		rps, total, err := throughput(ctx, n, o.duration, func(i int) error {
+			_, err := client.do(ctx, pr.queries[q.id], pq.vars(ds[i%len(ds)]))
+			return err
+		})
+		if err != nil {
+			return sys, c, err
+		}
+		sys.Throughput[n] = rps
+		if n == 1 && total > 0 {
+			sys.CPUms = ms(pr.cpu()-cpu0) / float64(total)
+		}
+	}
+	log.Printf("%s peer: p50 %.2fms, correctness %v", q.id, sys.P50ms, c.OK)
+	return sys, c, nil
+}
+
+// peerNotes label how the peer answers each question.
+var peerNotes = map[string]string{
+	"q1": "plain PostGraphile",
+	"q2": "plain nested relations + a custom computed column (latest)",
+	"q3": "custom SQL function (compare_units)",
+	"q4": "pg-aggregates groupedAggregates on a custom view; client combines coverage",
+	"q5": "custom SQL function (growth_ranking)",
+	"q6": "plain PostGraphile",
 }

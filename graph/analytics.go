@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"chiso/graph/model"
 	"chiso/indicator"
 )
@@ -19,6 +21,13 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind)}
 	if rankBy != nil {
 		q.RankBy = indicator.RankBy(*rankBy)
+	}
+	// Compute only the parts the request reads.
+	rows := selected(ctx, "rows")
+	q.Skip = indicator.CompareSkip{
+		Parent:       !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
+		Earliest:     !rows["sinceEarliest"],
+		Alternatives: !rows["alternatives"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
 	return &c, err
@@ -118,4 +127,20 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 		}
 	}
 	return out, nil
+}
+
+// selected returns the names of the fields selected under the current
+// field's child field named child (fragments included).
+func selected(ctx context.Context, child string) map[string]bool {
+	out := map[string]bool{}
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != child {
+			continue
+		}
+		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
+			out[g.Name] = true
+		}
+	}
+	return out
 }

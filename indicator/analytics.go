@@ -88,6 +88,15 @@ type CompareQuery struct {
 	Period     PeriodChoice
 	Kind       ObservationKind
 	RankBy     RankBy // default VALUE; in every case the better direction is the indicator's
+	// Skip leaves out parts the caller will not read, so they cost nothing.
+	Skip CompareSkip
+}
+
+// CompareSkip names optional parts of a comparison to leave out.
+type CompareSkip struct {
+	Parent       bool // the parent's value, share and difference
+	Earliest     bool // the change since the earliest value (needed to rank by CHANGE or GROWTH)
+	Alternatives bool // counts of other observations for the same key
 }
 
 // Change is the change between two observations of one series.

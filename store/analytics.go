@@ -113,11 +113,15 @@ func fptr(v sql.NullFloat64) *float64 {
 const compareSQL = `
 WITH u AS (SELECT unnest($1::VARCHAR[]) AS unit),
 ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}}) AND len($2::VARCHAR[]) > 0),
+scope AS (
+	SELECT unit FROM u
+	UNION SELECT DISTINCT parent FROM units WHERE {{PARENT}} AND code IN (SELECT unit FROM u) AND parent IS NOT NULL),
+base AS MATERIALIZED (
+	SELECT id, unit, indicator, period, period_kind, period_start, period_end, value, methodology, flags, basis, canonical
+	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3 AND unit IN (SELECT unit FROM scope)),
 cand AS (
-	SELECT o.id, o.unit, o.indicator, o.period, o.period_kind, o.period_start, o.period_end, o.value, o.methodology, o.flags, o.basis
-	FROM observations o
-	WHERE o.canonical AND o.kind = $3
-		AND o.unit IN (SELECT unit FROM u) AND o.indicator IN ({{INDS}})
+	SELECT o.* FROM base o
+	WHERE o.canonical AND o.unit IN (SELECT unit FROM u)
 		AND (o.period_kind <> 'RANGE' OR $4)
 		AND ($5::VARCHAR IS NULL OR o.period = $5)),
 per_period AS (
@@ -134,22 +138,23 @@ fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newes
 kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR frac_year(newest) - frac_year(period_end) <= $8),
 grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
 earliest AS (
-	SELECT unit, indicator, min(id) AS eid FROM observations
-	WHERE canonical AND kind = $3 AND period_kind <> 'RANGE'
-		AND unit IN (SELECT unit FROM u) AND indicator IN ({{INDS}})
+	SELECT unit, indicator, arg_min(struct_pack(id, value, period_start, period_end, methodology, period_kind), id) AS e
+	FROM base WHERE {{EARLIEST}} AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM u)
 	GROUP BY unit, indicator),
 joined AS (
 	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
 		CASE WHEN k.id IS NOT NULL THEN NULL WHEN f.id IS NOT NULL THEN 'STALE' ELSE 'NO_DATA' END AS missing,
-		e.id AS eid, e.value AS ev, e.period_start AS eps, e.period_end AS epe, e.methodology AS em, e.period_kind AS epk,
-		years_between(e.period_start, e.period_end, k.period_start, k.period_end) AS ey
+		CASE WHEN el.e.id <> k.id THEN el.e END AS e
 	FROM grid g
 	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator
 	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator
-	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator
-	LEFT JOIN observations e ON e.id = el.eid AND e.id <> k.id),
+	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator),
+unpacked AS (
+	SELECT j.*, e.id AS eid, e.value AS ev, e.methodology AS em, e.period_kind AS epk,
+		years_between(e.period_start, e.period_end, j.period_start, j.period_end) AS ey
+	FROM joined j),
 keyed AS (
-	SELECT j.*, CASE $9 WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM joined j),
+	SELECT j.*, CASE $9 WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM unpacked j),
 ranked AS (
 	SELECT j.*,
 		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, rv IS NULL ORDER BY rank_key(rv, direction)) END AS rnk,
@@ -159,10 +164,12 @@ ranked AS (
 		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, rv) END AS pties,
 		avg(value) OVER (PARTITION BY indicator) AS mean
 	FROM keyed j),
+parents AS (
+	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
+	WHERE {{PARENT}} AND b.canonical AND b.unit IN (SELECT DISTINCT parent FROM grid)),
 alts AS (
-	SELECT unit, indicator, period, count(*) - 1 AS n FROM observations
-	WHERE kind = $3 AND unit IN (SELECT unit FROM u) AND indicator IN ({{INDS}})
-	GROUP BY unit, indicator, period)
+	SELECT unit, indicator, period, count(*) - 1 AS n FROM base
+	WHERE {{ALTS}} AND unit IN (SELECT unit FROM u) GROUP BY unit, indicator, period HAVING count(*) > 1)
 SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
 	po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value,
 	coalesce(a.n, 0),
@@ -170,7 +177,7 @@ SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pti
 	crosses_break(r.em, r.methodology, r.flags),
 	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE')
 FROM ranked r
-LEFT JOIN observations po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period AND po.kind = $3 AND po.canonical
+LEFT JOIN parents po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period
 LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period
 ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
 
@@ -240,7 +247,17 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	}
 	var pend []pending
 	args := []any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy}
-	sqlText := strings.ReplaceAll(compareSQL, "{{INDS}}", inList(codes, &args, true))
+	indList := inList(codes, &args, true)
+	literal := func(want bool) string {
+		if want {
+			return "true"
+		}
+		return "false" // DuckDB prunes the whole branch
+	}
+	sqlText := strings.NewReplacer("{{INDS}}", indList,
+		"{{PARENT}}", literal(!q.Skip.Parent),
+		"{{EARLIEST}}", literal(!q.Skip.Earliest || rankBy != string(indicator.RankByValue)),
+		"{{ALTS}}", literal(!q.Skip.Alternatives)).Replace(compareSQL)
 	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
 			var row indicator.CompareRow
@@ -318,8 +335,15 @@ func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64)
 	if len(ids) == 0 {
 		return out, nil
 	}
+	// A constant list (ids are sorted in the table) lets DuckDB skip row
+	// groups by their min/max; a semi-join would scan the whole table.
+	ph := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		ph[i], args[i] = "?", id
+	}
 	err := s.query(ctx, sn, "store: observations by id",
-		`SELECT `+obsColumns+` FROM observations WHERE id IN (SELECT unnest(?::BIGINT[]))`, []any{ids},
+		`SELECT `+obsColumns+` FROM observations WHERE id IN (`+strings.Join(ph, ", ")+`)`, args,
 		func(r *sql.Rows) error {
 			o, _, err := scanObservation(r, sn.dim)
 			out[o.ID] = o
