@@ -1,5 +1,5 @@
 # Everyday commands. `go run .` and `go test ./...` need nothing else.
-.PHONY: run test race generate verify ci fuzz
+.PHONY: run test race generate verify ci fuzz bench bench-smoke
 
 run:
 	go run .
@@ -21,3 +21,14 @@ fuzz:
 
 ci:
 	bash .ci/run
+
+# Benchmarks: sizes S and M, chiso vs raw DuckDB vs PostgreSQL + PostGraphile.
+# Installs the peer (postgresql-15, npm packages) first; writes
+# bench/results/*.json and the results block of BENCHMARKS.md.
+bench:
+	bash bench/peer/setup.sh
+	go run ./bench -sizes S,M -peer
+
+# What CI runs: size XS, chiso and raw DuckDB only, correctness first.
+bench-smoke:
+	go run ./bench -sizes XS -quick -md=false -out $$(mktemp -d)
