@@ -281,15 +281,11 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		return out, err
 	}
 	// Second statement: the observations the rows were computed from.
-	var ids []int64
+	var ids []sql.NullInt64
 	for _, p := range pend {
-		for _, id := range []sql.NullInt64{p.obs, p.parent, p.earliest} {
-			if id.Valid {
-				ids = append(ids, id.Int64)
-			}
-		}
+		ids = append(ids, p.obs, p.parent, p.earliest)
 	}
-	obs, err := s.observationsByID(ctx, sn, ids)
+	obs, err := s.observationsOf(ctx, sn, ids...)
 	if err != nil {
 		return out, err
 	}
@@ -297,19 +293,15 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	perInd := map[string]map[string]bool{}
 	for _, p := range pend {
 		row := &out.Rows[p.row]
-		if p.obs.Valid {
-			o := obs[p.obs.Int64]
-			row.Obs = &o
+		if row.Obs = obsPtr(obs, p.obs); row.Obs != nil {
+			o := *row.Obs
 			periods[o.Period.Label] = o.Period
 			if perInd[row.Indicator] == nil {
 				perInd[row.Indicator] = map[string]bool{}
 			}
 			perInd[row.Indicator][o.Period.Label] = true
 		}
-		if p.parent.Valid {
-			o := obs[p.parent.Int64]
-			row.Parent = &o
-		}
+		row.Parent = obsPtr(obs, p.parent)
 		if p.earliest.Valid && row.Obs != nil {
 			row.Earliest = change(obs[p.earliest.Int64], *row.Obs, p.abs, p.rel, p.years, p.growth, p.crosses, p.rangeMix)
 		}
@@ -350,6 +342,27 @@ func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64)
 			return err
 		})
 	return out, err
+}
+
+// observationsOf fetches, in one statement, the observations behind
+// nullable ids gathered while scanning an analytic's rows.
+func (s *Store) observationsOf(ctx context.Context, sn *snapshot, ids ...sql.NullInt64) (map[int64]indicator.Observation, error) {
+	var valid []int64
+	for _, id := range ids {
+		if id.Valid {
+			valid = append(valid, id.Int64)
+		}
+	}
+	return s.observationsByID(ctx, sn, valid)
+}
+
+// obsPtr returns the observation behind a nullable id, or nil.
+func obsPtr(obs map[int64]indicator.Observation, id sql.NullInt64) *indicator.Observation {
+	if !id.Valid {
+		return nil
+	}
+	o := obs[id.Int64]
+	return &o
 }
 
 // ObservationsByID fetches observations by id (for provenance of computed
@@ -675,21 +688,12 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, r := range reported {
-		if r.Valid {
-			ids = append(ids, r.Int64)
-		}
-	}
-	obs, err := s.observationsByID(ctx, sn, ids)
+	obs, err := s.observationsOf(ctx, sn, reported...)
 	if err != nil {
 		return nil, err
 	}
 	for i, r := range reported {
-		if r.Valid {
-			o := obs[r.Int64]
-			out[i].Reported = &o
-		}
+		out[i].Reported = obsPtr(obs, r)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
 	return out, nil
@@ -782,28 +786,17 @@ func (s *Store) Progress(ctx context.Context, q indicator.ProgressQuery) ([]indi
 	if err != nil {
 		return nil, err
 	}
-	var all []int64
+	var all []sql.NullInt64
 	for _, x := range refs {
-		for _, id := range []sql.NullInt64{x.t, x.l, x.b} {
-			if id.Valid {
-				all = append(all, id.Int64)
-			}
-		}
+		all = append(all, x.t, x.l, x.b)
 	}
-	obs, err := s.observationsByID(ctx, sn, all)
+	obs, err := s.observationsOf(ctx, sn, all...)
 	if err != nil {
 		return nil, err
 	}
 	for i, x := range refs {
 		rows[i].Target = obs[x.t.Int64]
-		if x.l.Valid {
-			o := obs[x.l.Int64]
-			rows[i].Latest = &o
-		}
-		if x.b.Valid {
-			o := obs[x.b.Int64]
-			rows[i].Baseline = &o
-		}
+		rows[i].Latest, rows[i].Baseline = obsPtr(obs, x.l), obsPtr(obs, x.b)
 		switch {
 		case rows[i].Status == indicator.StatusNoActual && rows[i].Target.Period.Kind == indicator.PeriodRange:
 			rows[i].Note = "the target is a total over the plan period; there is no actual total for that period"
@@ -876,21 +869,12 @@ func (s *Store) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]in
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, t := range totals {
-		if t.Valid {
-			ids = append(ids, t.Int64)
-		}
-	}
-	obs, err := s.observationsByID(ctx, sn, ids)
+	obs, err := s.observationsOf(ctx, sn, totals...)
 	if err != nil {
 		return nil, err
 	}
 	for i, t := range totals {
-		if t.Valid {
-			o := obs[t.Int64]
-			rows[i].TotalObs = &o
-		}
+		rows[i].TotalObs = obsPtr(obs, t)
 	}
 	if rows == nil {
 		rows = []indicator.ReconcileRow{}
