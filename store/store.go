@@ -35,7 +35,7 @@ type Options struct {
 	// instead of in memory: for datasets larger than memory. The file is
 	// removed when the snapshot is retired.
 	OnDisk bool
-	Logger      *slog.Logger
+	Logger *slog.Logger
 }
 
 // DefaultMaxRows is the row cap of a statement when Options.MaxRows is 0.
