@@ -118,24 +118,24 @@ scope AS (
 	UNION SELECT DISTINCT parent FROM units WHERE {{PARENT}} AND code IN (SELECT unit FROM u) AND parent IS NOT NULL),
 base AS MATERIALIZED (
 	SELECT id, unit, indicator, period, period_kind, period_start, period_end, value, methodology, flags, basis, canonical
-	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3 AND unit IN (SELECT unit FROM scope)),
+	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3::VARCHAR AND unit IN (SELECT unit FROM scope)),
 cand AS (
 	SELECT o.* FROM base o
 	WHERE o.canonical AND o.unit IN (SELECT unit FROM u)
-		AND (o.period_kind <> 'RANGE' OR $4)
+		AND (o.period_kind <> 'RANGE' OR $4::BOOLEAN)
 		AND ($5::VARCHAR IS NULL OR o.period = $5)),
 per_period AS (
 	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
 	FROM cand GROUP BY indicator, period),
 common AS (
-	SELECT indicator, period FROM per_period WHERE n >= $6
+	SELECT indicator, period FROM per_period WHERE n >= $6::BIGINT
 	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),
 pick AS (
 	SELECT c.* FROM cand c
-	WHERE $7 <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
+	WHERE $7::VARCHAR <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
 	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC, c.basis) = 1),
 fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
-kept AS (SELECT * FROM fresh WHERE $8 <= 0 OR frac_year(newest) - frac_year(period_end) <= $8),
+kept AS (SELECT * FROM fresh WHERE $8::DOUBLE <= 0 OR frac_year(newest) - frac_year(period_end) <= $8::DOUBLE),
 grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
 earliest AS (
 	SELECT unit, indicator, arg_min(struct_pack(id, value, period_start, period_end, methodology, period_kind), id) AS e
@@ -154,7 +154,7 @@ unpacked AS (
 		years_between(e.period_start, e.period_end, j.period_start, j.period_end) AS ey
 	FROM joined j),
 keyed AS (
-	SELECT j.*, CASE $9 WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM unpacked j),
+	SELECT j.*, CASE $9::VARCHAR WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM unpacked j),
 ranked AS (
 	SELECT j.*,
 		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, rv IS NULL ORDER BY rank_key(rv, direction)) END AS rnk,
@@ -327,15 +327,15 @@ func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// A constant list (ids are sorted in the table) lets DuckDB skip row
-	// groups by their min/max; a semi-join would scan the whole table.
-	ph := make([]string, len(ids))
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		ph[i], args[i] = "?", id
+	// ids are sorted in the table: the BETWEEN lets DuckDB skip row groups
+	// by their min/max, and the fixed text keeps one prepared statement.
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
 	}
 	err := s.query(ctx, sn, "store: observations by id",
-		`SELECT `+obsColumns+` FROM observations WHERE id IN (`+strings.Join(ph, ", ")+`)`, args,
+		`SELECT `+obsColumns+` FROM observations
+		WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND id IN (SELECT unnest(?::BIGINT[]))`, []any{lo, hi, ids},
 		func(r *sql.Rows) error {
 			o, _, err := scanObservation(r, sn.dim)
 			out[o.ID] = o

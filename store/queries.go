@@ -506,10 +506,11 @@ func inList(vals []string, args *[]any, numbered bool) string {
 	ph := make([]string, len(vals))
 	for i, v := range vals {
 		*args = append(*args, v)
+		// Typed, so a prepared statement need not be re-bound per call.
 		if numbered {
-			ph[i] = fmt.Sprintf("$%d", len(*args))
+			ph[i] = fmt.Sprintf("$%d::VARCHAR", len(*args))
 		} else {
-			ph[i] = "?"
+			ph[i] = "?::VARCHAR"
 		}
 	}
 	return strings.Join(ph, ", ")

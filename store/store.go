@@ -61,6 +61,10 @@ func New(opts Options) *Store {
 	return &Store{opts: opts, log: opts.Logger}
 }
 
+// DebugSQL, when set (by a profiling tool, never by the server), sees
+// every statement run to answer queries.
+var DebugSQL func(q string, args []any)
+
 // Statements is the number of SQL statements run to answer queries since
 // the store was created (loads are not counted). Tests use it to prove
 // that a request's statement count does not grow with its result.
@@ -88,6 +92,38 @@ type snapshot struct {
 	mu      sync.Mutex
 	refs    int
 	retired bool
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared statements by SQL text
+}
+
+// maxPrepared bounds the statements prepared per snapshot; texts vary with
+// the number of constants in IN-lists, so the cache must not grow forever.
+const maxPrepared = 256
+
+// stmt returns the snapshot's prepared statement for q, preparing it once.
+// With every parameter typed in the SQL text, DuckDB then binds, optimizes
+// and plans the statement once instead of on every call (planning a large
+// analytic statement costs more than running it). ok is false when the
+// cache is full and the caller must close the statement itself.
+func (sn *snapshot) stmt(ctx context.Context, q string) (st *sql.Stmt, cached bool, err error) {
+	sn.stmtMu.Lock()
+	defer sn.stmtMu.Unlock()
+	if st, ok := sn.stmts[q]; ok {
+		return st, true, nil
+	}
+	st, err = sn.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(sn.stmts) >= maxPrepared {
+		return st, false, nil
+	}
+	if sn.stmts == nil {
+		sn.stmts = map[string]*sql.Stmt{}
+	}
+	sn.stmts[q] = st
+	return st, true, nil
 }
 
 func (sn *snapshot) acquire() bool {
@@ -121,6 +157,9 @@ func (sn *snapshot) retire() {
 }
 
 func (sn *snapshot) close() {
+	for _, st := range sn.stmts {
+		st.Close()
+	}
 	sn.db.Close()
 	removeDB(sn.path)
 }
@@ -185,7 +224,17 @@ func (s *Store) Dataset(ctx context.Context) (indicator.DatasetInfo, error) {
 // scan. It enforces the row cap and maps context errors to error kinds.
 func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []any, scan func(*sql.Rows) error) error {
 	s.statements.Add(1)
-	rows, err := sn.db.QueryContext(ctx, q, args...)
+	if DebugSQL != nil {
+		DebugSQL(q, args)
+	}
+	st, cached, err := sn.stmt(ctx, q)
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if !cached {
+		defer st.Close()
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
@@ -297,3 +346,4 @@ func (s *Store) RawQuery(ctx context.Context, q string, args ...any) ([][]any, e
 	}
 	return out, rows.Err()
 }
+
