@@ -346,4 +346,3 @@ func (s *Store) RawQuery(ctx context.Context, q string, args ...any) ([][]any, e
 	}
 	return out, rows.Err()
 }
-
