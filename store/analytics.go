@@ -516,7 +516,8 @@ per AS (
 	SELECT unnest($4::VARCHAR[]) AS period WHERE len($4::VARCHAR[]) > 0
 	UNION
 	SELECT DISTINCT o.period FROM observations o
-	WHERE len($4::VARCHAR[]) = 0 AND o.canonical AND o.kind = $3 AND list_contains($9::VARCHAR[], o.indicator)
+	WHERE len($4::VARCHAR[]) = 0 AND o.canonical AND o.kind = $3::VARCHAR
+		AND o.indicator IN ($5::VARCHAR, $6::VARCHAR, $7::VARCHAR) AND list_contains($9::VARCHAR[], o.indicator)
 		AND o.unit IN (SELECT child FROM kids)),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
@@ -535,7 +536,10 @@ grid AS (
 const rollupTail = `,
 v AS (
 	SELECT unit, indicator, period, value, id FROM observations
-	WHERE canonical AND kind = $3 AND indicator IN ($5, $6, $7) AND unit IN (SELECT DISTINCT child FROM grid)),
+	WHERE canonical AND kind = $3::VARCHAR AND indicator IN ($5::VARCHAR, $6::VARCHAR, $7::VARCHAR) AND unit IN (SELECT DISTINCT child FROM grid)),
+rep AS (
+	SELECT unit, period, value, id FROM observations
+	WHERE canonical AND kind = $3::VARCHAR AND indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),
 j AS (
 	SELECT g.*, x.value AS xv, x.id AS xid, w.value AS wv, w.id AS wid, d.value AS dv, d.id AS did
 	FROM grid g
@@ -550,7 +554,7 @@ agg AS (
 SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
 	r.id, a.value - r.value, rel_change(r.value, a.value)
 FROM agg a
-LEFT JOIN observations r ON r.unit = a.parent AND r.period = a.gperiod AND r.indicator = $5 AND r.kind = $3 AND r.canonical
+LEFT JOIN rep r ON r.unit = a.parent AND r.period = a.gperiod
 LEFT JOIN periods pp ON pp.label = a.gperiod
 ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
 
@@ -575,7 +579,7 @@ func ruleSQL(r indicator.Rule, overTime bool) (hd, value, share, inputs, refusal
 			"sum(wv) FILTER (WHERE xv IS NOT NULL AND wv IS NOT NULL) / nullif(sum(wv), 0)", ids("xid", "wid"), ""
 	case indicator.RuleRatio:
 		return "wv IS NOT NULL AND dv IS NOT NULL",
-			"sum(wv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL) / nullif(sum(dv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL), 0) * $8",
+			"sum(wv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL) / nullif(sum(dv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL), 0) * $8::DOUBLE",
 			"sum(dv) FILTER (WHERE wv IS NOT NULL AND dv IS NOT NULL) / nullif(sum(dv), 0)", ids("wid", "did"), ""
 	case indicator.RuleLast:
 		if overTime {

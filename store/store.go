@@ -92,38 +92,6 @@ type snapshot struct {
 	mu      sync.Mutex
 	refs    int
 	retired bool
-
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt // prepared statements by SQL text
-}
-
-// maxPrepared bounds the statements prepared per snapshot; texts vary with
-// the number of constants in IN-lists, so the cache must not grow forever.
-const maxPrepared = 256
-
-// stmt returns the snapshot's prepared statement for q, preparing it once.
-// With every parameter typed in the SQL text, DuckDB then binds, optimizes
-// and plans the statement once instead of on every call (planning a large
-// analytic statement costs more than running it). ok is false when the
-// cache is full and the caller must close the statement itself.
-func (sn *snapshot) stmt(ctx context.Context, q string) (st *sql.Stmt, cached bool, err error) {
-	sn.stmtMu.Lock()
-	defer sn.stmtMu.Unlock()
-	if st, ok := sn.stmts[q]; ok {
-		return st, true, nil
-	}
-	st, err = sn.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(sn.stmts) >= maxPrepared {
-		return st, false, nil
-	}
-	if sn.stmts == nil {
-		sn.stmts = map[string]*sql.Stmt{}
-	}
-	sn.stmts[q] = st
-	return st, true, nil
 }
 
 func (sn *snapshot) acquire() bool {
@@ -157,9 +125,6 @@ func (sn *snapshot) retire() {
 }
 
 func (sn *snapshot) close() {
-	for _, st := range sn.stmts {
-		st.Close()
-	}
 	sn.db.Close()
 	removeDB(sn.path)
 }
@@ -227,14 +192,7 @@ func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []an
 	if DebugSQL != nil {
 		DebugSQL(q, args)
 	}
-	st, cached, err := sn.stmt(ctx, q)
-	if err != nil {
-		return s.wrap(ctx, op, err)
-	}
-	if !cached {
-		defer st.Close()
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := sn.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
