@@ -16,37 +16,6 @@ func (r *comparisonResolver) CommonPeriod(ctx context.Context, obj *indicator.Co
 	return obj.Common, nil
 }
 
-// Unit is the resolver for the unit field.
-func (r *comparisonRowResolver) Unit(ctx context.Context, obj *indicator.CompareRow) (*indicator.Unit, error) {
-	return r.mustUnit(ctx, obj.Unit)
-}
-
-// Indicator is the resolver for the indicator field.
-func (r *comparisonRowResolver) Indicator(ctx context.Context, obj *indicator.CompareRow) (*indicator.Indicator, error) {
-	return r.mustIndicator(ctx, obj.Indicator)
-}
-
-// Value is the resolver for the value field.
-func (r *comparisonRowResolver) Value(ctx context.Context, obj *indicator.CompareRow) (*float64, error) {
-	if obj.Obs == nil {
-		return nil, nil
-	}
-	return &obj.Obs.Value, nil
-}
-
-// Period is the resolver for the period field.
-func (r *comparisonRowResolver) Period(ctx context.Context, obj *indicator.CompareRow) (*indicator.Period, error) {
-	if obj.Obs == nil {
-		return nil, nil
-	}
-	return &obj.Obs.Period, nil
-}
-
-// Observation is the resolver for the observation field.
-func (r *comparisonRowResolver) Observation(ctx context.Context, obj *indicator.CompareRow) (*indicator.Observation, error) {
-	return obj.Obs, nil
-}
-
 // Missing is the resolver for the missing field.
 func (r *comparisonRowResolver) Missing(ctx context.Context, obj *indicator.CompareRow) (*model.MissingReason, error) {
 	if obj.Missing == "" {
@@ -54,31 +23,6 @@ func (r *comparisonRowResolver) Missing(ctx context.Context, obj *indicator.Comp
 	}
 	m := model.MissingReason(obj.Missing)
 	return &m, nil
-}
-
-// Rank is the resolver for the rank field.
-func (r *comparisonRowResolver) Rank(ctx context.Context, obj *indicator.CompareRow) (*int, error) {
-	return positive(obj.Rank), nil
-}
-
-// RankTies is the resolver for the rankTies field.
-func (r *comparisonRowResolver) RankTies(ctx context.Context, obj *indicator.CompareRow) (*int, error) {
-	return positive(obj.RankTies), nil
-}
-
-// RankInParent is the resolver for the rankInParent field.
-func (r *comparisonRowResolver) RankInParent(ctx context.Context, obj *indicator.CompareRow) (*int, error) {
-	return positive(obj.RankInParent), nil
-}
-
-// ParentTies is the resolver for the parentTies field.
-func (r *comparisonRowResolver) ParentTies(ctx context.Context, obj *indicator.CompareRow) (*int, error) {
-	return positive(obj.ParentTies), nil
-}
-
-// SinceEarliest is the resolver for the sinceEarliest field.
-func (r *comparisonRowResolver) SinceEarliest(ctx context.Context, obj *indicator.CompareRow) (*indicator.Change, error) {
-	return obj.Earliest, nil
 }
 
 // Unit is the resolver for the unit field.
@@ -169,16 +113,6 @@ func (r *reconciliationResolver) Inputs(ctx context.Context, obj *indicator.Reco
 	return r.observations(ctx, obj.Inputs)
 }
 
-// Unit is the resolver for the unit field.
-func (r *rollupRowResolver) Unit(ctx context.Context, obj *indicator.RollupRow) (*indicator.Unit, error) {
-	return r.mustUnit(ctx, obj.Unit)
-}
-
-// Rule is the resolver for the rule field.
-func (r *rollupRowResolver) Rule(ctx context.Context, obj *indicator.RollupRow) (*indicator.Rule, error) {
-	return &obj.Rule, nil
-}
-
 // Coverage is the resolver for the coverage field.
 func (r *rollupRowResolver) Coverage(ctx context.Context, obj *indicator.RollupRow) (*model.RollupCoverage, error) {
 	cv := &model.RollupCoverage{Expected: obj.Children, WithData: obj.WithData, WeightShare: obj.WeightShare, Missing: obj.Missing}
@@ -191,31 +125,6 @@ func (r *rollupRowResolver) Coverage(ctx context.Context, obj *indicator.RollupR
 // Inputs is the resolver for the inputs field.
 func (r *rollupRowResolver) Inputs(ctx context.Context, obj *indicator.RollupRow) ([]indicator.Observation, error) {
 	return r.observations(ctx, obj.Inputs)
-}
-
-// Observation is the resolver for the observation field.
-func (r *trendPointResolver) Observation(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Observation, error) {
-	return &obj.Obs, nil
-}
-
-// Period is the resolver for the period field.
-func (r *trendPointResolver) Period(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Period, error) {
-	return &obj.Obs.Period, nil
-}
-
-// Value is the resolver for the value field.
-func (r *trendPointResolver) Value(ctx context.Context, obj *indicator.TrendPoint) (float64, error) {
-	return obj.Obs.Value, nil
-}
-
-// Change is the resolver for the change field.
-func (r *trendPointResolver) Change(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Change, error) {
-	return obj.Previous, nil
-}
-
-// CrossesBreakFromBase is the resolver for the crossesBreakFromBase field.
-func (r *trendPointResolver) CrossesBreakFromBase(ctx context.Context, obj *indicator.TrendPoint) (bool, error) {
-	return obj.CrossesBreak, nil
 }
 
 // Comparison returns ComparisonResolver implementation.
@@ -233,14 +142,10 @@ func (r *Resolver) Reconciliation() ReconciliationResolver { return &reconciliat
 // RollupRow returns RollupRowResolver implementation.
 func (r *Resolver) RollupRow() RollupRowResolver { return &rollupRowResolver{r} }
 
-// TrendPoint returns TrendPointResolver implementation.
-func (r *Resolver) TrendPoint() TrendPointResolver { return &trendPointResolver{r} }
-
 type (
 	comparisonResolver     struct{ *Resolver }
 	comparisonRowResolver  struct{ *Resolver }
 	progressResolver       struct{ *Resolver }
 	reconciliationResolver struct{ *Resolver }
 	rollupRowResolver      struct{ *Resolver }
-	trendPointResolver     struct{ *Resolver }
 )

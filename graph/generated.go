@@ -42,7 +42,6 @@ type ResolverRoot interface {
 	RollupRow() RollupRowResolver
 	RollupRule() RollupRuleResolver
 	Source() SourceResolver
-	TrendPoint() TrendPointResolver
 	Unit() UnitResolver
 }
 
@@ -70,24 +69,24 @@ type ComplexityRoot struct {
 	}
 
 	ComparisonRow struct {
-		Alternatives   func(childComplexity int) int
-		DiffFromMean   func(childComplexity int) int
-		DiffFromParent func(childComplexity int) int
-		Indicator      func(childComplexity int) int
-		Missing        func(childComplexity int) int
-		Observation    func(childComplexity int) int
-		Parent         func(childComplexity int) int
-		ParentTies     func(childComplexity int) int
-		Period         func(childComplexity int) int
-		Rank           func(childComplexity int) int
-		RankInParent   func(childComplexity int) int
-		RankInParentOf func(childComplexity int) int
-		RankTies       func(childComplexity int) int
-		SetMean        func(childComplexity int) int
-		ShareOfParent  func(childComplexity int) int
-		SinceEarliest  func(childComplexity int) int
-		Unit           func(childComplexity int) int
-		Value          func(childComplexity int) int
+		Alternatives      func(childComplexity int) int
+		DiffFromMean      func(childComplexity int) int
+		DiffFromParent    func(childComplexity int) int
+		Earliest          func(childComplexity int) int
+		IndicatorInfo     func(childComplexity int) int
+		Missing           func(childComplexity int) int
+		Obs               func(childComplexity int) int
+		Parent            func(childComplexity int) int
+		ParentTiesOrNil   func(childComplexity int) int
+		PeriodOrNil       func(childComplexity int) int
+		RankInParentOf    func(childComplexity int) int
+		RankInParentOrNil func(childComplexity int) int
+		RankOrNil         func(childComplexity int) int
+		RankTiesOrNil     func(childComplexity int) int
+		SetMean           func(childComplexity int) int
+		ShareOfParent     func(childComplexity int) int
+		UnitInfo          func(childComplexity int) int
+		ValueOrNil        func(childComplexity int) int
 	}
 
 	Coverage struct {
@@ -152,25 +151,23 @@ type ComplexityRoot struct {
 	}
 
 	Observation struct {
-		Canonical     func(childComplexity int) int
-		Denominator   func(childComplexity int) int
-		Flags         func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Indicator     func(childComplexity int) int
-		IndicatorCode func(childComplexity int) int
-		Kind          func(childComplexity int) int
-		MeasureUnit   func(childComplexity int) int
-		Methodology   func(childComplexity int) int
-		Period        func(childComplexity int) int
-		PeriodEnd     func(childComplexity int) int
-		PeriodLabel   func(childComplexity int) int
-		PeriodStart   func(childComplexity int) int
-		Provenance    func(childComplexity int) int
-		Qualifier     func(childComplexity int) int
-		Scale         func(childComplexity int) int
-		Unit          func(childComplexity int) int
-		UnitCode      func(childComplexity int) int
-		Value         func(childComplexity int) int
+		Canonical        func(childComplexity int) int
+		Denominator      func(childComplexity int) int
+		Flags            func(childComplexity int) int
+		IDString         func(childComplexity int) int
+		Indicator        func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		MeasureUnit      func(childComplexity int) int
+		MethodologyOrNil func(childComplexity int) int
+		Period           func(childComplexity int) int
+		PeriodEnd        func(childComplexity int) int
+		PeriodLabel      func(childComplexity int) int
+		PeriodStart      func(childComplexity int) int
+		QualifierOrNil   func(childComplexity int) int
+		Scale            func(childComplexity int) int
+		Self             func(childComplexity int) int
+		Unit             func(childComplexity int) int
+		Value            func(childComplexity int) int
 	}
 
 	ObservationConnection struct {
@@ -212,10 +209,10 @@ type ComplexityRoot struct {
 	}
 
 	Provenance struct {
-		Line   func(childComplexity int) int
-		Note   func(childComplexity int) int
-		Raw    func(childComplexity int) int
-		Source func(childComplexity int) int
+		LineOrNil func(childComplexity int) int
+		NoteOrNil func(childComplexity int) int
+		RawOrNil  func(childComplexity int) int
+		Source    func(childComplexity int) int
 	}
 
 	Query struct {
@@ -267,7 +264,7 @@ type ComplexityRoot struct {
 		Period      func(childComplexity int) int
 		Reported    func(childComplexity int) int
 		Rule        func(childComplexity int) int
-		Unit        func(childComplexity int) int
+		UnitInfo    func(childComplexity int) int
 		Value       func(childComplexity int) int
 	}
 
@@ -301,12 +298,12 @@ type ComplexityRoot struct {
 	}
 
 	TrendPoint struct {
-		Change               func(childComplexity int) int
-		CrossesBreakFromBase func(childComplexity int) int
-		Index                func(childComplexity int) int
-		Observation          func(childComplexity int) int
-		Period               func(childComplexity int) int
-		Value                func(childComplexity int) int
+		CrossesBreak func(childComplexity int) int
+		Index        func(childComplexity int) int
+		Obs          func(childComplexity int) int
+		Period       func(childComplexity int) int
+		Previous     func(childComplexity int) int
+		Value        func(childComplexity int) int
 	}
 
 	Unit struct {
@@ -347,20 +344,7 @@ type ComparisonResolver interface {
 	CommonPeriod(ctx context.Context, obj *indicator.Comparison) (*indicator.Period, error)
 }
 type ComparisonRowResolver interface {
-	Unit(ctx context.Context, obj *indicator.CompareRow) (*indicator.Unit, error)
-	Indicator(ctx context.Context, obj *indicator.CompareRow) (*indicator.Indicator, error)
-	Value(ctx context.Context, obj *indicator.CompareRow) (*float64, error)
-	Period(ctx context.Context, obj *indicator.CompareRow) (*indicator.Period, error)
-	Observation(ctx context.Context, obj *indicator.CompareRow) (*indicator.Observation, error)
 	Missing(ctx context.Context, obj *indicator.CompareRow) (*model.MissingReason, error)
-
-	Rank(ctx context.Context, obj *indicator.CompareRow) (*int, error)
-	RankTies(ctx context.Context, obj *indicator.CompareRow) (*int, error)
-	RankInParent(ctx context.Context, obj *indicator.CompareRow) (*int, error)
-
-	ParentTies(ctx context.Context, obj *indicator.CompareRow) (*int, error)
-
-	SinceEarliest(ctx context.Context, obj *indicator.CompareRow) (*indicator.Change, error)
 }
 type CoverageResolver interface {
 	ObservationCount(ctx context.Context, obj *indicator.Coverage) (int, error)
@@ -385,24 +369,13 @@ type IndicatorResolver interface {
 	Coverage(ctx context.Context, obj *indicator.Indicator) (*indicator.Coverage, error)
 }
 type ObservationResolver interface {
-	ID(ctx context.Context, obj *indicator.Observation) (string, error)
-	UnitCode(ctx context.Context, obj *indicator.Observation) (string, error)
-	IndicatorCode(ctx context.Context, obj *indicator.Observation) (string, error)
 	Unit(ctx context.Context, obj *indicator.Observation) (*indicator.Unit, error)
 	Indicator(ctx context.Context, obj *indicator.Observation) (*indicator.Indicator, error)
 
-	PeriodLabel(ctx context.Context, obj *indicator.Observation) (string, error)
-	PeriodStart(ctx context.Context, obj *indicator.Observation) (*time.Time, error)
-	PeriodEnd(ctx context.Context, obj *indicator.Observation) (*time.Time, error)
 	Kind(ctx context.Context, obj *indicator.Observation) (model.ObservationKind, error)
 
 	MeasureUnit(ctx context.Context, obj *indicator.Observation) (string, error)
 	Scale(ctx context.Context, obj *indicator.Observation) (float64, error)
-	Qualifier(ctx context.Context, obj *indicator.Observation) (*string, error)
-
-	Methodology(ctx context.Context, obj *indicator.Observation) (*string, error)
-
-	Provenance(ctx context.Context, obj *indicator.Observation) (*indicator.Observation, error)
 }
 type PeriodResolver interface {
 	Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error)
@@ -417,9 +390,6 @@ type ProgressResolver interface {
 }
 type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *indicator.Observation) (*indicator.Source, error)
-	Line(ctx context.Context, obj *indicator.Observation) (*int, error)
-	Raw(ctx context.Context, obj *indicator.Observation) (*string, error)
-	Note(ctx context.Context, obj *indicator.Observation) (*string, error)
 }
 type QueryResolver interface {
 	Unit(ctx context.Context, code string) (*indicator.Unit, error)
@@ -451,10 +421,6 @@ type ReconciliationResolver interface {
 	Inputs(ctx context.Context, obj *indicator.ReconcileRow) ([]indicator.Observation, error)
 }
 type RollupRowResolver interface {
-	Unit(ctx context.Context, obj *indicator.RollupRow) (*indicator.Unit, error)
-
-	Rule(ctx context.Context, obj *indicator.RollupRow) (*indicator.Rule, error)
-
 	Coverage(ctx context.Context, obj *indicator.RollupRow) (*model.RollupCoverage, error)
 
 	Inputs(ctx context.Context, obj *indicator.RollupRow) ([]indicator.Observation, error)
@@ -471,14 +437,6 @@ type SourceResolver interface {
 	Number(ctx context.Context, obj *indicator.Source) (*string, error)
 	Date(ctx context.Context, obj *indicator.Source) (*string, error)
 	Kind(ctx context.Context, obj *indicator.Source) (*string, error)
-}
-type TrendPointResolver interface {
-	Observation(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Observation, error)
-	Period(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Period, error)
-	Value(ctx context.Context, obj *indicator.TrendPoint) (float64, error)
-	Change(ctx context.Context, obj *indicator.TrendPoint) (*indicator.Change, error)
-
-	CrossesBreakFromBase(ctx context.Context, obj *indicator.TrendPoint) (bool, error)
 }
 type UnitResolver interface {
 	NameEn(ctx context.Context, obj *indicator.Unit) (*string, error)
@@ -609,12 +567,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.DiffFromParent(childComplexity), true
-	case "ComparisonRow.indicator":
-		if e.ComplexityRoot.ComparisonRow.Indicator == nil {
+	case "ComparisonRow.sinceEarliest":
+		if e.ComplexityRoot.ComparisonRow.Earliest == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.Indicator(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.Earliest(childComplexity), true
+	case "ComparisonRow.indicator":
+		if e.ComplexityRoot.ComparisonRow.IndicatorInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.IndicatorInfo(childComplexity), true
 	case "ComparisonRow.missing":
 		if e.ComplexityRoot.ComparisonRow.Missing == nil {
 			break
@@ -622,11 +586,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComparisonRow.Missing(childComplexity), true
 	case "ComparisonRow.observation":
-		if e.ComplexityRoot.ComparisonRow.Observation == nil {
+		if e.ComplexityRoot.ComparisonRow.Obs == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.Observation(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.Obs(childComplexity), true
 	case "ComparisonRow.parent":
 		if e.ComplexityRoot.ComparisonRow.Parent == nil {
 			break
@@ -634,41 +598,41 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComparisonRow.Parent(childComplexity), true
 	case "ComparisonRow.parentTies":
-		if e.ComplexityRoot.ComparisonRow.ParentTies == nil {
+		if e.ComplexityRoot.ComparisonRow.ParentTiesOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.ParentTies(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.ParentTiesOrNil(childComplexity), true
 	case "ComparisonRow.period":
-		if e.ComplexityRoot.ComparisonRow.Period == nil {
+		if e.ComplexityRoot.ComparisonRow.PeriodOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.Period(childComplexity), true
-	case "ComparisonRow.rank":
-		if e.ComplexityRoot.ComparisonRow.Rank == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ComparisonRow.Rank(childComplexity), true
-	case "ComparisonRow.rankInParent":
-		if e.ComplexityRoot.ComparisonRow.RankInParent == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ComparisonRow.RankInParent(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.PeriodOrNil(childComplexity), true
 	case "ComparisonRow.rankInParentOf":
 		if e.ComplexityRoot.ComparisonRow.RankInParentOf == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ComparisonRow.RankInParentOf(childComplexity), true
-	case "ComparisonRow.rankTies":
-		if e.ComplexityRoot.ComparisonRow.RankTies == nil {
+	case "ComparisonRow.rankInParent":
+		if e.ComplexityRoot.ComparisonRow.RankInParentOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.RankTies(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.RankInParentOrNil(childComplexity), true
+	case "ComparisonRow.rank":
+		if e.ComplexityRoot.ComparisonRow.RankOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.RankOrNil(childComplexity), true
+	case "ComparisonRow.rankTies":
+		if e.ComplexityRoot.ComparisonRow.RankTiesOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.RankTiesOrNil(childComplexity), true
 	case "ComparisonRow.setMean":
 		if e.ComplexityRoot.ComparisonRow.SetMean == nil {
 			break
@@ -681,24 +645,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.ShareOfParent(childComplexity), true
-	case "ComparisonRow.sinceEarliest":
-		if e.ComplexityRoot.ComparisonRow.SinceEarliest == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ComparisonRow.SinceEarliest(childComplexity), true
 	case "ComparisonRow.unit":
-		if e.ComplexityRoot.ComparisonRow.Unit == nil {
+		if e.ComplexityRoot.ComparisonRow.UnitInfo == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.Unit(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.UnitInfo(childComplexity), true
 	case "ComparisonRow.value":
-		if e.ComplexityRoot.ComparisonRow.Value == nil {
+		if e.ComplexityRoot.ComparisonRow.ValueOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ComparisonRow.Value(childComplexity), true
+		return e.ComplexityRoot.ComparisonRow.ValueOrNil(childComplexity), true
 
 	case "Coverage.firstPeriod":
 		if e.ComplexityRoot.Coverage.FirstPeriod == nil {
@@ -966,23 +924,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Observation.Flags(childComplexity), true
 	case "Observation.id":
-		if e.ComplexityRoot.Observation.ID == nil {
+		if e.ComplexityRoot.Observation.IDString == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Observation.ID(childComplexity), true
-	case "Observation.indicator":
+		return e.ComplexityRoot.Observation.IDString(childComplexity), true
+	case "Observation.indicatorCode", "Observation.indicator":
 		if e.ComplexityRoot.Observation.Indicator == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Observation.Indicator(childComplexity), true
-	case "Observation.indicatorCode":
-		if e.ComplexityRoot.Observation.IndicatorCode == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Observation.IndicatorCode(childComplexity), true
 	case "Observation.kind":
 		if e.ComplexityRoot.Observation.Kind == nil {
 			break
@@ -996,11 +948,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Observation.MeasureUnit(childComplexity), true
 	case "Observation.methodology":
-		if e.ComplexityRoot.Observation.Methodology == nil {
+		if e.ComplexityRoot.Observation.MethodologyOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Observation.Methodology(childComplexity), true
+		return e.ComplexityRoot.Observation.MethodologyOrNil(childComplexity), true
 	case "Observation.period":
 		if e.ComplexityRoot.Observation.Period == nil {
 			break
@@ -1025,36 +977,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.PeriodStart(childComplexity), true
-	case "Observation.provenance":
-		if e.ComplexityRoot.Observation.Provenance == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Observation.Provenance(childComplexity), true
 	case "Observation.qualifier":
-		if e.ComplexityRoot.Observation.Qualifier == nil {
+		if e.ComplexityRoot.Observation.QualifierOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Observation.Qualifier(childComplexity), true
+		return e.ComplexityRoot.Observation.QualifierOrNil(childComplexity), true
 	case "Observation.scale":
 		if e.ComplexityRoot.Observation.Scale == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Observation.Scale(childComplexity), true
-	case "Observation.unit":
+	case "Observation.provenance":
+		if e.ComplexityRoot.Observation.Self == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.Self(childComplexity), true
+	case "Observation.unitCode", "Observation.unit":
 		if e.ComplexityRoot.Observation.Unit == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Observation.Unit(childComplexity), true
-	case "Observation.unitCode":
-		if e.ComplexityRoot.Observation.UnitCode == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Observation.UnitCode(childComplexity), true
 	case "Observation.value":
 		if e.ComplexityRoot.Observation.Value == nil {
 			break
@@ -1206,23 +1152,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.Progress.Unit(childComplexity), true
 
 	case "Provenance.line":
-		if e.ComplexityRoot.Provenance.Line == nil {
+		if e.ComplexityRoot.Provenance.LineOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Provenance.Line(childComplexity), true
+		return e.ComplexityRoot.Provenance.LineOrNil(childComplexity), true
 	case "Provenance.note":
-		if e.ComplexityRoot.Provenance.Note == nil {
+		if e.ComplexityRoot.Provenance.NoteOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Provenance.Note(childComplexity), true
+		return e.ComplexityRoot.Provenance.NoteOrNil(childComplexity), true
 	case "Provenance.raw":
-		if e.ComplexityRoot.Provenance.Raw == nil {
+		if e.ComplexityRoot.Provenance.RawOrNil == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Provenance.Raw(childComplexity), true
+		return e.ComplexityRoot.Provenance.RawOrNil(childComplexity), true
 	case "Provenance.source":
 		if e.ComplexityRoot.Provenance.Source == nil {
 			break
@@ -1539,11 +1485,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RollupRow.Rule(childComplexity), true
 	case "RollupRow.unit":
-		if e.ComplexityRoot.RollupRow.Unit == nil {
+		if e.ComplexityRoot.RollupRow.UnitInfo == nil {
 			break
 		}
 
-		return e.ComplexityRoot.RollupRow.Unit(childComplexity), true
+		return e.ComplexityRoot.RollupRow.UnitInfo(childComplexity), true
 	case "RollupRow.value":
 		if e.ComplexityRoot.RollupRow.Value == nil {
 			break
@@ -1657,18 +1603,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Trend.Points(childComplexity), true
 
-	case "TrendPoint.change":
-		if e.ComplexityRoot.TrendPoint.Change == nil {
-			break
-		}
-
-		return e.ComplexityRoot.TrendPoint.Change(childComplexity), true
 	case "TrendPoint.crossesBreakFromBase":
-		if e.ComplexityRoot.TrendPoint.CrossesBreakFromBase == nil {
+		if e.ComplexityRoot.TrendPoint.CrossesBreak == nil {
 			break
 		}
 
-		return e.ComplexityRoot.TrendPoint.CrossesBreakFromBase(childComplexity), true
+		return e.ComplexityRoot.TrendPoint.CrossesBreak(childComplexity), true
 	case "TrendPoint.index":
 		if e.ComplexityRoot.TrendPoint.Index == nil {
 			break
@@ -1676,17 +1616,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TrendPoint.Index(childComplexity), true
 	case "TrendPoint.observation":
-		if e.ComplexityRoot.TrendPoint.Observation == nil {
+		if e.ComplexityRoot.TrendPoint.Obs == nil {
 			break
 		}
 
-		return e.ComplexityRoot.TrendPoint.Observation(childComplexity), true
+		return e.ComplexityRoot.TrendPoint.Obs(childComplexity), true
 	case "TrendPoint.period":
 		if e.ComplexityRoot.TrendPoint.Period == nil {
 			break
 		}
 
 		return e.ComplexityRoot.TrendPoint.Period(childComplexity), true
+	case "TrendPoint.change":
+		if e.ComplexityRoot.TrendPoint.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendPoint.Previous(childComplexity), true
 	case "TrendPoint.value":
 		if e.ComplexityRoot.TrendPoint.Value == nil {
 			break
@@ -4163,7 +4109,7 @@ func (ec *executionContext) _ComparisonRow_unit(ctx context.Context, field graph
 			return ec.fieldContext_ComparisonRow_unit(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Unit(ctx, obj)
+			return obj.UnitInfo, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
@@ -4177,8 +4123,8 @@ func (ec *executionContext) fieldContext_ComparisonRow_unit(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "ComparisonRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Unit(ctx, field)
 		},
@@ -4195,7 +4141,7 @@ func (ec *executionContext) _ComparisonRow_indicator(ctx context.Context, field 
 			return ec.fieldContext_ComparisonRow_indicator(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Indicator(ctx, obj)
+			return obj.IndicatorInfo, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Indicator) graphql.Marshaler {
@@ -4209,8 +4155,8 @@ func (ec *executionContext) fieldContext_ComparisonRow_indicator(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "ComparisonRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Indicator(ctx, field)
 		},
@@ -4227,7 +4173,7 @@ func (ec *executionContext) _ComparisonRow_value(ctx context.Context, field grap
 			return ec.fieldContext_ComparisonRow_value(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Value(ctx, obj)
+			return obj.ValueOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -4238,7 +4184,7 @@ func (ec *executionContext) _ComparisonRow_value(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ComparisonRow_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Float")
 }
 
 func (ec *executionContext) _ComparisonRow_period(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
@@ -4250,7 +4196,7 @@ func (ec *executionContext) _ComparisonRow_period(ctx context.Context, field gra
 			return ec.fieldContext_ComparisonRow_period(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Period(ctx, obj)
+			return obj.PeriodOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
@@ -4265,7 +4211,7 @@ func (ec *executionContext) fieldContext_ComparisonRow_period(_ context.Context,
 		Object:     "ComparisonRow",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Period(ctx, field)
 		},
@@ -4282,7 +4228,7 @@ func (ec *executionContext) _ComparisonRow_observation(ctx context.Context, fiel
 			return ec.fieldContext_ComparisonRow_observation(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Observation(ctx, obj)
+			return obj.Obs, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
@@ -4296,8 +4242,8 @@ func (ec *executionContext) fieldContext_ComparisonRow_observation(_ context.Con
 	fc = &graphql.FieldContext{
 		Object:     "ComparisonRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Observation(ctx, field)
 		},
@@ -4360,7 +4306,7 @@ func (ec *executionContext) _ComparisonRow_rank(ctx context.Context, field graph
 			return ec.fieldContext_ComparisonRow_rank(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().Rank(ctx, obj)
+			return obj.RankOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -4371,7 +4317,7 @@ func (ec *executionContext) _ComparisonRow_rank(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_ComparisonRow_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ComparisonRow_rankTies(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
@@ -4383,7 +4329,7 @@ func (ec *executionContext) _ComparisonRow_rankTies(ctx context.Context, field g
 			return ec.fieldContext_ComparisonRow_rankTies(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().RankTies(ctx, obj)
+			return obj.RankTiesOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -4394,7 +4340,7 @@ func (ec *executionContext) _ComparisonRow_rankTies(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ComparisonRow_rankTies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ComparisonRow_rankInParent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
@@ -4406,7 +4352,7 @@ func (ec *executionContext) _ComparisonRow_rankInParent(ctx context.Context, fie
 			return ec.fieldContext_ComparisonRow_rankInParent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().RankInParent(ctx, obj)
+			return obj.RankInParentOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -4417,7 +4363,7 @@ func (ec *executionContext) _ComparisonRow_rankInParent(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ComparisonRow_rankInParent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ComparisonRow_rankInParentOf(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
@@ -4452,7 +4398,7 @@ func (ec *executionContext) _ComparisonRow_parentTies(ctx context.Context, field
 			return ec.fieldContext_ComparisonRow_parentTies(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().ParentTies(ctx, obj)
+			return obj.ParentTiesOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -4463,7 +4409,7 @@ func (ec *executionContext) _ComparisonRow_parentTies(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ComparisonRow_parentTies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ComparisonRow_parent(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
@@ -4599,7 +4545,7 @@ func (ec *executionContext) _ComparisonRow_sinceEarliest(ctx context.Context, fi
 			return ec.fieldContext_ComparisonRow_sinceEarliest(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComparisonRow().SinceEarliest(ctx, obj)
+			return obj.Earliest, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
@@ -4613,8 +4559,8 @@ func (ec *executionContext) fieldContext_ComparisonRow_sinceEarliest(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "ComparisonRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Change(ctx, field)
 		},
@@ -5686,7 +5632,7 @@ func (ec *executionContext) _Observation_id(ctx context.Context, field graphql.C
 			return ec.fieldContext_Observation_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().ID(ctx, obj)
+			return obj.IDString(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5697,7 +5643,7 @@ func (ec *executionContext) _Observation_id(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Observation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Observation_unitCode(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -5709,7 +5655,7 @@ func (ec *executionContext) _Observation_unitCode(ctx context.Context, field gra
 			return ec.fieldContext_Observation_unitCode(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().UnitCode(ctx, obj)
+			return obj.Unit, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5720,7 +5666,7 @@ func (ec *executionContext) _Observation_unitCode(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Observation_unitCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Observation", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Observation_indicatorCode(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -5732,7 +5678,7 @@ func (ec *executionContext) _Observation_indicatorCode(ctx context.Context, fiel
 			return ec.fieldContext_Observation_indicatorCode(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().IndicatorCode(ctx, obj)
+			return obj.Indicator, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5743,7 +5689,7 @@ func (ec *executionContext) _Observation_indicatorCode(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_Observation_indicatorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Observation", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Observation_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -5851,7 +5797,7 @@ func (ec *executionContext) _Observation_periodLabel(ctx context.Context, field 
 			return ec.fieldContext_Observation_periodLabel(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().PeriodLabel(ctx, obj)
+			return obj.PeriodLabel(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5862,7 +5808,7 @@ func (ec *executionContext) _Observation_periodLabel(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Observation_periodLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "String")
 }
 
 func (ec *executionContext) _Observation_periodStart(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -5874,18 +5820,18 @@ func (ec *executionContext) _Observation_periodStart(ctx context.Context, field 
 			return ec.fieldContext_Observation_periodStart(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().PeriodStart(ctx, obj)
+			return obj.PeriodStart(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalNDate2ᚖtimeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Observation_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "Date")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "Date")
 }
 
 func (ec *executionContext) _Observation_periodEnd(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -5897,18 +5843,18 @@ func (ec *executionContext) _Observation_periodEnd(ctx context.Context, field gr
 			return ec.fieldContext_Observation_periodEnd(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().PeriodEnd(ctx, obj)
+			return obj.PeriodEnd(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalNDate2ᚖtimeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Observation_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "Date")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "Date")
 }
 
 func (ec *executionContext) _Observation_kind(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6035,7 +5981,7 @@ func (ec *executionContext) _Observation_qualifier(ctx context.Context, field gr
 			return ec.fieldContext_Observation_qualifier(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().Qualifier(ctx, obj)
+			return obj.QualifierOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6046,7 +5992,7 @@ func (ec *executionContext) _Observation_qualifier(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Observation_qualifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "String")
 }
 
 func (ec *executionContext) _Observation_flags(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6081,7 +6027,7 @@ func (ec *executionContext) _Observation_methodology(ctx context.Context, field 
 			return ec.fieldContext_Observation_methodology(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().Methodology(ctx, obj)
+			return obj.MethodologyOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6092,7 +6038,7 @@ func (ec *executionContext) _Observation_methodology(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Observation_methodology(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Observation", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Observation", field, true, false, "String")
 }
 
 func (ec *executionContext) _Observation_canonical(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6127,7 +6073,7 @@ func (ec *executionContext) _Observation_provenance(ctx context.Context, field g
 			return ec.fieldContext_Observation_provenance(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Observation().Provenance(ctx, obj)
+			return obj.Self(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
@@ -6142,7 +6088,7 @@ func (ec *executionContext) fieldContext_Observation_provenance(_ context.Contex
 		Object:     "Observation",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
@@ -6801,7 +6747,7 @@ func (ec *executionContext) _Provenance_line(ctx context.Context, field graphql.
 			return ec.fieldContext_Provenance_line(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Provenance().Line(ctx, obj)
+			return obj.LineOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -6812,7 +6758,7 @@ func (ec *executionContext) _Provenance_line(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Provenance_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Provenance", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Provenance", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Provenance_raw(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6824,7 +6770,7 @@ func (ec *executionContext) _Provenance_raw(ctx context.Context, field graphql.C
 			return ec.fieldContext_Provenance_raw(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Provenance().Raw(ctx, obj)
+			return obj.RawOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6835,7 +6781,7 @@ func (ec *executionContext) _Provenance_raw(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Provenance_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Provenance", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Provenance", field, true, false, "String")
 }
 
 func (ec *executionContext) _Provenance_note(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -6847,7 +6793,7 @@ func (ec *executionContext) _Provenance_note(ctx context.Context, field graphql.
 			return ec.fieldContext_Provenance_note(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Provenance().Note(ctx, obj)
+			return obj.NoteOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6858,7 +6804,7 @@ func (ec *executionContext) _Provenance_note(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Provenance_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Provenance", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Provenance", field, true, false, "String")
 }
 
 func (ec *executionContext) _Query_unit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8039,7 +7985,7 @@ func (ec *executionContext) _RollupRow_unit(ctx context.Context, field graphql.C
 			return ec.fieldContext_RollupRow_unit(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RollupRow().Unit(ctx, obj)
+			return obj.UnitInfo, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
@@ -8053,8 +7999,8 @@ func (ec *executionContext) fieldContext_RollupRow_unit(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "RollupRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Unit(ctx, field)
 		},
@@ -8103,11 +8049,11 @@ func (ec *executionContext) _RollupRow_rule(ctx context.Context, field graphql.C
 			return ec.fieldContext_RollupRow_rule(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.RollupRow().Rule(ctx, obj)
+			return obj.Rule, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Rule) graphql.Marshaler {
-			return ec.marshalNRollupRule2ᚖchisoᚋindicatorᚐRule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Rule) graphql.Marshaler {
+			return ec.marshalNRollupRule2chisoᚋindicatorᚐRule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8117,8 +8063,8 @@ func (ec *executionContext) fieldContext_RollupRow_rule(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "RollupRow",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RollupRule(ctx, field)
 		},
@@ -8772,11 +8718,11 @@ func (ec *executionContext) _TrendPoint_observation(ctx context.Context, field g
 			return ec.fieldContext_TrendPoint_observation(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrendPoint().Observation(ctx, obj)
+			return obj.Obs, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
-			return ec.marshalNObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2chisoᚋindicatorᚐObservation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8786,8 +8732,8 @@ func (ec *executionContext) fieldContext_TrendPoint_observation(_ context.Contex
 	fc = &graphql.FieldContext{
 		Object:     "TrendPoint",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Observation(ctx, field)
 		},
@@ -8804,7 +8750,7 @@ func (ec *executionContext) _TrendPoint_period(ctx context.Context, field graphq
 			return ec.fieldContext_TrendPoint_period(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrendPoint().Period(ctx, obj)
+			return obj.Period(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
@@ -8819,7 +8765,7 @@ func (ec *executionContext) fieldContext_TrendPoint_period(_ context.Context, fi
 		Object:     "TrendPoint",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Period(ctx, field)
 		},
@@ -8836,7 +8782,7 @@ func (ec *executionContext) _TrendPoint_value(ctx context.Context, field graphql
 			return ec.fieldContext_TrendPoint_value(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrendPoint().Value(ctx, obj)
+			return obj.Value(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
@@ -8847,7 +8793,7 @@ func (ec *executionContext) _TrendPoint_value(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_TrendPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrendPoint", field, true, true, "Float")
+	return graphql.NewScalarFieldContext("TrendPoint", field, true, false, "Float")
 }
 
 func (ec *executionContext) _TrendPoint_change(ctx context.Context, field graphql.CollectedField, obj *indicator.TrendPoint) (ret graphql.Marshaler) {
@@ -8859,7 +8805,7 @@ func (ec *executionContext) _TrendPoint_change(ctx context.Context, field graphq
 			return ec.fieldContext_TrendPoint_change(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrendPoint().Change(ctx, obj)
+			return obj.Previous, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
@@ -8873,8 +8819,8 @@ func (ec *executionContext) fieldContext_TrendPoint_change(_ context.Context, fi
 	fc = &graphql.FieldContext{
 		Object:     "TrendPoint",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Change(ctx, field)
 		},
@@ -8914,7 +8860,7 @@ func (ec *executionContext) _TrendPoint_crossesBreakFromBase(ctx context.Context
 			return ec.fieldContext_TrendPoint_crossesBreakFromBase(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.TrendPoint().CrossesBreakFromBase(ctx, obj)
+			return obj.CrossesBreak, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -8925,7 +8871,7 @@ func (ec *executionContext) _TrendPoint_crossesBreakFromBase(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_TrendPoint_crossesBreakFromBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TrendPoint", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("TrendPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Unit_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
@@ -10957,35 +10903,30 @@ func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ComparisonRow")
 		case "unit":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_unit(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "indicator":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_indicator(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "value":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_value(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "period":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_period(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_period(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "observation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_observation(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_observation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "missing":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -10998,34 +10939,30 @@ func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rank":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_rank(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_rank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rankTies":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_rankTies(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_rankTies(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rankInParent":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_rankInParent(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_rankInParent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rankInParentOf":
 			out.Values[i] = ec._ComparisonRow_rankInParentOf(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "parentTies":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_parentTies(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_parentTies(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "parent":
 			out.Values[i] = ec._ComparisonRow_parent(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11052,11 +10989,10 @@ func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.Selectio
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sinceEarliest":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ComparisonRow_sinceEarliest(ctx, field, obj)
-				})
+			out.Values[i] = ec._ComparisonRow_sinceEarliest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11497,23 +11433,20 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Observation")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "unitCode":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_unitCode(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_unitCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "indicatorCode":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_indicatorCode(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_indicatorCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "unit":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -11532,23 +11465,20 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "periodLabel":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_periodLabel(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_periodLabel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "periodStart":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_periodStart(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "periodEnd":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_periodEnd(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "kind":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -11578,33 +11508,30 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 					return ec._Observation_scale(ctx, field, obj)
 				})
 		case "qualifier":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_qualifier(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_qualifier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "flags":
 			out.Values[i] = ec._Observation_flags(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "methodology":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_methodology(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_methodology(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "canonical":
 			out.Values[i] = ec._Observation_canonical(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "provenance":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Observation_provenance(ctx, field, obj)
-				})
+			out.Values[i] = ec._Observation_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11900,23 +11827,20 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 					return ec._Provenance_source(ctx, field, obj)
 				})
 		case "line":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Provenance_line(ctx, field, obj)
-				})
+			out.Values[i] = ec._Provenance_line(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "raw":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Provenance_raw(ctx, field, obj)
-				})
+			out.Values[i] = ec._Provenance_raw(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "note":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Provenance_note(ctx, field, obj)
-				})
+			out.Values[i] = ec._Provenance_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12234,22 +12158,20 @@ func (ec *executionContext) _RollupRow(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RollupRow")
 		case "unit":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RollupRow_unit(ctx, field, obj)
-				})
+			out.Values[i] = ec._RollupRow_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "period":
 			out.Values[i] = ec._RollupRow_period(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rule":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._RollupRow_rule(ctx, field, obj)
-				})
+			out.Values[i] = ec._RollupRow_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "value":
 			out.Values[i] = ec._RollupRow_value(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -12517,40 +12439,35 @@ func (ec *executionContext) _TrendPoint(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("TrendPoint")
 		case "observation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrendPoint_observation(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrendPoint_observation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "period":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrendPoint_period(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrendPoint_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "value":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrendPoint_value(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrendPoint_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "change":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrendPoint_change(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrendPoint_change(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "index":
 			out.Values[i] = ec._TrendPoint_index(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "crossesBreakFromBase":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._TrendPoint_crossesBreakFromBase(ctx, field, obj)
-				})
+			out.Values[i] = ec._TrendPoint_crossesBreakFromBase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13203,24 +13120,6 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNDate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
-	res, err := UnmarshalDate(v)
-	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNDate2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Date!")
-		return graphql.Null
-	}
-	_ = sel
-	res := MarshalDate(*v)
-	if res == graphql.Null {
-		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
-	}
-	return res
-}
-
 func (ec *executionContext) unmarshalNDirection2chisoᚋgraphᚋmodelᚐDirection(ctx context.Context, v any) (model.Direction, error) {
 	var res model.Direction
 	err := res.UnmarshalGQL(v)
@@ -13618,6 +13517,10 @@ func (ec *executionContext) marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRow�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNRollupRule2chisoᚋindicatorᚐRule(ctx context.Context, sel ast.SelectionSet, v indicator.Rule) graphql.Marshaler {
+	return ec._RollupRule(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNRollupRule2ᚖchisoᚋindicatorᚐRule(ctx context.Context, sel ast.SelectionSet, v *indicator.Rule) graphql.Marshaler {

@@ -10,9 +10,7 @@ import (
 	"chiso/indicator"
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // ObservationCount is the resolver for the observationCount field.
@@ -119,21 +117,6 @@ func (r *indicatorResolver) Coverage(ctx context.Context, obj *indicator.Indicat
 	return &cv, nil
 }
 
-// ID is the resolver for the id field.
-func (r *observationResolver) ID(ctx context.Context, obj *indicator.Observation) (string, error) {
-	return strconv.FormatInt(obj.ID, 10), nil
-}
-
-// UnitCode is the resolver for the unitCode field.
-func (r *observationResolver) UnitCode(ctx context.Context, obj *indicator.Observation) (string, error) {
-	return obj.Unit, nil
-}
-
-// IndicatorCode is the resolver for the indicatorCode field.
-func (r *observationResolver) IndicatorCode(ctx context.Context, obj *indicator.Observation) (string, error) {
-	return obj.Indicator, nil
-}
-
 // Unit is the resolver for the unit field.
 func (r *observationResolver) Unit(ctx context.Context, obj *indicator.Observation) (*indicator.Unit, error) {
 	return r.mustUnit(ctx, obj.Unit)
@@ -142,21 +125,6 @@ func (r *observationResolver) Unit(ctx context.Context, obj *indicator.Observati
 // Indicator is the resolver for the indicator field.
 func (r *observationResolver) Indicator(ctx context.Context, obj *indicator.Observation) (*indicator.Indicator, error) {
 	return r.mustIndicator(ctx, obj.Indicator)
-}
-
-// PeriodLabel is the resolver for the periodLabel field.
-func (r *observationResolver) PeriodLabel(ctx context.Context, obj *indicator.Observation) (string, error) {
-	return obj.Period.Label, nil
-}
-
-// PeriodStart is the resolver for the periodStart field.
-func (r *observationResolver) PeriodStart(ctx context.Context, obj *indicator.Observation) (*time.Time, error) {
-	return &obj.Period.Start, nil
-}
-
-// PeriodEnd is the resolver for the periodEnd field.
-func (r *observationResolver) PeriodEnd(ctx context.Context, obj *indicator.Observation) (*time.Time, error) {
-	return &obj.Period.End, nil
 }
 
 // Kind is the resolver for the kind field.
@@ -182,21 +150,6 @@ func (r *observationResolver) Scale(ctx context.Context, obj *indicator.Observat
 	return ind.Scale, nil
 }
 
-// Qualifier is the resolver for the qualifier field.
-func (r *observationResolver) Qualifier(ctx context.Context, obj *indicator.Observation) (*string, error) {
-	return optional(obj.Qualifier), nil
-}
-
-// Methodology is the resolver for the methodology field.
-func (r *observationResolver) Methodology(ctx context.Context, obj *indicator.Observation) (*string, error) {
-	return optional(obj.Methodology), nil
-}
-
-// Provenance is the resolver for the provenance field.
-func (r *observationResolver) Provenance(ctx context.Context, obj *indicator.Observation) (*indicator.Observation, error) {
-	return obj, nil
-}
-
 // Kind is the resolver for the kind field.
 func (r *periodResolver) Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error) {
 	return model.PeriodKind(obj.Kind), nil
@@ -209,24 +162,6 @@ func (r *provenanceResolver) Source(ctx context.Context, obj *indicator.Observat
 		err = fmt.Errorf("graph: dangling source reference %q", obj.Source)
 	}
 	return s, err
-}
-
-// Line is the resolver for the line field.
-func (r *provenanceResolver) Line(ctx context.Context, obj *indicator.Observation) (*int, error) {
-	if obj.Line <= 0 {
-		return nil, nil
-	}
-	return &obj.Line, nil
-}
-
-// Raw is the resolver for the raw field.
-func (r *provenanceResolver) Raw(ctx context.Context, obj *indicator.Observation) (*string, error) {
-	return optional(obj.Raw), nil
-}
-
-// Note is the resolver for the note field.
-func (r *provenanceResolver) Note(ctx context.Context, obj *indicator.Observation) (*string, error) {
-	return optional(obj.Note), nil
 }
 
 // Unit is the resolver for the unit field.

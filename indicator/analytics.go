@@ -113,6 +113,8 @@ type Change struct {
 // CompareRow is one unit × indicator of a comparison.
 type CompareRow struct {
 	Unit, Indicator string
+	UnitInfo        *Unit        // the unit itself
+	IndicatorInfo   *Indicator   // the indicator itself
 	Obs             *Observation // nil when the unit has no value (see Missing)
 	Missing         string       // NO_DATA or STALE when Obs is nil
 	Alternatives    int          // other observations for the same key
@@ -176,6 +178,7 @@ type RollupQuery struct {
 // RollupRow is one parent × period.
 type RollupRow struct {
 	Unit        string
+	UnitInfo    *Unit // the unit itself
 	Period      Period
 	Rule        Rule
 	Value       *float64

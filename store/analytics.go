@@ -293,6 +293,12 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	perInd := map[string]map[string]bool{}
 	for _, p := range pend {
 		row := &out.Rows[p.row]
+		if i, ok := sn.dim.unitIndex[row.Unit]; ok {
+			row.UnitInfo = &sn.dim.units[i]
+		}
+		if i, ok := sn.dim.indIndex[row.Indicator]; ok {
+			row.IndicatorInfo = &sn.dim.indicators[i]
+		}
 		if row.Obs = obsPtr(obs, p.obs); row.Obs != nil {
 			o := *row.Obs
 			periods[o.Period.Label] = o.Period
@@ -698,6 +704,9 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	}
 	for i, r := range reported {
 		out[i].Reported = obsPtr(obs, r)
+		if u, ok := sn.dim.unitIndex[out[i].Unit]; ok {
+			out[i].UnitInfo = &sn.dim.units[u]
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
 	return out, nil

@@ -1,0 +1,95 @@
+package indicator
+
+import "time"
+
+// Accessors the GraphQL layer binds fields to. Plain methods are resolved
+// inline, without the goroutine a resolver function costs per field per
+// row, which matters for tables of thousands of rows.
+
+// IDString is the observation id as text.
+func (o *Observation) IDString() string { return formatInt(o.ID) }
+
+// PeriodLabel, PeriodStart and PeriodEnd flatten the period.
+func (o *Observation) PeriodLabel() string    { return o.Period.Label }
+func (o *Observation) PeriodStart() time.Time { return o.Period.Start }
+func (o *Observation) PeriodEnd() time.Time   { return o.Period.End }
+
+// QualifierOrNil, MethodologyOrNil, RawOrNil and NoteOrNil are nil when empty.
+func (o *Observation) QualifierOrNil() *string   { return optional(o.Qualifier) }
+func (o *Observation) MethodologyOrNil() *string { return optional(o.Methodology) }
+func (o *Observation) RawOrNil() *string         { return optional(o.Raw) }
+func (o *Observation) NoteOrNil() *string        { return optional(o.Note) }
+
+// LineOrNil is nil when the line is unknown.
+func (o *Observation) LineOrNil() *int {
+	if o.Line <= 0 {
+		return nil
+	}
+	l := o.Line
+	return &l
+}
+
+// Self is the observation itself (its provenance view).
+func (o *Observation) Self() *Observation { return o }
+
+// ValueOrNil and PeriodOrNil are nil for a row without a value.
+func (r *CompareRow) ValueOrNil() *float64 {
+	if r.Obs == nil {
+		return nil
+	}
+	return &r.Obs.Value
+}
+
+func (r *CompareRow) PeriodOrNil() *Period {
+	if r.Obs == nil {
+		return nil
+	}
+	return &r.Obs.Period
+}
+
+// RankOrNil, RankTiesOrNil, RankInParentOrNil and ParentTiesOrNil are nil
+// for a row that is not ranked.
+func (r *CompareRow) RankOrNil() *int         { return positive(r.Rank) }
+func (r *CompareRow) RankTiesOrNil() *int     { return positive(r.RankTies) }
+func (r *CompareRow) RankInParentOrNil() *int { return positive(r.RankInParent) }
+func (r *CompareRow) ParentTiesOrNil() *int   { return positive(r.ParentTies) }
+
+// Period and Value flatten a trend point's observation.
+func (p *TrendPoint) Period() *Period { return &p.Obs.Period }
+func (p *TrendPoint) Value() float64  { return p.Obs.Value }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func positive(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+func formatInt(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
