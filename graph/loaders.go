@@ -15,13 +15,14 @@ import (
 // (gqlgen resolves the elements of a list in parallel) and fetches them
 // with one engine call. The first key opens a batch; each new key keeps it
 // open for another wait (a debounce, so a slow burst of sibling resolvers
-// still lands in one batch), up to maxWaitFactor × wait in all, or until
-// the batch is full.
+// still lands in one batch), up to maxWait in all, or until the batch is
+// full.
 type batcher[K comparable, V any] struct {
-	ctx   context.Context
-	fetch func(context.Context, []K) (map[K]V, error)
-	wait  time.Duration
-	max   int
+	ctx     context.Context
+	fetch   func(context.Context, []K) (map[K]V, error)
+	wait    time.Duration
+	maxWait time.Duration
+	max     int
 
 	mu  sync.Mutex
 	cur *batch[K, V]
@@ -36,9 +37,6 @@ type batch[K comparable, V any] struct {
 	timer  *time.Timer
 	opened time.Time
 }
-
-// maxWaitFactor bounds how long a batch may be kept open by new keys.
-const maxWaitFactor = 10
 
 func (b *batcher[K, V]) load(ctx context.Context, k K) (V, error) {
 	m, err := b.loadMany(ctx, []K{k})
@@ -72,7 +70,7 @@ func (b *batcher[K, V]) loadMany(ctx context.Context, keys []K) (map[K]V, error)
 			bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{}), opened: time.Now()}
 			b.cur = bt
 			bt.timer = time.AfterFunc(b.wait, func() { b.dispatch(bt) })
-		} else if time.Since(bt.opened) < maxWaitFactor*b.wait {
+		} else if time.Since(bt.opened) < b.maxWait {
 			bt.timer.Reset(b.wait) // a late dispatch finds the batch gone and returns
 		}
 		if !bt.seen[k] {
@@ -128,7 +126,8 @@ type loadersKey struct{}
 
 // LoaderOptions tune batching.
 type LoaderOptions struct {
-	Wait     time.Duration // how long a batch stays open; default 2ms
+	Wait     time.Duration // how long a batch stays open after its last key; default 2ms
+	MaxWait  time.Duration // how long new keys may keep a batch open; default 10 × Wait
 	MaxBatch int           // keys per batch; default 5000
 }
 
@@ -139,8 +138,11 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 5000
 	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 10 * o.Wait
+	}
 	return &loaders{
-		series: &batcher[seriesKey, []indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch,
+		series: &batcher[seriesKey, []indicator.Observation]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch,
 			fetch: func(ctx context.Context, keys []seriesKey) (map[seriesKey][]indicator.Observation, error) {
 				// One engine call per distinct kinds filter (almost always one).
 				byKinds := map[string][]indicator.SeriesKey{}
@@ -165,7 +167,7 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 				}
 				return out, nil
 			}},
-		latest: &batcher[seriesKey, *indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch,
+		latest: &batcher[seriesKey, *indicator.Observation]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch,
 			fetch: func(ctx context.Context, keys []seriesKey) (map[seriesKey]*indicator.Observation, error) {
 				byKind := map[string][]indicator.SeriesKey{}
 				for _, k := range keys {
@@ -183,9 +185,9 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 				}
 				return out, nil
 			}},
-		unitIndicators: &batcher[string, []string]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.UnitIndicators},
-		coverage:       &batcher[string, indicator.Coverage]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.Coverage},
-		observations:   &batcher[int64, indicator.Observation]{ctx: ctx, wait: o.Wait, max: o.MaxBatch, fetch: e.ObservationsByID},
+		unitIndicators: &batcher[string, []string]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.UnitIndicators},
+		coverage:       &batcher[string, indicator.Coverage]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.Coverage},
+		observations:   &batcher[int64, indicator.Observation]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.ObservationsByID},
 	}
 }
 
