@@ -252,14 +252,6 @@ func (r *Resolver) observations(ctx context.Context, ids []int64) ([]indicator.O
 	return out, nil
 }
 
-// positive returns n, or nil for 0 (not applicable).
-func positive(n int) *int {
-	if n == 0 {
-		return nil
-	}
-	return &n
-}
-
 // latest resolves a unit's latest value through the request's batch loader.
 func (r *Resolver) latest(ctx context.Context, unit, ind string, kind *model.ObservationKind) (*indicator.Observation, error) {
 	if x, err := r.indicator(ctx, ind); err != nil {

@@ -1,13 +1,16 @@
 package indicator
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Accessors the GraphQL layer binds fields to. Plain methods are resolved
 // inline, without the goroutine a resolver function costs per field per
 // row, which matters for tables of thousands of rows.
 
 // IDString is the observation id as text.
-func (o *Observation) IDString() string { return formatInt(o.ID) }
+func (o *Observation) IDString() string { return strconv.FormatInt(o.ID, 10) }
 
 // PeriodLabel, PeriodStart and PeriodEnd flatten the period.
 func (o *Observation) PeriodLabel() string    { return o.Period.Label }
@@ -70,26 +73,4 @@ func positive(n int) *int {
 		return nil
 	}
 	return &n
-}
-
-func formatInt(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -182,16 +182,14 @@ func (ld *load) report(findings []store.Finding, obsFiles []obsFile) {
 		of := obsFiles[f.File]
 		e := &Error{File: of.file.display(), Columnar: of.file.format != FormatCSV, Line: f.Line, ColumnName: f.Column,
 			Column: of.colIndex[f.Column], Msg: f.Problem}
-		var ff int
-		var fl int64
-		if _, err := fmt.Sscanf(f.Value, "#%d:%d", &ff, &fl); err == nil && strings.HasPrefix(f.Problem, "duplicate") && ff < len(obsFiles) {
-			first := obsFiles[ff].file
+		if d := f.Duplicate; d != nil {
+			first := obsFiles[d.File].file
 			where := "line"
 			if first.format != FormatCSV {
 				where = "row"
 			}
 			e.ColumnName, e.Column = "", 0
-			e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags) of %s %s %d", first.display(), where, fl)
+			e.Msg = fmt.Sprintf("duplicate observation (same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags) of %s %s %d", first.display(), where, d.Line)
 		} else if f.Value != "" {
 			e.Msg = fmt.Sprintf("%s, got %q", f.Problem, f.Value)
 		}

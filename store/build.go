@@ -15,11 +15,6 @@ import (
 	"chiso/indicator"
 )
 
-// ObservationColumns are the observation table's columns as the loader
-// contract names them; unit, indicator, period, kind, value and source are
-// required, the rest optional.
-var ObservationColumns = []string{"unit", "indicator", "period", "kind", "value", "denominator", "qualifier", "flags", "methodology", "source", "line", "raw", "note"}
-
 // RequiredObservationColumns must be present in an observations file.
 var RequiredObservationColumns = []string{"unit", "indicator", "period", "kind", "value", "source"}
 
@@ -32,6 +27,15 @@ type Finding struct {
 	Column  string
 	Value   string
 	Problem string
+	// Duplicate is set when the row repeats an earlier one: that row's
+	// file index and line.
+	Duplicate *Position
+}
+
+// Position is a record's file index and line (or row).
+type Position struct {
+	File int
+	Line int64
 }
 
 // Build is a dataset being loaded into a fresh DuckDB instance beside the

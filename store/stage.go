@@ -78,7 +78,8 @@ const (
 )
 
 // StageObservations appends observation records read by the loader. cols
-// names each value's column (a subset of ObservationColumns); next returns
+// names each value's column (the loader contract's observation columns;
+// others are ignored); next returns
 // the record's line and values, or nil values at the end. Text is trimmed
 // (raw and note are kept as written) and numbers are parsed here, once.
 func (b *Build) StageObservations(ctx context.Context, file int, cols []string, next func() (int64, []string, error)) error {
@@ -509,14 +510,10 @@ func (b *Build) Finish(ctx context.Context, limit int) ([]Finding, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var f Finding
-		var ff int
-		var fl int64
-		if err := rows.Scan(&f.File, &f.Line, &ff, &fl); err != nil {
+		f := Finding{Duplicate: &Position{}, Problem: "duplicate observation: same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags"}
+		if err := rows.Scan(&f.File, &f.Line, &f.Duplicate.File, &f.Duplicate.Line); err != nil {
 			return nil, err
 		}
-		f.Column, f.Value = "unit", fmt.Sprintf("#%d:%d", ff, fl)
-		f.Problem = fmt.Sprintf("duplicate observation: same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags as file #%d line %d", ff, fl)
 		dups = append(dups, f)
 	}
 	if err := rows.Err(); err != nil || len(dups) > 0 {

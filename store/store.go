@@ -61,10 +61,6 @@ func New(opts Options) *Store {
 	return &Store{opts: opts, log: opts.Logger}
 }
 
-// DebugSQL, when set (by a profiling tool, never by the server), sees
-// every statement run to answer queries.
-var DebugSQL func(q string, args []any)
-
 // Statements is the number of SQL statements run to answer queries since
 // the store was created (loads are not counted). Tests use it to prove
 // that a request's statement count does not grow with its result.
@@ -189,9 +185,6 @@ func (s *Store) Dataset(ctx context.Context) (indicator.DatasetInfo, error) {
 // scan. It enforces the row cap and maps context errors to error kinds.
 func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []any, scan func(*sql.Rows) error) error {
 	s.statements.Add(1)
-	if DebugSQL != nil {
-		DebugSQL(q, args)
-	}
 	rows, err := sn.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return s.wrap(ctx, op, err)
