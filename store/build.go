@@ -146,7 +146,9 @@ func (b *Build) ParquetTable(ctx context.Context, path string) ([]string, [][]st
 	for i, c := range cols {
 		sel[i] = fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", quoteIdent(c))
 	}
-	q := fmt.Sprintf("SELECT %s FROM read_parquet(?) ", strings.Join(sel, ", "))
+	// Row groups are scanned in parallel: without the ORDER BY, rows (and
+	// so the row numbers in error messages) could come back in any order.
+	q := fmt.Sprintf("SELECT %s FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number", strings.Join(sel, ", "))
 	rows, err := b.db.QueryContext(ctx, q, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: read parquet %s: %w", path, err)
