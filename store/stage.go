@@ -479,9 +479,9 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 	return out, nil
 }
 
-// Finish turns the validated stage into the served tables in one sort,
-// and returns the duplicate observations that sort reveals (at most
-// limit); with any, the build must be discarded.
+// Finish turns the validated stage into the served tables (one sort and
+// one grouping pass), and returns the duplicate observations found (at
+// most limit); with any, the build must be discarded.
 func (b *Build) Finish(ctx context.Context, limit int) ([]Finding, error) {
 	i := 0
 	err := b.appendRows(ctx, "periods", func() ([]driver.Value, error) {
@@ -503,8 +503,7 @@ func (b *Build) Finish(ctx context.Context, limit int) ([]Finding, error) {
 	}
 	b.s.log.Debug("load phase", "phase", "sort", "elapsed", time.Since(start).Round(time.Millisecond))
 	var dups []Finding
-	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(`SELECT _file, _line, _dup_file, _dup_line FROM observations
-		WHERE _dup_file IS NOT NULL ORDER BY _file, _line LIMIT %d`, limit))
+	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(dupsSQL, limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: finish: %w", err)
 	}

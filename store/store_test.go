@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -625,4 +626,58 @@ func TestCloseWhilePinned(t *testing.T) {
 		_, _, err = st.Observations(pctx, indicator.ObservationQuery{Page: indicator.Page{First: 100}})
 	})
 	t.Logf("query after release: %v", err)
+}
+
+// TestPhysicalOrder loads enough shuffled rows for DuckDB to sort them in
+// parallel, and checks what the queries rely on: ids run 1..n in the order
+// (indicator, unit, period), and every group has exactly one canonical
+// row, the preferred one (the most recent source).
+func TestPhysicalOrder(t *testing.T) {
+	ctx := context.Background()
+	const communes = 400 // 240,000 rows: more than one row group
+	units := unitsCSV
+	for c := 0; c < communes; c++ {
+		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,\n", c, c)
+	}
+	var rows []string
+	for c := 0; c < communes; c++ {
+		for _, ind := range []string{"population", "households_total", "households_poor"} {
+			for y := 1900; y < 2100; y++ {
+				rows = append(rows, fmt.Sprintf("vn.lc.pt.c%03d,%s,%d,actual,%d,,,,,doc2,%d,,", c, ind, y, y, y-1899))
+				if y%50 == 0 { // a second, more recent source for the same figure
+					rows = append(rows, fmt.Sprintf("vn.lc.pt.c%03d,%s,%d,actual,%d,,,,,doc1,%d,,", c, ind, y, y+1, y-1899))
+				}
+			}
+		}
+	}
+	// A deterministic shuffle, so the input is far from the served order.
+	for i := range rows {
+		j := (i*7919 + 13) % len(rows)
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	st := store.New(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	ld := loader.New(st, loader.Options{})
+	fix := baseFixture().with("units", units).with("observations", obsHeader+strings.Join(rows, "\n")+"\n")
+	_, err := ld.Load(ctx, fix.write(t))
+	require.NoError(t, err)
+	n := int64(len(rows))
+
+	got, err := st.RawQuery(ctx, `SELECT count(*), min(id), max(id), count(DISTINCT id) FROM observations`)
+	require.NoError(t, err)
+	require.Equal(t, []any{n, int64(1), n, n}, got[0])
+	got, err = st.RawQuery(ctx, `SELECT count(*) FROM (
+		SELECT indicator, unit, period_start, lag(indicator) OVER w AS pi, lag(unit) OVER w AS pu, lag(period_start) OVER w AS pp
+		FROM observations WINDOW w AS (ORDER BY id))
+		WHERE pi > indicator OR (pi = indicator AND pu > unit) OR (pi = indicator AND pu = unit AND pp > period_start)`)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), got[0][0], "rows out of (indicator, unit, period) order")
+
+	got, err = st.RawQuery(ctx, `SELECT count(*) FILTER (WHERE c <> 1), count(*) FILTER (WHERE n > 1) FROM (
+		SELECT count(*) FILTER (WHERE canonical) AS c, count(*) AS n FROM observations GROUP BY unit, indicator, period, kind, basis)`)
+	require.NoError(t, err)
+	require.Equal(t, []any{int64(0), int64(communes * 3 * 4)}, got[0], "groups without exactly one canonical row; groups with two rows")
+	got, err = st.RawQuery(ctx, `SELECT count(*) FROM observations WHERE canonical AND period IN ('1900', '1950', '2000', '2050') AND source <> 'doc1'`)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), got[0][0], "the more recent source should be canonical")
 }
