@@ -76,7 +76,15 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 	if o != nil && len(ps) > 0 {
 		return nil, indicator.Invalidf("over", "give either periods (roll children up) or over (roll years up), not both")
 	}
-	return r.Engine.Rollup(ctx, indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind)})
+	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind)}
+	// Compute only the parts the request reads.
+	fields := selectedHere(ctx)
+	q.Skip = indicator.RollupSkip{
+		Inputs:   !fields["inputs"],
+		Missing:  !selected(ctx, "coverage")["missing"],
+		Reported: !fields["reported"],
+	}
+	return r.Engine.Rollup(ctx, q)
 }
 
 func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYear *int) ([]indicator.ProgressRow, error) {
@@ -127,6 +135,16 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 		}
 	}
 	return out, nil
+}
+
+// selectedHere returns the names of the fields selected under the current
+// field (fragments included).
+func selectedHere(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		out[f.Name] = true
+	}
+	return out
 }
 
 // selected returns the names of the fields selected under the current

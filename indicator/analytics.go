@@ -173,6 +173,16 @@ type RollupQuery struct {
 	Periods    []Period // periods to compute; empty means every period with child data
 	Over       *Period  // roll the parents' own yearly values up into this range instead
 	Kind       ObservationKind
+	// Skip leaves out parts the caller will not read, so they cost nothing.
+	Skip RollupSkip
+}
+
+// RollupSkip names optional parts of a rollup to leave out: left out,
+// they come back empty (Inputs, Missing) or nil (Reported; Gap is kept).
+type RollupSkip struct {
+	Inputs   bool // the ids of the observations that went into each value
+	Missing  bool // the children (or years) without data
+	Reported bool // the parent's own observation (its value still yields Gap)
 }
 
 // RollupRow is one parent × period.

@@ -507,29 +507,29 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 // Every variant binds the same twelve parameters; paramsSQL names them all
 // so DuckDB accepts those a variant does not use.
 const paramsSQL = `
-params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $8::DOUBLE AS mult, $9::VARCHAR[] AS psrc,
+params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $6::VARCHAR AS weight, $7::VARCHAR AS den, $8::DOUBLE AS mult, $9::VARCHAR[] AS psrc,
 	$10::VARCHAR AS over_label, $11::BIGINT AS y0, $12::BIGINT AS y1),`
 
 // Units: $1 parents, $2 child level (null: direct children), $4 periods
-// (empty: every period with child data for the indicators in $9).
+// (empty: every period with child data for {{PSRC}}: one branch of a
+// UNION per indicator, each an equality the scan prunes by).
 const unitGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
 kids AS (
 	SELECT c.ancestor AS parent, c.descendant AS child FROM unit_closure c JOIN units u ON u.code = c.descendant
 	WHERE c.ancestor IN (SELECT parent FROM par)
 		AND CASE WHEN $2::VARCHAR IS NULL THEN c.depth = 1 ELSE c.depth > 0 AND u.level = $2 END),
+kidset AS (SELECT DISTINCT child FROM kids),
 per AS (
 	SELECT unnest($4::VARCHAR[]) AS period WHERE len($4::VARCHAR[]) > 0
 	UNION
-	SELECT DISTINCT o.period FROM observations o
-	WHERE len($4::VARCHAR[]) = 0 AND o.canonical AND o.kind = $3::VARCHAR
-		AND o.indicator IN ($5::VARCHAR, $6::VARCHAR, $7::VARCHAR) AND list_contains($9::VARCHAR[], o.indicator)
-		AND o.unit IN (SELECT child FROM kids)),
+	{{PSRC}}),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
 // Time: $1 units, $11 first year, $12 last year, $10 the range label.
 const timeGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
+kidset AS (SELECT parent AS child FROM par),
 grid AS (
 	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $10::VARCHAR AS gperiod
 	FROM par CROSS JOIN range($11::BIGINT, $12::BIGINT + 1) t(y))`
@@ -538,24 +538,20 @@ grid AS (
 // $6 weight or numerator, $7 denominator, $8 the RATIO multiplier (measure
 // unit and the three indicators' scales). %[1]s is the
 // has-data condition, %[2]s the value, %[3]s the weight share, %[4]s the
-// inputs list expression.
+// inputs list expression, %[5]s the missing list expression. {{V}} reads the inputs the rule needs, one
+// UNION ALL branch per indicator, so each scan is pruned to its
+// indicator's rows; {{JOINS}} joins them to the grid as xv, wv and dv.
 const rollupTail = `,
-v AS (
-	SELECT unit, indicator, period, value, id FROM observations
-	WHERE canonical AND kind = $3::VARCHAR AND indicator IN ($5::VARCHAR, $6::VARCHAR, $7::VARCHAR) AND unit IN (SELECT DISTINCT child FROM grid)),
+v AS ({{V}}),
 rep AS (
 	SELECT unit, period, value, id FROM observations
 	WHERE canonical AND kind = $3::VARCHAR AND indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),
 j AS (
-	SELECT g.*, x.value AS xv, x.id AS xid, w.value AS wv, w.id AS wid, d.value AS dv, d.id AS did
-	FROM grid g
-	LEFT JOIN v x ON x.unit = g.child AND x.period = g.cperiod AND x.indicator = $5
-	LEFT JOIN v w ON w.unit = g.child AND w.period = g.cperiod AND w.indicator = $6
-	LEFT JOIN v d ON d.unit = g.child AND d.period = g.cperiod AND d.indicator = $7),
+	SELECT g.*, {{JOINS}}),
 agg AS (
 	SELECT parent, gperiod, count(*) AS expected, count(*) FILTER (WHERE %[1]s) AS with_data,
 		%[2]s AS value, %[3]s AS weight_share, %[4]s AS inputs,
-		coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (%[1]s)), []) AS missing
+		%[5]s AS missing
 	FROM j GROUP BY parent, gperiod)
 SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
 	r.id, a.value - r.value, rel_change(r.value, a.value)
@@ -563,6 +559,46 @@ FROM agg a
 LEFT JOIN rep r ON r.unit = a.parent AND r.period = a.gperiod
 LEFT JOIN periods pp ON pp.label = a.gperiod
 ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
+
+// rollupInputs are the parts of rollupTail that depend on which of the
+// indicator ($5), weight or numerator ($6) and denominator ($7) a rule
+// reads: the UNION of their scans, the grid's joins (NULL columns for an
+// input the rule does not read), and the period sources for unitGridSQL.
+func rollupInputs(r indicator.Rule) (v, joins, psrc string) {
+	type input struct{ param, alias string }
+	var ins []input
+	switch r.Kind {
+	case indicator.RuleRatio:
+		ins = []input{{"$6", "w"}, {"$7", "d"}}
+	case indicator.RuleWeightedMean:
+		ins = []input{{"$5", "x"}, {"$6", "w"}}
+	default:
+		ins = []input{{"$5", "x"}}
+	}
+	var branches, sources, cols, from []string
+	for _, in := range ins {
+		branches = append(branches, fmt.Sprintf(`SELECT unit, indicator, period, value, id FROM observations
+	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND unit IN (SELECT child FROM kidset)`, in.param))
+		sources = append(sources, fmt.Sprintf(`SELECT DISTINCT period FROM observations
+	WHERE len($4::VARCHAR[]) = 0 AND canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND unit IN (SELECT child FROM kidset)`, in.param))
+	}
+	for _, a := range []string{"x", "w", "d"} {
+		used := ""
+		for _, in := range ins {
+			if in.alias == a {
+				used = in.param
+			}
+		}
+		if used == "" {
+			cols = append(cols, fmt.Sprintf("NULL::DOUBLE AS %[1]sv, NULL::BIGINT AS %[1]sid", a))
+			continue
+		}
+		cols = append(cols, fmt.Sprintf("%[1]s.value AS %[1]sv, %[1]s.id AS %[1]sid", a))
+		from = append(from, fmt.Sprintf("LEFT JOIN v %[1]s ON %[1]s.unit = g.child AND %[1]s.period = g.cperiod AND %[1]s.indicator = %[2]s::VARCHAR", a, used))
+	}
+	return strings.Join(branches, "\n\tUNION ALL "), strings.Join(cols, ", ") + "\n\tFROM grid g\n\t" + strings.Join(from, "\n\t"),
+		strings.Join(sources, "\n\tUNION ")
+}
 
 // ruleSQL returns the has-data, value, weight-share and inputs expressions
 // of a rule over the joined columns xv/wv/dv and their ids.
@@ -618,6 +654,13 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		return nil, indicator.Invalidf("indicator", "%s cannot be rolled up: %s", ind.Code, refusal)
 	}
 	inputs = strings.ReplaceAll(inputs, "%[1]s", hd)
+	if q.Skip.Inputs {
+		inputs = "[]::BIGINT[]"
+	}
+	missingSQL := "coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (" + hd + ")), [])"
+	if q.Skip.Missing {
+		missingSQL = "[]::VARCHAR[]"
+	}
 	w, d := "", ""
 	switch ind.Rollup.Kind {
 	case indicator.RuleWeightedMean:
@@ -654,7 +697,9 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	sqlText := "WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs)
+	vSQL, joins, psrc := rollupInputs(ind.Rollup)
+	sqlText := strings.NewReplacer("{{V}}", vSQL, "{{JOINS}}", joins, "{{PSRC}}", psrc).
+		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []indicator.RollupRow
 	var reported []sql.NullInt64
 	given := map[string]indicator.Period{}
@@ -697,6 +742,9 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	})
 	if err != nil {
 		return nil, err
+	}
+	if q.Skip.Reported {
+		reported = make([]sql.NullInt64, len(reported))
 	}
 	obs, err := s.observationsOf(ctx, sn, reported...)
 	if err != nil {

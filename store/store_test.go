@@ -681,3 +681,30 @@ func TestPhysicalOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(0), got[0][0], "the more recent source should be canonical")
 }
+
+// TestRollupSkip: leaving out what a request does not read changes nothing
+// else: values, coverage and gaps are the same.
+func TestRollupSkip(t *testing.T) {
+	ctx := context.Background()
+	st, _ := setup(t, store.Options{})
+	q := indicator.RollupQuery{Indicator: "households_total", Parents: indicator.UnitSet{ChildrenOf: "vn.lc"}}
+	full, err := st.Rollup(ctx, q)
+	require.NoError(t, err)
+	q.Skip = indicator.RollupSkip{Inputs: true, Missing: true, Reported: true}
+	lean, err := st.Rollup(ctx, q)
+	require.NoError(t, err)
+	require.Len(t, lean, len(full))
+	inputs, missing := 0, 0
+	for i := range full {
+		f, l := full[i], lean[i]
+		inputs += len(f.Inputs)
+		missing += len(f.Missing)
+		require.Empty(t, l.Inputs)
+		require.Empty(t, l.Missing)
+		require.Nil(t, l.Reported)
+		f.Inputs, f.Missing, f.Reported = l.Inputs, l.Missing, nil
+		require.Equal(t, f, l)
+	}
+	require.Positive(t, inputs, "the full rollup should list its inputs")
+	require.Positive(t, missing, "the full rollup should list children without data")
+}
