@@ -106,55 +106,43 @@ func fptr(v sql.NullFloat64) *float64 {
 
 // compareSQL ranks one kind of value of several indicators over a set of
 // units, picking each unit's period by mode, in one statement. $1 units,
-// $2 indicators (also inlined as constants at {{INDS}}, for pruning), $3 kind, $4 include ranges, $5 exact period label (or
-// null), $6 minimum units for COMMON, $7 mode, $8 max age in years (0:
-// none), $9 what to rank by: VALUE, CHANGE (since earliest) or GROWTH (CAGR
-// since earliest).
+// $2 indicators (also inlined as constants at {{INDS}}, for pruning), $3
+// kind, $4 include ranges, $5 exact period label (or null), $6 minimum
+// units for COMMON, $7 mode, $8 max age in years (0: none), $9 what to rank
+// by: VALUE, CHANGE (since earliest) or GROWTH (CAGR since earliest).
+//
+// The parts a request does not need are left out of the text, not just
+// switched off: planning grows with the statement, and at national scale
+// it is most of a comparison's time. compareParts holds them; each
+// {{NAME}} is replaced by its part or by what stands in for it.
 const compareSQL = `
-WITH u AS (SELECT unnest($1::VARCHAR[]) AS unit),
-ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}}) AND len($2::VARCHAR[]) > 0),
-scope AS (
-	SELECT unit FROM u
-	UNION SELECT DISTINCT parent FROM units WHERE {{PARENT}} AND code IN (SELECT unit FROM u) AND parent IS NOT NULL),
+WITH params AS (SELECT $2::VARCHAR[] AS inds, $4::BOOLEAN AS ranges, $5::VARCHAR AS exact, $6::BIGINT AS min_units,
+	$7::VARCHAR AS mode, $8::DOUBLE AS max_age, $9::VARCHAR AS rank_by),
+u AS (SELECT unnest($1::VARCHAR[]) AS unit),
+ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}})),
+scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
-	SELECT id, unit, indicator, period, period_kind, period_start, period_end, value, methodology, flags, basis, canonical
+	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, methodology, flags, basis, canonical
 	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3::VARCHAR AND unit IN (SELECT unit FROM scope)),
 cand AS (
 	SELECT o.* FROM base o
-	WHERE o.canonical AND o.unit IN (SELECT unit FROM u)
-		AND (o.period_kind <> 'RANGE' OR $4::BOOLEAN)
-		AND ($5::VARCHAR IS NULL OR o.period = $5)),
-per_period AS (
-	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
-	FROM cand GROUP BY indicator, period),
-common AS (
-	SELECT indicator, period FROM per_period WHERE n >= $6::BIGINT
-	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),
+	WHERE o.canonical{{IN_U}}{{NO_RANGES}}{{EXACT}}),{{COMMON}}
 pick AS (
-	SELECT c.* FROM cand c
-	WHERE $7::VARCHAR <> 'COMMON' OR (c.indicator, c.period) IN (SELECT indicator, period FROM common)
+	SELECT c.* FROM cand c{{IN_COMMON}}
 	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC, c.basis) = 1),
-fresh AS (SELECT p.*, max(p.period_end) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
-kept AS (SELECT * FROM fresh WHERE $8::DOUBLE <= 0 OR frac_year(newest) - frac_year(period_end) <= $8::DOUBLE),
-grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),
-earliest AS (
-	SELECT unit, indicator, arg_min(struct_pack(id, value, period_start, period_end, methodology, period_kind), id) AS e
-	FROM base WHERE {{EARLIEST}} AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM u)
-	GROUP BY unit, indicator),
+{{KEPT}},
+grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),{{EARLIEST}}
 joined AS (
-	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.value, k.methodology, k.flags,
-		CASE WHEN k.id IS NOT NULL THEN NULL WHEN f.id IS NOT NULL THEN 'STALE' ELSE 'NO_DATA' END AS missing,
-		CASE WHEN el.e.id <> k.id THEN el.e END AS e
+	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.pos, k.value, k.methodology, k.flags,
+		CASE WHEN k.id IS NOT NULL THEN NULL{{STALE}} ELSE 'NO_DATA' END AS missing,
+		{{E}} AS e
 	FROM grid g
-	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator
-	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator
-	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator),
+	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator{{JOIN_FRESH}}{{JOIN_EARLIEST}}),
 unpacked AS (
-	SELECT j.*, e.id AS eid, e.value AS ev, e.methodology AS em, e.period_kind AS epk,
-		years_between(e.period_start, e.period_end, j.period_start, j.period_end) AS ey
+	SELECT j.*, e.id AS eid, e.value AS ev, e.methodology AS em, e.period_kind AS epk, j.pos - e.pos AS ey
 	FROM joined j),
 keyed AS (
-	SELECT j.*, CASE $9::VARCHAR WHEN 'CHANGE' THEN value - ev WHEN 'GROWTH' THEN cagr(ev, value, ey) ELSE value END AS rv FROM unpacked j),
+	SELECT j.*, {{RV}} AS rv FROM unpacked j),
 ranked AS (
 	SELECT j.*,
 		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, rv IS NULL ORDER BY rank_key(rv, direction)) END AS rnk,
@@ -163,23 +151,88 @@ ranked AS (
 		count(rv) OVER (PARTITION BY indicator, parent) AS pof,
 		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, rv) END AS pties,
 		avg(value) OVER (PARTITION BY indicator) AS mean
-	FROM keyed j),
-parents AS (
-	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
-	WHERE {{PARENT}} AND b.canonical AND b.unit IN (SELECT DISTINCT parent FROM grid)),
-alts AS (
-	SELECT unit, indicator, period, count(*) - 1 AS n FROM base
-	WHERE {{ALTS}} AND unit IN (SELECT unit FROM u) GROUP BY unit, indicator, period HAVING count(*) > 1)
+	FROM keyed j){{PARENTS}}{{ALTS}}
 SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
-	po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value,
-	coalesce(a.n, 0),
+	{{PARENT_COLS}},
+	{{ALT_COL}},
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
 	crosses_break(r.em, r.methodology, r.flags),
 	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE')
-FROM ranked r
-LEFT JOIN parents po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period
-LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period
+FROM ranked r{{JOIN_PARENTS}}{{JOIN_ALTS}}
 ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
+
+// comparePart is one optional part of compareSQL: its text when wanted,
+// and what stands in for it otherwise.
+type comparePart struct{ on, off string }
+
+var compareParts = map[string]comparePart{
+	"PARENT_SCOPE": {on: `
+	UNION SELECT DISTINCT parent FROM units WHERE code IN (SELECT unit FROM u) AND parent IS NOT NULL`},
+	// With parents in scope, base also holds their rows.
+	"IN_U":      {on: ` AND o.unit IN (SELECT unit FROM u)`},
+	"NO_RANGES": {on: ` AND o.period_kind <> 'RANGE'`},
+	"EXACT":     {on: ` AND o.period = $5::VARCHAR`},
+	"COMMON": {on: `
+per_period AS (
+	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
+	FROM cand GROUP BY indicator, period),
+common AS (
+	SELECT indicator, period FROM per_period WHERE n >= $6::BIGINT
+	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),`},
+	"IN_COMMON": {on: `
+	WHERE (c.indicator, c.period) IN (SELECT indicator, period FROM common)`},
+	// With a maximum age, a unit's pick may be too old to keep (STALE).
+	"KEPT": {on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
+kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $8::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
+	"STALE":      {on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
+	"JOIN_FRESH": {on: `
+	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator`},
+	"EARLIEST": {on: `
+earliest AS (
+	SELECT unit, indicator, arg_min(struct_pack(id, value, pos, methodology, period_kind), id) AS e
+	FROM base WHERE canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM u)
+	GROUP BY unit, indicator),`},
+	"E": {on: `CASE WHEN el.e.id <> k.id THEN el.e END`,
+		off: `NULL::STRUCT(id BIGINT, value DOUBLE, pos DOUBLE, methodology VARCHAR, period_kind VARCHAR)`},
+	"JOIN_EARLIEST": {on: `
+	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator`},
+	"PARENTS": {on: `,
+parents AS (
+	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
+	WHERE b.canonical AND b.unit IN (SELECT DISTINCT parent FROM grid))`},
+	"PARENT_COLS": {on: `po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
+		off: `NULL::BIGINT, NULL::DOUBLE, NULL::DOUBLE`},
+	"JOIN_PARENTS": {on: `
+LEFT JOIN parents po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period`},
+	"ALTS": {on: `,
+alts AS (
+	SELECT unit, indicator, period, count(*) - 1 AS n FROM base
+	WHERE unit IN (SELECT unit FROM u) GROUP BY unit, indicator, period HAVING count(*) > 1)`},
+	"ALT_COL": {on: `coalesce(a.n, 0)`, off: `0`},
+	"JOIN_ALTS": {on: `
+LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period`},
+}
+
+// compareText assembles compareSQL with the parts wanted.
+func compareText(inds string, want map[string]bool, rankBy string) string {
+	pairs := []string{"{{INDS}}", inds}
+	for name, p := range compareParts {
+		text := p.off
+		if want[name] {
+			text = p.on
+		}
+		pairs = append(pairs, "{{"+name+"}}", text)
+	}
+	rv := "value"
+	switch rankBy {
+	case string(indicator.RankByChange):
+		rv = "value - ev"
+	case string(indicator.RankByGrowth):
+		rv = "cagr(ev, value, ey)"
+	}
+	pairs = append(pairs, "{{RV}}", rv)
+	return strings.NewReplacer(pairs...).Replace(compareSQL)
+}
 
 // Compare ranks indicators over a set of units (see indicator.Analytics).
 func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicator.Comparison, error) {
@@ -248,16 +301,15 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	var pend []pending
 	args := []any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy}
 	indList := inList(codes, &args, true)
-	literal := func(want bool) string {
-		if want {
-			return "true"
-		}
-		return "false" // DuckDB prunes the whole branch
-	}
-	sqlText := strings.NewReplacer("{{INDS}}", indList,
-		"{{PARENT}}", literal(!q.Skip.Parent),
-		"{{EARLIEST}}", literal(!q.Skip.Earliest || rankBy != string(indicator.RankByValue)),
-		"{{ALTS}}", literal(!q.Skip.Alternatives)).Replace(compareSQL)
+	parent, earliest := !q.Skip.Parent, !q.Skip.Earliest || rankBy != string(indicator.RankByValue)
+	sqlText := compareText(indList, map[string]bool{
+		"PARENT_SCOPE": parent, "IN_U": parent, "PARENTS": parent, "PARENT_COLS": parent, "JOIN_PARENTS": parent,
+		"NO_RANGES": !ranges, "EXACT": mode == indicator.PeriodExact,
+		"COMMON": mode == indicator.PeriodCommon, "IN_COMMON": mode == indicator.PeriodCommon,
+		"KEPT": q.Period.MaxAgeYears > 0, "STALE": q.Period.MaxAgeYears > 0, "JOIN_FRESH": q.Period.MaxAgeYears > 0,
+		"EARLIEST": earliest, "E": earliest, "JOIN_EARLIEST": earliest,
+		"ALTS": !q.Skip.Alternatives, "ALT_COL": !q.Skip.Alternatives, "JOIN_ALTS": !q.Skip.Alternatives,
+	}, rankBy)
 	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
 			var row indicator.CompareRow
@@ -388,7 +440,7 @@ func (s *Store) ObservationsByID(ctx context.Context, ids []int64) (map[int64]in
 // meaning the first point), $7 include ranges.
 const trendSQL = `
 WITH s AS (
-	SELECT id, period, period_kind, period_start, period_end, value, methodology, flags
+	SELECT id, period, period_kind, period_start, period_end, pos, value, methodology, flags
 	FROM observations
 	WHERE canonical AND unit = $1 AND indicator = $2 AND kind = $3
 		AND ($4::DATE IS NULL OR period_start >= $4) AND ($5::DATE IS NULL OR period_end <= $5)
@@ -400,17 +452,17 @@ b AS (
 w AS (
 	SELECT s.*,
 		lag(id) OVER o AS pid, lag(value) OVER o AS pv, lag(methodology) OVER o AS pm,
-		lag(period_start) OVER o AS pps, lag(period_end) OVER o AS ppe, lag(period_kind) OVER o AS ppk,
+		lag(pos) OVER o AS ppos, lag(period_kind) OVER o AS ppk,
 		first_value(id) OVER o AS fid, first_value(value) OVER o AS fv, first_value(methodology) OVER o AS fm,
-		first_value(period_start) OVER o AS fps, first_value(period_end) OVER o AS fpe, first_value(period_kind) OVER o AS fpk,
+		first_value(pos) OVER o AS fpos, first_value(period_kind) OVER o AS fpk,
 		row_number() OVER o = count(*) OVER () AS is_last
 	FROM s WINDOW o AS (ORDER BY period_start, period_end ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-SELECT id, pid, value - pv, rel_change(pv, value), years_between(pps, ppe, period_start, period_end),
-	cagr(pv, value, years_between(pps, ppe, period_start, period_end)), crosses_break(pm, methodology, flags),
+SELECT id, pid, value - pv, rel_change(pv, value), pos - ppos,
+	cagr(pv, value, pos - ppos), crosses_break(pm, methodology, flags),
 	(ppk = 'RANGE') <> (period_kind = 'RANGE'),
 	b.bid, CASE WHEN b.bv <> 0 THEN value / b.bv * 100 END, crosses_break(b.bm, methodology, flags),
-	is_last, fid, value - fv, rel_change(fv, value), years_between(fps, fpe, period_start, period_end),
-	cagr(fv, value, years_between(fps, fpe, period_start, period_end)), crosses_break(fm, methodology, flags),
+	is_last, fid, value - fv, rel_change(fv, value), pos - fpos,
+	cagr(fv, value, pos - fpos), crosses_break(fm, methodology, flags),
 	(fpk = 'RANGE') <> (period_kind = 'RANGE')
 FROM w LEFT JOIN b ON true
 ORDER BY period_start, period_end`
@@ -775,13 +827,13 @@ a AS (
 	SELECT o.* FROM observations o
 	WHERE o.kind = 'actual' AND o.canonical AND (o.unit, o.indicator) IN (SELECT unit, indicator FROM t)),
 lat AS (
-	SELECT t.id AS tid, a.id AS lid, a.value AS lv, a.methodology AS lm, a.period_start AS lps, a.period_end AS lpe
+	SELECT t.id AS tid, a.id AS lid, a.value AS lv, a.methodology AS lm, a.period_end AS lpe, a.pos AS lpos
 	FROM t JOIN a ON a.unit = t.unit AND a.indicator = t.indicator
 		AND CASE WHEN t.period_kind = 'RANGE' THEN a.period = t.period
 			ELSE a.period_kind <> 'RANGE' AND a.period_end <= t.period_end END
 	QUALIFY row_number() OVER (PARTITION BY t.id ORDER BY a.period_end DESC, a.period_start DESC) = 1),
 bas AS (
-	SELECT l.tid, a.id AS bid, a.value AS bv, a.period_start AS bps, a.period_end AS bpe
+	SELECT l.tid, a.id AS bid, a.value AS bv, a.pos AS bpos
 	FROM lat l JOIN t ON t.id = l.tid JOIN a ON a.unit = t.unit AND a.indicator = t.indicator
 		AND t.period_kind <> 'RANGE' AND a.period_kind <> 'RANGE' AND a.period_end < l.lpe
 		AND a.methodology IS NOT DISTINCT FROM l.lm
@@ -790,8 +842,8 @@ calc AS (
 	SELECT t.unit, t.indicator, t.id AS tid, t.direction, t.period_kind, t.value AS tv, t.methodology AS tm, t.flags AS tf,
 		l.lid, l.lv, l.lm, b.bid,
 		(l.lv - b.bv) / nullif(t.value - b.bv, 0) AS progress,
-		years_between(b.bps, b.bpe, l.lps, l.lpe) / nullif(years_between(b.bps, b.bpe, t.period_start, t.period_end), 0) AS expected,
-		CASE WHEN t.period_kind <> 'RANGE' THEN (t.value - l.lv) / nullif(years_between(l.lps, l.lpe, t.period_start, t.period_end), 0) END AS required,
+		(l.lpos - b.bpos) / nullif(t.pos - b.bpos, 0) AS expected,
+		CASE WHEN t.period_kind <> 'RANGE' THEN (t.value - l.lv) / nullif(t.pos - l.lpos, 0) END AS required,
 		t.period_end AS tpe
 	FROM t LEFT JOIN lat l ON l.tid = t.id LEFT JOIN bas b ON b.tid = t.id)
 SELECT unit, indicator, tid, lid, bid, progress, expected, required,

@@ -1,5 +1,7 @@
 package store
 
+import "fmt"
+
 // schemaDDL creates a build's tables. Observations arrive in stage_obs as
 // text (with the file and line they came from), are validated in SQL, and
 // are typed, sorted and numbered into observations by finishSQL.
@@ -29,14 +31,6 @@ var schemaDDL = []string{
 // macroDDL defines the arithmetic every analytic shares, once per build,
 // so comparisons, trends and progress compute changes the same way.
 var macroDDL = []string{
-	// A date as a fractional calendar year (2020-07-02 ≈ 2020.5).
-	`CREATE MACRO frac_year(d) AS year(d) + (dayofyear(d) - 1) / dayofyear(make_date(year(d), 12, 31))::DOUBLE`,
-	// A period's position: the midpoint of its span in fractional years
-	// (a calendar year Y sits at Y + 0.5; SY2023-2024 at 2024.17).
-	`CREATE MACRO period_pos(s, e) AS (frac_year(s) + frac_year(e + INTERVAL 1 DAY)) / 2`,
-	// Years between two periods (start, end dates): consecutive calendar
-	// years are exactly 1 apart, 2016-2020 and 2021 are 3.
-	`CREATE MACRO years_between(s1, e1, s2, e2) AS period_pos(s2, e2) - period_pos(s1, e1)`,
 	// Relative change; null when the base is zero.
 	`CREATE MACRO rel_change(v1, v2) AS CASE WHEN v1 <> 0 THEN (v2 - v1) / abs(v1) END`,
 	// Compound annual growth; null unless both values are positive and time passed.
@@ -47,6 +41,21 @@ var macroDDL = []string{
 	// Rank key: smaller is better.
 	`CREATE MACRO rank_key(v, direction) AS CASE WHEN direction = 'lower_better' THEN v ELSE -v END`,
 }
+
+// fracYearSQL is a date as a fractional calendar year (2020-07-02 ≈
+// 2020.5).
+func fracYearSQL(d string) string {
+	return fmt.Sprintf("(year(%[1]s) + (dayofyear(%[1]s) - 1) / dayofyear(make_date(year(%[1]s), 12, 31))::DOUBLE)", d)
+}
+
+// posSQL is a period's position, stored per observation as pos: the
+// midpoint of its span in fractional years, so a calendar year Y sits at
+// Y + 0.5 and SY2023-2024 at 2024.17. Years between two periods is the
+// difference of their positions: consecutive calendar years are exactly 1
+// apart, 2016-2020 and 2021 are 3. end_pos, the end as a fractional year,
+// measures a value's age. Both are computed once, at load, rather than by
+// macros in every query: a nested macro costs milliseconds of planning.
+var posSQL = "(" + fracYearSQL("p.period_start") + " + " + fracYearSQL("(p.period_end + INTERVAL 1 DAY)") + ") / 2"
 
 // basisSQL derives an observation's basis from its flags column: a yearly
 // average and a cumulative total over the same range are different facts.
@@ -69,12 +78,13 @@ const preferSQL = `src_date DESC NULLS LAST, doubtful, bound, source, line NULLS
 var sortSQL = `CREATE TABLE observations AS
 	SELECT row_number() OVER () AS id, * FROM (
 	WITH s AS (
-		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, src.date AS src_date,
+		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, ` + posSQL + ` AS pos,
+			` + fracYearSQL("p.period_end") + ` AS end_pos, src.date AS src_date,
 			` + basisSQL + ` AS basis,
 			` + doubtfulSQL + ` AS doubtful,
 			coalesce(st.qualifier, '') IN ('range_min', 'range_max') AS bound
 		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source)
-	SELECT unit, indicator, period, period_kind, period_start, period_end, kind, value, denominator,
+	SELECT unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, kind, value, denominator,
 		qualifier, coalesce(flags, '') AS flags, methodology, source, line, raw, note, basis,
 		true AS canonical, _file, _line
 	FROM s
