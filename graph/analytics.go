@@ -28,6 +28,9 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 		Parent:       !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
 		Earliest:     !rows["sinceEarliest"],
 		Alternatives: !rows["alternatives"],
+		// The change's own fields are computed in SQL; only its from
+		// observation needs the second statement.
+		EarliestObservation: !selectedUnder(ctx, "rows", "sinceEarliest")["from"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
 	return &c, err
@@ -143,6 +146,27 @@ func selectedHere(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
 		out[f.Name] = true
+	}
+	return out
+}
+
+// selectedUnder returns the names of the fields selected under
+// child.grandchild of the current field (fragments included).
+func selectedUnder(ctx context.Context, child, grandchild string) map[string]bool {
+	out := map[string]bool{}
+	oc := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != child {
+			continue
+		}
+		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
+			if g.Name != grandchild {
+				continue
+			}
+			for _, h := range graphql.CollectFields(oc, g.Selections, nil) {
+				out[h.Name] = true
+			}
+		}
 	}
 	return out
 }

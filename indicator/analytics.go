@@ -97,6 +97,9 @@ type CompareSkip struct {
 	Parent       bool // the parent's value, share and difference
 	Earliest     bool // the change since the earliest value (needed to rank by CHANGE or GROWTH)
 	Alternatives bool // counts of other observations for the same key
+	// EarliestObservation leaves the earliest observation itself out of
+	// the change since earliest: Change.From then carries only its ID.
+	EarliestObservation bool
 }
 
 // Change is the change between two observations of one series.

@@ -122,7 +122,8 @@ u AS (SELECT unnest($1::VARCHAR[]) AS unit),
 ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}})),
 scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
-	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, methodology, flags, basis, canonical
+	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, denominator, qualifier,
+		methodology, flags, source, line, raw, note, basis, canonical
 	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3::VARCHAR AND unit IN (SELECT unit FROM scope)),
 cand AS (
 	SELECT o.* FROM base o
@@ -157,8 +158,11 @@ SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pti
 	{{ALT_COL}},
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
 	crosses_break(r.em, r.methodology, r.flags),
-	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE')
-FROM ranked r{{JOIN_PARENTS}}{{JOIN_ALTS}}
+	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE'),
+	ob.id, ob.unit, ob.indicator, ob.period, $3::VARCHAR, ob.value, ob.denominator, ob.qualifier, ob.flags, ob.methodology,
+	ob.source, ob.line, ob.raw, ob.note, ob.canonical
+FROM ranked r
+LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}
 ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
 
 // comparePart is one optional part of compareSQL: its text when wanted,
@@ -317,9 +321,14 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			var missing sql.NullString
 			var rnk, ties, prnk, pof, pties sql.NullInt64
 			var mean, dmean, share, dparent sql.NullFloat64
-			if err := r.Scan(&row.Unit, &row.Indicator, &missing, &p.obs, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
-				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix); err != nil {
+			// The picked observation's own columns come last.
+			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &missing, &p.obs, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
+				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
+			if err != nil {
 				return err
+			}
+			if ok {
+				row.Obs = &o
 			}
 			row.Missing = missing.String
 			row.Rank, row.RankTies, row.RankInParent, row.RankInParentOf, row.ParentTies = int(rnk.Int64), int(ties.Int64), int(prnk.Int64), int(pof.Int64), int(pties.Int64)
@@ -332,10 +341,14 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	if err != nil {
 		return out, err
 	}
-	// Second statement: the observations the rows were computed from.
+	// Second statement, when asked for: the parents' and earliest
+	// observations the rows were compared with.
 	var ids []sql.NullInt64
 	for _, p := range pend {
-		ids = append(ids, p.obs, p.parent, p.earliest)
+		ids = append(ids, p.parent)
+		if !q.Skip.EarliestObservation {
+			ids = append(ids, p.earliest)
+		}
 	}
 	obs, err := s.observationsOf(ctx, sn, ids...)
 	if err != nil {
@@ -351,7 +364,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		if i, ok := sn.dim.indIndex[row.Indicator]; ok {
 			row.IndicatorInfo = &sn.dim.indicators[i]
 		}
-		if row.Obs = obsPtr(obs, p.obs); row.Obs != nil {
+		if row.Obs != nil {
 			o := *row.Obs
 			periods[o.Period.Label] = o.Period
 			if perInd[row.Indicator] == nil {
@@ -361,7 +374,11 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		}
 		row.Parent = obsPtr(obs, p.parent)
 		if p.earliest.Valid && row.Obs != nil {
-			row.Earliest = change(obs[p.earliest.Int64], *row.Obs, p.abs, p.rel, p.years, p.growth, p.crosses, p.rangeMix)
+			from, ok := obs[p.earliest.Int64]
+			if !ok { // skipped: only its id
+				from = indicator.Observation{ID: p.earliest.Int64}
+			}
+			row.Earliest = change(from, *row.Obs, p.abs, p.rel, p.years, p.growth, p.crosses, p.rangeMix)
 		}
 	}
 	for _, labels := range perInd {

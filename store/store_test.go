@@ -708,3 +708,33 @@ func TestRollupSkip(t *testing.T) {
 	require.Positive(t, inputs, "the full rollup should list its inputs")
 	require.Positive(t, missing, "the full rollup should list children without data")
 }
+
+// TestCompareSkipEarliestObservation: without the earliest observation,
+// a change keeps everything computed in SQL and the observation's id.
+func TestCompareSkipEarliestObservation(t *testing.T) {
+	ctx := context.Background()
+	st, _ := setup(t, store.Options{})
+	q := indicator.CompareQuery{Indicators: []string{"poverty_rate"}, Units: indicator.UnitSet{Codes: []string{"vn.lc.pt", "vn.lc.mt"}}}
+	full, err := st.Compare(ctx, q)
+	require.NoError(t, err)
+	q.Skip.EarliestObservation = true
+	lean, err := st.Compare(ctx, q)
+	require.NoError(t, err)
+	require.Len(t, lean.Rows, len(full.Rows))
+	changes := 0
+	for i := range full.Rows {
+		f, l := full.Rows[i], lean.Rows[i]
+		require.Equal(t, f.Obs, l.Obs)
+		if f.Earliest == nil {
+			require.Nil(t, l.Earliest)
+			continue
+		}
+		changes++
+		require.Equal(t, f.Earliest.From.ID, l.Earliest.From.ID)
+		require.Empty(t, l.Earliest.From.Period.Label)
+		fc, lc := *f.Earliest, *l.Earliest
+		fc.From, lc.From = indicator.Observation{}, indicator.Observation{}
+		require.Equal(t, fc, lc)
+	}
+	require.Positive(t, changes, "the fixture should have a change since earliest")
+}
