@@ -22,12 +22,13 @@ fuzz:
 ci:
 	bash .ci/run
 
-# Benchmarks: sizes S and M, chiso vs raw DuckDB vs PostgreSQL + PostGraphile.
+# Benchmarks: sizes S and M, chiso vs raw DuckDB vs PostgreSQL + PostGraphile,
+# and size L loaded on disk under a memory limit (load rate and memory only).
 # Installs the peer (postgresql-15, npm packages) first; writes
 # bench/results/*.json and the results block of BENCHMARKS.md.
 bench:
 	bash bench/peer/setup.sh
-	go run ./bench -sizes S,M -peer
+	go run ./bench -sizes S,M,L -peer -load-only L
 
 # What CI runs: size XS, chiso and raw DuckDB only, correctness first.
 bench-smoke:

@@ -36,11 +36,13 @@ type options struct {
 	writeMD    bool
 	keepData   bool
 	chisoFlags []string
+	loadOnly   map[string]bool // sizes only loaded and measured for memory
+	loadFlags  []string        // extra chiso flags for those sizes
 }
 
 func main() {
 	var o options
-	var sizes, clients, extra string
+	var sizes, clients, extra, loadOnly, loadFlags string
 	flag.StringVar(&sizes, "sizes", "S", "comma-separated dataset sizes (XS, S, M, L)")
 	flag.StringVar(&o.out, "out", "bench/results", "results folder (data is generated under OUT/tmp)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed for data and parameter draws")
@@ -52,7 +54,16 @@ func main() {
 	flag.BoolVar(&o.writeMD, "md", true, "write BENCHMARKS.md")
 	flag.BoolVar(&o.keepData, "keep", true, "keep generated datasets for the next run")
 	flag.StringVar(&extra, "chiso-flags", "", "extra flags for chiso serve, space-separated (e.g. -memory-limit 8GB)")
+	flag.StringVar(&loadOnly, "load-only", "", "comma-separated sizes (of -sizes) that are only loaded from Parquet: load rate and memory, no query mix (the floor would need a second copy)")
+	flag.StringVar(&loadFlags, "load-only-flags", "-on-disk -memory-limit 4GB", "extra flags for chiso serve for -load-only sizes")
 	flag.Parse()
+	o.loadOnly = map[string]bool{}
+	for _, s := range strings.Split(loadOnly, ",") {
+		if s != "" {
+			o.loadOnly[s] = true
+		}
+	}
+	o.loadFlags = strings.Fields(loadFlags)
 	o.sizes = strings.Split(sizes, ",")
 	for _, c := range strings.Split(clients, ",") {
 		var n int

@@ -33,6 +33,10 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 		for _, l := range s.Load {
 			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %.0f MB |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, l.PeakRSSMB)
 		}
+		if s.LoadOnly {
+			fmt.Fprintf(&b, "\nLoad only (flags `%s`): RSS once serving %.0f MB. No query mix at this size: the in-process floor would need a second copy of the data.\n", strings.Join(s.Flags, " "), s.SteadyRSSMB)
+			continue
+		}
 		fmt.Fprintf(&b, "\nServing peak RSS after the query mix: %.0f MB.\n\n", s.ServeRSSMB)
 		b.WriteString("Correctness (answers equal hand-written SQL on the same data): ")
 		var cs []string

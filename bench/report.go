@@ -30,6 +30,10 @@ type sizeResult struct {
 	Checks       []check          `json:"checks"`
 	Questions    []questionResult `json:"questions"`
 	ServeRSSMB   float64          `json:"serve_peak_rss_mb"`
+	// LoadOnly sizes are loaded with Flags and measured for memory only.
+	LoadOnly    bool     `json:"load_only,omitempty"`
+	Flags       []string `json:"chiso_flags,omitempty"`
+	SteadyRSSMB float64  `json:"steady_rss_mb,omitempty"`
 }
 
 type loadResult struct {
@@ -90,6 +94,9 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	pq, err := generate(ctx, bin, tmp, size, "parquet", o.seed)
 	if err != nil {
 		return sr, err
+	}
+	if o.loadOnly[size] {
+		return loadOnly(ctx, o, bin, pq, size)
 	}
 	if !o.quick {
 		csvDir, err := generate(ctx, bin, tmp, size, "csv", o.seed)
@@ -329,4 +336,26 @@ var peerNotes = map[string]string{
 	"q4": "pg-aggregates groupedAggregates on a custom view; client combines coverage",
 	"q5": "custom SQL function (growth_ranking)",
 	"q6": "plain PostGraphile",
+}
+
+// loadOnly loads a size from Parquet with the -load-only-flags and records
+// its load rate, peak RSS during the load and RSS once it serves.
+func loadOnly(ctx context.Context, o options, bin, pq, size string) (sizeResult, error) {
+	sr := sizeResult{Size: size, LoadOnly: true, Flags: append(append([]string{}, o.chisoFlags...), o.loadFlags...)}
+	srv, err := startServer(ctx, bin, pq, sr.Flags)
+	if err != nil {
+		return sr, err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	sr.Observations = srv.obs
+	sr.Load = append(sr.Load, loadResult{Format: "parquet", Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
+		PeakRSSMB: float64(procStatus(pid, "VmHWM")) / 1024, FilesMB: dirMB(pq)})
+	sr.SteadyRSSMB = float64(procStatus(pid, "VmRSS")) / 1024
+	sr.ServeRSSMB = float64(procStatus(pid, "VmHWM")) / 1024
+	log.Printf("%s: %d observations; parquet load %.2fs, peak RSS %.0f MB, serving at %.0f MB", size, srv.obs, srv.loadTime.Seconds(), sr.ServeRSSMB, sr.SteadyRSSMB)
+	if !o.keepData {
+		os.RemoveAll(pq)
+	}
+	return sr, nil
 }
