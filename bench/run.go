@@ -61,7 +61,26 @@ type server struct {
 	base     string
 	loadTime time.Duration
 	obs      int
-	logs     *bytes.Buffer
+	logs     *syncBuffer
+}
+
+// syncBuffer is the server's log, written by the goroutine reading its
+// stderr and read by the harness.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(x string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(x)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 var loadedRE = regexp.MustCompile(`msg="dataset loaded".*observations=(\d+) elapsed=(\S+)`)
@@ -84,7 +103,7 @@ func startServer(ctx context.Context, bin, dir string, extra []string) (*server,
 	}
 	args := append([]string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-data", dir, "-log-level", "info", "-max-page", "10000"}, extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	cmd.Stdout = io.Discard
