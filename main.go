@@ -69,6 +69,7 @@ type config struct {
 	maxRows       int
 	maxErrors     int
 	batchWait     time.Duration
+	cacheMB       int
 	threads       int
 	memoryLimit   string
 	tempDir       string
@@ -115,6 +116,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.maxRows, "max-rows", atoi("CHISO_MAX_ROWS", store.DefaultMaxRows), "most rows one SQL statement may return (env CHISO_MAX_ROWS)")
 	fs.IntVar(&c.maxErrors, "max-errors", atoi("CHISO_MAX_ERRORS", 100), "dataset problems reported before a load gives up (env CHISO_MAX_ERRORS)")
 	fs.DurationVar(&c.batchWait, "batch-wait", dur("CHISO_BATCH_WAIT", 2*time.Millisecond), "how long nested lookups wait to be batched into one statement (env CHISO_BATCH_WAIT)")
+	fs.IntVar(&c.cacheMB, "cache-mb", atoi("CHISO_CACHE_MB", 64), "memory for whole responses, reused until the data is reloaded; 0 turns the cache off (env CHISO_CACHE_MB)")
 	fs.IntVar(&c.threads, "threads", atoi("CHISO_THREADS", 0), "DuckDB threads; 0 lets DuckDB choose (env CHISO_THREADS)")
 	fs.StringVar(&c.memoryLimit, "memory-limit", env("CHISO_MEMORY_LIMIT", ""), "DuckDB memory limit such as 8GB; empty lets DuckDB choose (env CHISO_MEMORY_LIMIT)")
 	fs.StringVar(&c.tempDir, "temp-dir", env("CHISO_TEMP_DIR", ""), "where DuckDB spills when over its memory limit; default the system temporary folder (env CHISO_TEMP_DIR)")
@@ -200,6 +202,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer, ready func(addr
 		QueryLimits: graph.QueryLimits{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity},
 		Loader:      graph.LoaderOptions{Wait: cfg.batchWait},
 		MaxBody:     1 << 20,
+		CacheBytes:  int64(cfg.cacheMB) << 20,
 	}, st, log)
 	srv := &http.Server{Addr: cfg.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.addr)

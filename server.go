@@ -27,6 +27,7 @@ type serverConfig struct {
 	QueryLimits graph.QueryLimits
 	Loader      graph.LoaderOptions
 	MaxBody     int64 // bytes of a request body
+	CacheBytes  int64 // response cache size; 0: none (see responseCache)
 }
 
 // newHandler builds chiso's HTTP handler: GraphQL at /graphql (POST and
@@ -47,7 +48,7 @@ func newHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) http.H
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withTimeout(cfg.Timeout, limitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, gql))))
+	mux.Handle("/graphql", withTimeout(cfg.Timeout, limitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, cached(newResponseCache(cfg.CacheBytes), eng, gql)))))
 	mux.Handle("GET /{$}", playground.Handler("chiso GraphiQL", "/graphql"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		info, err := eng.Dataset(r.Context())

@@ -188,10 +188,13 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
-// gqlClient posts GraphQL over a keep-alive connection pool.
+// gqlClient posts GraphQL over a keep-alive connection pool. Unless
+// cached is set it asks for fresh answers (Cache-Control: no-cache), so
+// chiso's response cache never answers a measured request.
 type gqlClient struct {
-	url string
-	hc  *http.Client
+	url    string
+	hc     *http.Client
+	cached bool
 }
 
 func newGQLClient(url string) *gqlClient {
@@ -206,6 +209,9 @@ func (c *gqlClient) do(ctx context.Context, query string, vars map[string]any) (
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if !c.cached {
+		req.Header.Set("Cache-Control", "no-cache")
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err

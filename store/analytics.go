@@ -188,7 +188,7 @@ common AS (
 	// With a maximum age, a unit's pick may be too old to keep (STALE).
 	"KEPT": {on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
 kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $8::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
-	"STALE":      {on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
+	"STALE": {on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
 	"JOIN_FRESH": {on: `
 	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator`},
 	"EARLIEST": {on: `
