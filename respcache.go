@@ -130,7 +130,7 @@ func cached(c *responseCache, eng indicator.Engine, next http.Handler) http.Hand
 			return
 		}
 		w.Header().Set(cacheHeader, "miss")
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{statusWriter: statusWriter{ResponseWriter: w}}
 		next.ServeHTTP(rec, r)
 		if rec.status == http.StatusOK && !rec.failed && !bytes.Contains(rec.body.Bytes(), []byte(`"errors":`)) {
 			c.put(&cacheEntry{key: key, contentType: w.Header().Get("Content-Type"), body: bytes.Clone(rec.body.Bytes())})
@@ -138,33 +138,19 @@ func cached(c *responseCache, eng indicator.Engine, next http.Handler) http.Hand
 	})
 }
 
-// recorder passes a response through and keeps a copy of its body.
+// recorder passes a response through, recording its status, and keeps a
+// copy of its body.
 type recorder struct {
-	http.ResponseWriter
-	status int
+	statusWriter
 	body   bytes.Buffer
 	failed bool
 }
 
-func (w *recorder) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
 func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
 	w.body.Write(b)
-	n, err := w.ResponseWriter.Write(b)
+	n, err := w.statusWriter.Write(b)
 	if err != nil {
 		w.failed = true
 	}
 	return n, err
-}
-
-func (w *recorder) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

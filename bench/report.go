@@ -103,23 +103,21 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		if err != nil {
 			return sr, err
 		}
-		s, err := startServer(ctx, bin, csvDir, o.chisoFlags)
+		s, lr, err := startLoad(ctx, bin, csvDir, "csv", o.chisoFlags)
 		if err != nil {
 			return sr, err
 		}
-		sr.Load = append(sr.Load, loadResult{Format: "csv", Seconds: s.loadTime.Seconds(), ObsPerSec: float64(s.obs) / s.loadTime.Seconds(),
-			PeakRSSMB: float64(procStatus(s.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(csvDir)})
+		sr.Load = append(sr.Load, lr)
 		s.stop()
 	}
-	srv, err := startServer(ctx, bin, pq, o.chisoFlags)
+	srv, lr, err := startLoad(ctx, bin, pq, "parquet", o.chisoFlags)
 	if err != nil {
 		return sr, err
 	}
 	defer srv.stop()
 	pid := srv.cmd.Process.Pid
 	sr.Observations = srv.obs
-	sr.Load = append(sr.Load, loadResult{Format: "parquet", Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
-		PeakRSSMB: float64(procStatus(pid, "VmHWM")) / 1024, FilesMB: dirMB(pq)})
+	sr.Load = append(sr.Load, lr)
 	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
 
 	fl, err := loadFloor(ctx, pq)
@@ -349,15 +347,14 @@ var peerNotes = map[string]string{
 // its load rate, peak RSS during the load and RSS once it serves.
 func loadOnly(ctx context.Context, o options, bin, pq, size string) (sizeResult, error) {
 	sr := sizeResult{Size: size, LoadOnly: true, Flags: append(append([]string{}, o.chisoFlags...), o.loadFlags...)}
-	srv, err := startServer(ctx, bin, pq, sr.Flags)
+	srv, lr, err := startLoad(ctx, bin, pq, "parquet", sr.Flags)
 	if err != nil {
 		return sr, err
 	}
 	defer srv.stop()
 	pid := srv.cmd.Process.Pid
 	sr.Observations = srv.obs
-	sr.Load = append(sr.Load, loadResult{Format: "parquet", Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
-		PeakRSSMB: float64(procStatus(pid, "VmHWM")) / 1024, FilesMB: dirMB(pq)})
+	sr.Load = append(sr.Load, lr)
 	sr.SteadyRSSMB = float64(procStatus(pid, "VmRSS")) / 1024
 	sr.ServeRSSMB = float64(procStatus(pid, "VmHWM")) / 1024
 	log.Printf("%s: %d observations; parquet load %.2fs, peak RSS %.0f MB, serving at %.0f MB", size, srv.obs, srv.loadTime.Seconds(), sr.ServeRSSMB, sr.SteadyRSSMB)
@@ -407,4 +404,15 @@ func measureCached(ctx context.Context, o options, srv *server, q question, ds [
 		}
 	}
 	return res, nil
+}
+
+// startLoad starts chiso serving dir and measures its load: time, rate,
+// peak RSS so far and the size of the files.
+func startLoad(ctx context.Context, bin, dir, format string, flags []string) (*server, loadResult, error) {
+	srv, err := startServer(ctx, bin, dir, flags)
+	if err != nil {
+		return nil, loadResult{}, err
+	}
+	return srv, loadResult{Format: format, Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
+		PeakRSSMB: float64(procStatus(srv.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(dir)}, nil
 }

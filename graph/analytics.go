@@ -142,47 +142,35 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 
 // selectedHere returns the names of the fields selected under the current
 // field (fragments included).
-func selectedHere(ctx context.Context) map[string]bool {
-	out := map[string]bool{}
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		out[f.Name] = true
-	}
-	return out
-}
+func selectedHere(ctx context.Context) map[string]bool { return selectedAt(ctx) }
+
+// selected returns the names of the fields selected under the current
+// field's child field named child (fragments included).
+func selected(ctx context.Context, child string) map[string]bool { return selectedAt(ctx, child) }
 
 // selectedUnder returns the names of the fields selected under
 // child.grandchild of the current field (fragments included).
 func selectedUnder(ctx context.Context, child, grandchild string) map[string]bool {
-	out := map[string]bool{}
-	oc := graphql.GetOperationContext(ctx)
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name != child {
-			continue
-		}
-		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
-			if g.Name != grandchild {
-				continue
-			}
-			for _, h := range graphql.CollectFields(oc, g.Selections, nil) {
-				out[h.Name] = true
-			}
-		}
-	}
-	return out
+	return selectedAt(ctx, child, grandchild)
 }
 
-// selected returns the names of the fields selected under the current
-// field's child field named child (fragments included).
-func selected(ctx context.Context, child string) map[string]bool {
-	out := map[string]bool{}
+// selectedAt returns the names of the fields selected at the end of path,
+// a chain of field names below the current field (fragments included).
+func selectedAt(ctx context.Context, path ...string) map[string]bool {
 	oc := graphql.GetOperationContext(ctx)
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name != child {
-			continue
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for _, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+			}
 		}
-		for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
-			out[g.Name] = true
-		}
+		fields = next
+	}
+	out := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		out[f.Name] = true
 	}
 	return out
 }
