@@ -675,7 +675,7 @@ func ruleSQL(r indicator.Rule, overTime bool) (hd, value, share, inputs, refusal
 	ids := func(cols ...string) string {
 		parts := make([]string, len(cols))
 		for i, c := range cols {
-			parts[i] = fmt.Sprintf("coalesce(list(%s) FILTER (WHERE (%%[1]s) AND %s IS NOT NULL), [])", c, c) // %[1]s: has-data
+			parts[i] = fmt.Sprintf("coalesce(list(%[1]s ORDER BY %[1]s) FILTER (WHERE (%%[1]s) AND %[1]s IS NOT NULL), [])", c) // %[1]s: has-data
 		}
 		return "flatten([" + strings.Join(parts, ", ") + "])"
 	}
