@@ -342,11 +342,22 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
-	args := []any{us, is, ks, ks}
-	q := `SELECT ` + obsColumns + ` FROM observations
-		WHERE (unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
-		AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], kind))
-		AND indicator IN (` + inList(distinctIndicators(keys), &args, false) + `)
+	// The statement's text follows the request's shape, so each shape plans
+	// only what it needs: one series (a root field) by equality, several
+	// (a batch) by their pairs; a kind filter only when asked for.
+	var args []any
+	where := "unit = ?::VARCHAR AND indicator = ?::VARCHAR"
+	if len(keys) == 1 {
+		args = append(args, us[0], is[0])
+	} else {
+		where = "(unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])) AND indicator IN (" +
+			inList(distinctIndicators(keys), &args, false) + ")"
+		args = append([]any{us, is}, args...)
+	}
+	if len(ks) > 0 {
+		where += " AND kind IN (" + inList(ks, &args, false) + ")"
+	}
+	q := `SELECT ` + obsColumns + ` FROM observations WHERE ` + where + `
 		ORDER BY unit, indicator, period_start, period_end, kind, id`
 	err = s.query(ctx, sn, "store: series", q, args, func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
