@@ -71,10 +71,12 @@ const preferSQL = `src_date DESC NULLS LAST, doubtful, bound, source, line NULLS
 	coalesce(qualifier, ''), coalesce(raw, ''), coalesce(flags, ''), _file, _line`
 
 // sortSQL types, sorts and numbers the staged observations. It is one
-// plain parallel sort: id follows the order (indicator, unit, period …), so
-// one indicator's rows sit together for scans and id is the keyset for
-// pagination. Every row starts canonical; canonicalSQL corrects the few
-// groups with more than one row.
+// plain parallel sort, numbered by a streaming row_number() that follows
+// the sorted order (TestPhysicalOrder checks it on shuffled input): id
+// follows (indicator, unit, period …), so one indicator's rows sit together
+// for scans and id is the keyset for pagination. Every row starts
+// canonical; canonicalSQL corrects the few groups with more than one row,
+// without relying on the ids' order.
 var sortSQL = `CREATE TABLE observations AS
 	SELECT row_number() OVER () AS id, * FROM (
 	WITH s AS (
@@ -97,7 +99,7 @@ const doubtfulSQL = `(contains(';' || coalesce(flags, '') || ';', ';inconsistent
 // figure reported twice, or by two sources), ranks their rows by preferSQL,
 // marks all but the first non-canonical, and keeps, per identical row (the
 // same identity: group plus qualifier, source, line, figure and flags),
-// its first occurrence, for finishDupsSQL. Only the rows of such groups
+// its first occurrence, for dupsSQL. Only the rows of such groups
 // are sorted, so this costs one grouping pass over the table.
 var canonicalSQL = []string{
 	`CREATE TEMP TABLE multi AS
