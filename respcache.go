@@ -5,6 +5,8 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -108,7 +110,15 @@ func cached(c *responseCache, eng indicator.Engine, next http.Handler) http.Hand
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			http.Error(w, "request body: "+err.Error(), http.StatusRequestEntityTooLarge)
+			status, code := http.StatusBadRequest, "INVALID_ARGUMENT"
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				status, code = http.StatusRequestEntityTooLarge, "TOO_LARGE"
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+				"message": "request body: " + err.Error(), "extensions": map[string]string{"code": code}}}})
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -123,6 +123,20 @@ func TestResponseCache(t *testing.T) {
 	require.Equal(t, first, third)
 }
 
+// TestResponseCacheBodyLimit: the cache reads the body first, and says in
+// GraphQL's shape when it is over the limit.
+func TestResponseCacheBodyLimit(t *testing.T) {
+	e := newCacheEnv(t, 1<<20)
+	big, _ := json.Marshal(map[string]any{"query": `{ dataset { version } }`, "variables": map[string]string{"pad": string(bytes.Repeat([]byte{'x'}, 2<<20))}})
+	resp, err := http.Post(e.srv.URL+"/graphql", "application/json", bytes.NewReader(big))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.Contains(t, string(raw), `"code":"TOO_LARGE"`)
+}
+
 func TestResponseCacheBounded(t *testing.T) {
 	c := newResponseCache(1000)
 	entry := func(i byte, n int) *cacheEntry {
