@@ -234,6 +234,18 @@ type load struct {
 // open returns a row reader for a table file, hashing its bytes into the
 // dataset version.
 func (ld *load) open(ctx context.Context, tf tableFile) (rowReader, error) {
+	if tf.format == FormatParquet {
+		path, cleanup, err := ld.localPath(tf)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		cols, rows, err := ld.b.ParquetTable(ctx, path)
+		if err != nil {
+			return nil, &Error{Msg: fmt.Sprintf("not a readable Parquet file: %v", err)}
+		}
+		return &sliceReader{cols: cols, rows: rows}, nil
+	}
 	fmt.Fprintf(ld.h, "%s\x00", tf.name)
 	switch tf.format {
 	case FormatCSV:
@@ -251,20 +263,6 @@ func (ld *load) open(ctx context.Context, tf tableFile) (rowReader, error) {
 			return nil, err
 		}
 		return newArrowReader(f)
-	case FormatParquet:
-		path, cleanup, err := osPath(tf)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-		if err := hashFile(ld.h, tf); err != nil {
-			return nil, err
-		}
-		cols, rows, err := ld.b.ParquetTable(ctx, path)
-		if err != nil {
-			return nil, &Error{Msg: fmt.Sprintf("not a readable Parquet file: %v", err)}
-		}
-		return &sliceReader{cols: cols, rows: rows}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q", tf.format)
 }
@@ -284,10 +282,16 @@ func hashFile(h hash.Hash, tf tableFile) error {
 	return err
 }
 
-// osPath returns a path on disk for a table file, copying it out of a
-// non-OS file system (an embedded dataset) if need be.
-func osPath(tf tableFile) (string, func(), error) {
+// localPath returns a path on disk for a table file that DuckDB reads
+// itself (Parquet), hashing its name and bytes into the dataset version on
+// the way: a file on disk is read once for the hash; an embedded one is
+// hashed while it is copied out, not read twice.
+func (ld *load) localPath(tf tableFile) (string, func(), error) {
+	fmt.Fprintf(ld.h, "%s\x00", tf.name)
 	if tf.dir.OSPath != "" {
+		if err := hashFile(ld.h, tf); err != nil {
+			return "", nil, err
+		}
 		return filepath.Join(tf.dir.OSPath, tf.name), func() {}, nil
 	}
 	src, err := tf.dir.FS.Open(tf.name)
@@ -299,7 +303,7 @@ func osPath(tf tableFile) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := io.Copy(tmp, src); err != nil {
+	if _, err := io.Copy(tmp, io.TeeReader(src, ld.h)); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return "", nil, err

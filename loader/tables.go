@@ -291,16 +291,12 @@ func (ld *load) observations(ctx context.Context, files []tableFile) []obsFile {
 }
 
 func (ld *load) stageParquet(ctx context.Context, i int, tf tableFile, of obsFile) {
-	path, cleanup, err := osPath(tf)
+	path, cleanup, err := ld.localPath(tf)
 	if err != nil {
 		ld.fail(tf, err)
 		return
 	}
 	defer cleanup()
-	if err := hashFile(ld.h, tf); err != nil {
-		ld.fail(tf, err)
-		return
-	}
 	cols, err := ld.b.ParquetColumns(ctx, path)
 	if err != nil {
 		ld.fail(tf, &Error{Msg: fmt.Sprintf("not a readable Parquet file: %v", err)})
