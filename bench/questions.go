@@ -32,7 +32,6 @@ type universe struct {
 	provinces, districts, communes []string
 	sumIndicators, anyIndicators   []string
 	years                          []string
-	childrenOf                     map[string][]string
 }
 
 func pick(r *rand.Rand, xs []string) string { return xs[r.IntN(len(xs))] }
