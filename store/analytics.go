@@ -153,7 +153,7 @@ ranked AS (
 		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, rv) END AS pties,
 		avg(value) OVER (PARTITION BY indicator) AS mean
 	FROM keyed j){{PARENTS}}{{ALTS}}
-SELECT r.unit, r.indicator, r.missing, r.id, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
+SELECT r.unit, r.indicator, r.missing, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
 	{{PARENT_COLS}},
 	{{ALT_COL}},
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
@@ -165,64 +165,75 @@ FROM ranked r
 LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}
 ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
 
-// comparePart is one optional part of compareSQL: its text when wanted,
-// and what stands in for it otherwise.
-type comparePart struct{ on, off string }
+// comparePart is one optional part of compareSQL: the feature it belongs
+// to, its text when that feature is wanted, and what stands in otherwise.
+type comparePart struct{ feature, on, off string }
+
+// The features of a comparison that can be left out.
+const (
+	featParent   = "parent"       // the parent's value, share and difference
+	featRanges   = "ranges"       // range periods (2016-2020) among the candidates
+	featExact    = "exact"        // one given period for every unit
+	featCommon   = "common"       // the most recent period enough units share
+	featMaxAge   = "max age"      // values older than a limit are STALE
+	featEarliest = "earliest"     // the change since the earliest value
+	featAlts     = "alternatives" // counts of other observations for the same key
+)
 
 var compareParts = map[string]comparePart{
-	"PARENT_SCOPE": {on: `
+	"PARENT_SCOPE": {feature: featParent, on: `
 	UNION SELECT DISTINCT parent FROM units WHERE code IN (SELECT unit FROM u) AND parent IS NOT NULL`},
 	// With parents in scope, base also holds their rows.
-	"IN_U":      {on: ` AND o.unit IN (SELECT unit FROM u)`},
-	"NO_RANGES": {on: ` AND o.period_kind <> 'RANGE'`},
-	"EXACT":     {on: ` AND o.period = $5::VARCHAR`},
-	"COMMON": {on: `
+	"IN_U":      {feature: featParent, on: ` AND o.unit IN (SELECT unit FROM u)`},
+	"NO_RANGES": {feature: featRanges, off: ` AND o.period_kind <> 'RANGE'`},
+	"EXACT":     {feature: featExact, on: ` AND o.period = $5::VARCHAR`},
+	"COMMON": {feature: featCommon, on: `
 per_period AS (
 	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
 	FROM cand GROUP BY indicator, period),
 common AS (
 	SELECT indicator, period FROM per_period WHERE n >= $6::BIGINT
 	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),`},
-	"IN_COMMON": {on: `
+	"IN_COMMON": {feature: featCommon, on: `
 	WHERE (c.indicator, c.period) IN (SELECT indicator, period FROM common)`},
 	// With a maximum age, a unit's pick may be too old to keep (STALE).
-	"KEPT": {on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
+	"KEPT": {feature: featMaxAge, on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
 kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $8::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
-	"STALE": {on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
-	"JOIN_FRESH": {on: `
+	"STALE": {feature: featMaxAge, on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
+	"JOIN_FRESH": {feature: featMaxAge, on: `
 	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator`},
-	"EARLIEST": {on: `
+	"EARLIEST": {feature: featEarliest, on: `
 earliest AS (
 	SELECT unit, indicator, arg_min(struct_pack(id, value, pos, methodology, period_kind), id) AS e
 	FROM base WHERE canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM u)
 	GROUP BY unit, indicator),`},
-	"E": {on: `CASE WHEN el.e.id <> k.id THEN el.e END`,
+	"E": {feature: featEarliest, on: `CASE WHEN el.e.id <> k.id THEN el.e END`,
 		off: `NULL::STRUCT(id BIGINT, value DOUBLE, pos DOUBLE, methodology VARCHAR, period_kind VARCHAR)`},
-	"JOIN_EARLIEST": {on: `
+	"JOIN_EARLIEST": {feature: featEarliest, on: `
 	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator`},
-	"PARENTS": {on: `,
+	"PARENTS": {feature: featParent, on: `,
 parents AS (
 	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
 	WHERE b.canonical AND b.unit IN (SELECT DISTINCT parent FROM grid))`},
-	"PARENT_COLS": {on: `po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
+	"PARENT_COLS": {feature: featParent, on: `po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
 		off: `NULL::BIGINT, NULL::DOUBLE, NULL::DOUBLE`},
-	"JOIN_PARENTS": {on: `
+	"JOIN_PARENTS": {feature: featParent, on: `
 LEFT JOIN parents po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period`},
-	"ALTS": {on: `,
+	"ALTS": {feature: featAlts, on: `,
 alts AS (
 	SELECT unit, indicator, period, count(*) - 1 AS n FROM base
 	WHERE unit IN (SELECT unit FROM u) GROUP BY unit, indicator, period HAVING count(*) > 1)`},
-	"ALT_COL": {on: `coalesce(a.n, 0)`, off: `0`},
-	"JOIN_ALTS": {on: `
+	"ALT_COL": {feature: featAlts, on: `coalesce(a.n, 0)`, off: `0`},
+	"JOIN_ALTS": {feature: featAlts, on: `
 LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period = r.period`},
 }
 
-// compareText assembles compareSQL with the parts wanted.
+// compareText assembles compareSQL with the features wanted.
 func compareText(inds string, want map[string]bool, rankBy string) string {
 	pairs := []string{"{{INDS}}", inds}
 	for name, p := range compareParts {
 		text := p.off
-		if want[name] {
+		if want[p.feature] {
 			text = p.on
 		}
 		pairs = append(pairs, "{{"+name+"}}", text)
@@ -296,23 +307,20 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		codes[i] = x.Code
 	}
 	out := indicator.Comparison{UnitsInSet: len(units)}
-	type pending struct {
-		row                     int
-		obs, parent, earliest   sql.NullInt64
+	type pending struct { // per row, in order
+		parent, earliest        sql.NullInt64
 		abs, rel, years, growth sql.NullFloat64
 		crosses, rangeMix       sql.NullBool
 	}
 	var pend []pending
 	args := []any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy}
 	indList := inList(codes, &args, true)
-	parent, earliest := !q.Skip.Parent, !q.Skip.Earliest || rankBy != string(indicator.RankByValue)
 	sqlText := compareText(indList, map[string]bool{
-		"PARENT_SCOPE": parent, "IN_U": parent, "PARENTS": parent, "PARENT_COLS": parent, "JOIN_PARENTS": parent,
-		"NO_RANGES": !ranges, "EXACT": mode == indicator.PeriodExact,
-		"COMMON": mode == indicator.PeriodCommon, "IN_COMMON": mode == indicator.PeriodCommon,
-		"KEPT": q.Period.MaxAgeYears > 0, "STALE": q.Period.MaxAgeYears > 0, "JOIN_FRESH": q.Period.MaxAgeYears > 0,
-		"EARLIEST": earliest, "E": earliest, "JOIN_EARLIEST": earliest,
-		"ALTS": !q.Skip.Alternatives, "ALT_COL": !q.Skip.Alternatives, "JOIN_ALTS": !q.Skip.Alternatives,
+		featParent: !q.Skip.Parent, featRanges: ranges,
+		featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
+		featMaxAge:   q.Period.MaxAgeYears > 0,
+		featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
+		featAlts:     !q.Skip.Alternatives,
 	}, rankBy)
 	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
@@ -322,7 +330,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			var rnk, ties, prnk, pof, pties sql.NullInt64
 			var mean, dmean, share, dparent sql.NullFloat64
 			// The picked observation's own columns come last.
-			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &missing, &p.obs, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
+			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &missing, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
 				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
 			if err != nil {
 				return err
@@ -333,7 +341,6 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			row.Missing = missing.String
 			row.Rank, row.RankTies, row.RankInParent, row.RankInParentOf, row.ParentTies = int(rnk.Int64), int(ties.Int64), int(prnk.Int64), int(pof.Int64), int(pties.Int64)
 			row.SetMean, row.DiffFromMean, row.ShareOfParent, row.DiffFromParent = fptr(mean), fptr(dmean), fptr(share), fptr(dparent)
-			p.row = len(out.Rows)
 			out.Rows = append(out.Rows, row)
 			pend = append(pend, p)
 			return nil
@@ -356,8 +363,8 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	}
 	periods := map[string]indicator.Period{}
 	perInd := map[string]map[string]bool{}
-	for _, p := range pend {
-		row := &out.Rows[p.row]
+	for i, p := range pend {
+		row := &out.Rows[i]
 		if i, ok := sn.dim.unitIndex[row.Unit]; ok {
 			row.UnitInfo = &sn.dim.units[i]
 		}
