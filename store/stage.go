@@ -163,24 +163,18 @@ func (b *Build) parquetSchema(ctx context.Context, path string) ([]string, map[s
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: read parquet schema %s: %w", path, err)
 	}
-	defer rows.Close()
-	rcols, _ := rows.Columns()
+	_, desc, err := scanAll(rows)
+	if err != nil {
+		return nil, nil, err
+	}
 	var cols []string
 	types := map[string]string{}
-	for rows.Next() {
-		vals := make([]any, len(rcols))
-		ptrs := make([]any, len(rcols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
-		}
-		name, typ := fmt.Sprint(vals[0]), fmt.Sprint(vals[1])
+	for _, d := range desc { // column_name, column_type, …
+		name, typ := fmt.Sprint(d[0]), fmt.Sprint(d[1])
 		cols = append(cols, name)
 		types[name] = typ
 	}
-	return cols, types, rows.Err()
+	return cols, types, nil
 }
 
 func isNumericType(t string) bool {

@@ -220,32 +220,14 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 // for the script tests' `sql` command and for debugging; the API never
 // calls it.
 func (s *Store) QueryText(ctx context.Context, q string) (string, error) {
-	sn, done, err := s.snap(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer done()
-	rows, err := sn.db.QueryContext(ctx, q)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	cols, rows, err := s.rawQuery(ctx, q)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	b.WriteString(strings.Join(cols, "\t"))
 	b.WriteByte('\n')
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return "", err
-		}
+	for _, vals := range rows {
 		for i, v := range vals {
 			if i > 0 {
 				b.WriteByte('\t')
@@ -261,7 +243,7 @@ func (s *Store) QueryText(ctx context.Context, q string) (string, error) {
 		}
 		b.WriteByte('\n')
 	}
-	return b.String(), rows.Err()
+	return b.String(), nil
 }
 
 // RawQuery runs a read-only SQL statement against the served snapshot and
@@ -269,19 +251,29 @@ func (s *Store) QueryText(ctx context.Context, q string) (string, error) {
 // the floor (DuckDB itself, in-process, with no GraphQL or HTTP); the API
 // never calls it, and it is not counted in Statements.
 func (s *Store) RawQuery(ctx context.Context, q string, args ...any) ([][]any, error) {
+	_, rows, err := s.rawQuery(ctx, q, args...)
+	return rows, err
+}
+
+func (s *Store) rawQuery(ctx context.Context, q string, args ...any) ([]string, [][]any, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer done()
 	rows, err := sn.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return scanAll(rows)
+}
+
+// scanAll reads and closes rows: their column names and every row's values.
+func scanAll(rows *sql.Rows) ([]string, [][]any, error) {
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out [][]any
 	for rows.Next() {
@@ -291,9 +283,9 @@ func (s *Store) RawQuery(ctx context.Context, q string, args ...any) ([][]any, e
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, vals)
 	}
-	return out, rows.Err()
+	return cols, out, rows.Err()
 }
