@@ -23,14 +23,14 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 		q.RankBy = indicator.RankBy(*rankBy)
 	}
 	// Compute only the parts the request reads.
-	rows := selected(ctx, "rows")
+	rows := selectedAt(ctx, "rows")
 	q.Skip = indicator.CompareSkip{
 		Parent:       !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
 		Earliest:     !rows["sinceEarliest"],
 		Alternatives: !rows["alternatives"],
 		// The change's own fields are computed in SQL; only its from
 		// observation needs the second statement.
-		EarliestObservation: !selectedUnder(ctx, "rows", "sinceEarliest")["from"],
+		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
 	return &c, err
@@ -81,10 +81,10 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 	}
 	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind)}
 	// Compute only the parts the request reads.
-	fields := selectedHere(ctx)
+	fields := selectedAt(ctx)
 	q.Skip = indicator.RollupSkip{
 		Inputs:   !fields["inputs"],
-		Missing:  !selected(ctx, "coverage")["missing"],
+		Missing:  !selectedAt(ctx, "coverage")["missing"],
 		Reported: !fields["reported"],
 	}
 	return r.Engine.Rollup(ctx, q)
@@ -138,20 +138,6 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 		}
 	}
 	return out, nil
-}
-
-// selectedHere returns the names of the fields selected under the current
-// field (fragments included).
-func selectedHere(ctx context.Context) map[string]bool { return selectedAt(ctx) }
-
-// selected returns the names of the fields selected under the current
-// field's child field named child (fragments included).
-func selected(ctx context.Context, child string) map[string]bool { return selectedAt(ctx, child) }
-
-// selectedUnder returns the names of the fields selected under
-// child.grandchild of the current field (fragments included).
-func selectedUnder(ctx context.Context, child, grandchild string) map[string]bool {
-	return selectedAt(ctx, child, grandchild)
 }
 
 // selectedAt returns the names of the fields selected at the end of path,
