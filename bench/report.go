@@ -305,29 +305,11 @@ func measurePeer(ctx context.Context, o options, pr *peer, q question, ds []para
 			break
 		}
 	}
-	var lat []time.Duration
-	for i := 0; i < o.requests; i++ {
-		p := ds[i%len(ds)]
-		d, err := timeOne(func() error { _, err := client.do(ctx, pr.queries[q.id], pq.vars(p)); return err })
-		if err != nil {
-			return sys, c, err
-		}
-		lat = append(lat, d)
-	}
-	sys.P50ms, sys.P95ms, sys.P99ms = percentiles(lat)
-	for _, n := range o.clients {
-		cpu0 := pr.cpu()
-		rps, total, err := throughput(ctx, n, o.duration, func(i int) error {
-			_, err := client.do(ctx, pr.queries[q.id], pq.vars(ds[i%len(ds)]))
-			return err
-		})
-		if err != nil {
-			return sys, c, err
-		}
-		sys.Throughput[n] = rps
-		if n == 1 && total > 0 {
-			sys.CPUms = ms(pr.cpu()-cpu0) / float64(total)
-		}
+	if err := measure(ctx, o, &sys, ds, pr.cpu, func(p params) error {
+		_, err := client.do(ctx, pr.queries[q.id], pq.vars(p))
+		return err
+	}); err != nil {
+		return sys, c, err
 	}
 	log.Printf("%s peer: p50 %.2fms, correctness %v", q.id, sys.P50ms, c.OK)
 	return sys, c, nil
@@ -373,37 +355,43 @@ func measureCached(ctx context.Context, o options, srv *server, q question, ds [
 	gql.cached = true
 	res := systemResult{System: "chiso, response cache on", Throughput: map[int]float64{},
 		Note: fmt.Sprintf("cache warmed with the %d parameter sets, then every request a hit", len(ds))}
+	ask := func(p params) error { _, err := gql.do(ctx, q.graphql, q.vars(p)); return err }
 	for _, p := range ds {
-		if _, err := gql.do(ctx, q.graphql, q.vars(p)); err != nil {
+		if err := ask(p); err != nil {
 			return res, err
 		}
 	}
+	pid := srv.cmd.Process.Pid
+	err := measure(ctx, o, &res, ds, func() time.Duration { return cpuTime(pid) }, ask)
+	return res, err
+}
+
+// measure fills in a system's latency percentiles (o.requests asks at one
+// client) and its throughput at each client count, with CPU per request at
+// one client as cpu counts it.
+func measure(ctx context.Context, o options, res *systemResult, ds []params, cpu func() time.Duration, ask func(params) error) error {
 	var lat []time.Duration
 	for i := 0; i < o.requests; i++ {
 		p := ds[i%len(ds)]
-		d, err := timeOne(func() error { _, err := gql.do(ctx, q.graphql, q.vars(p)); return err })
+		d, err := timeOne(func() error { return ask(p) })
 		if err != nil {
-			return res, err
+			return err
 		}
 		lat = append(lat, d)
 	}
 	res.P50ms, res.P95ms, res.P99ms = percentiles(lat)
-	pid := srv.cmd.Process.Pid
 	for _, n := range o.clients {
-		cpu0 := cpuTime(pid)
-		rps, total, err := throughput(ctx, n, o.duration, func(i int) error {
-			_, err := gql.do(ctx, q.graphql, q.vars(ds[i%len(ds)]))
-			return err
-		})
+		cpu0 := cpu()
+		rps, total, err := throughput(ctx, n, o.duration, func(i int) error { return ask(ds[i%len(ds)]) })
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.Throughput[n] = rps
 		if n == 1 && total > 0 {
-			res.CPUms = ms(cpuTime(pid)-cpu0) / float64(total)
+			res.CPUms = ms(cpu()-cpu0) / float64(total)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // startLoad starts chiso serving dir and measures its load: time, rate,
