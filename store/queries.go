@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -397,6 +398,10 @@ func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind ind
 	return out, err
 }
 
+// maxUnitList is the longest unit list the observations table filters
+// with a list lookup per row; longer lists are joined.
+const maxUnitList = 64
+
 // Observations returns one page of the filtered observations table,
 // ordered by id (indicator, unit, period), with the total count.
 func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) ([]indicator.Observation, indicator.PageInfo, error) {
@@ -410,16 +415,31 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	q.First = max(q.First, 0)
+	// The page is read in the table's own (id) order, without sorting what
+	// matches, when every condition is a plain predicate on one table:
+	// DuckDB then keeps insertion order through the filter and the LIMIT
+	// (see compactSQL). A long unit list is a semi-join, which does not
+	// keep order, so that page is sorted instead.
 	var where []string
 	var args []any
+	inOrder := true
 	filter := func(col string, vals []string) {
-		if len(vals) > 0 {
-			where = append(where, col+" IN ("+inList(vals, &args, false)+")")
+		switch {
+		case len(vals) == 1:
+			where = append(where, col+" = ?::VARCHAR")
+			args = append(args, vals[0])
+		case len(vals) > 1: // the range prunes row groups; the list decides
+			lo, hi := slices.Min(vals), slices.Max(vals)
+			where = append(where, col+" BETWEEN ?::VARCHAR AND ?::VARCHAR AND list_contains(?::VARCHAR[], "+col+")")
+			args = append(args, lo, hi, vals)
 		}
 	}
-	if len(q.Units) > 0 { // possibly long: a semi-join
+	if len(q.Units) > maxUnitList {
 		where = append(where, "unit IN (SELECT unnest(?::VARCHAR[]))")
 		args = append(args, q.Units)
+		inOrder = false
+	} else {
+		filter("unit", q.Units)
 	}
 	filter("indicator", q.Indicators)
 	filter("source", q.Sources)
@@ -440,15 +460,19 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	if len(where) > 0 {
 		cond = strings.Join(where, " AND ")
 	}
+	order := ""
+	if !inOrder {
+		order = "ORDER BY id"
+	}
 	// One statement: the filtered set's count joined to the page, so an
-	// empty page still reports the total.
-	sqlText := fmt.Sprintf(`WITH f AS (SELECT * FROM observations WHERE %s),
-		c AS (SELECT count(*) AS total FROM f),
-		p AS (SELECT * FROM f WHERE id > ? ORDER BY id LIMIT ?)
+	// empty page still reports the total. The count reads only the
+	// filtered columns; the page reads its rows' columns.
+	sqlText := fmt.Sprintf(`WITH c AS (SELECT count(*) AS total FROM observations WHERE %[1]s),
+		p AS (SELECT * FROM observations WHERE %[1]s AND id > ? %[2]s LIMIT ?)
 		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
 			p.methodology, p.source, p.line, p.raw, p.note, p.canonical
-		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond)
-	args = append(args, after, q.First+1)
+		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond, order)
+	args = append(append(args, args...), after, q.First+1)
 	var obs []indicator.Observation
 	info := indicator.PageInfo{}
 	err = s.query(ctx, sn, "store: observations", sqlText, args, func(r *sql.Rows) error {

@@ -132,10 +132,15 @@ const dupsSQL = `SELECT _file, _line, first_file, first_line FROM ranked
 
 // compactSQL drops the load-only columns and checkpoints, which compresses
 // the in-memory tables (about half the memory, measured on 10M rows).
+// Serving then restores insertion order: observations are stored in id
+// order, and with the setting on, a filtered scan of one table under a
+// LIMIT yields the lowest ids first without sorting what it read (a page
+// of the observations table reads 101 rows, not all that match).
 var compactSQL = []string{
 	`DROP TABLE multi`,
 	`DROP TABLE ranked`,
 	`ALTER TABLE observations DROP COLUMN _file`,
 	`ALTER TABLE observations DROP COLUMN _line`,
 	`CHECKPOINT`,
+	`SET preserve_insertion_order = true`,
 }

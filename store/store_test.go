@@ -680,6 +680,57 @@ func TestPhysicalOrder(t *testing.T) {
 	got, err = st.RawQuery(ctx, `SELECT count(*) FROM observations WHERE canonical AND period IN ('1900', '1950', '2000', '2050') AND source <> 'doc1'`)
 	require.NoError(t, err)
 	require.Equal(t, int64(0), got[0][0], "the more recent source should be canonical")
+
+	// Pages of the observations table read rows in the table's order
+	// without sorting them (see compactSQL): walking every page gives the
+	// matching ids in ascending order, the same as sorting them, whether
+	// the filter is one value, a list, or a long unit list (a join).
+	y2000, err := indicator.ParsePeriod("2000")
+	require.NoError(t, err)
+	var many []string
+	for c := 0; c < 100; c++ {
+		many = append(many, fmt.Sprintf("vn.lc.pt.c%03d", c*3))
+	}
+	for _, tc := range []struct {
+		name  string
+		q     indicator.ObservationQuery
+		where string
+	}{
+		{"one indicator", indicator.ObservationQuery{Indicators: []string{"households_total"}}, `indicator = 'households_total'`},
+		{"two indicators, one kind", indicator.ObservationQuery{Indicators: []string{"population", "households_poor"}, Kinds: []indicator.ObservationKind{indicator.KindActual}},
+			`indicator IN ('population', 'households_poor') AND kind = 'actual'`},
+		{"a source from a year", indicator.ObservationQuery{Sources: []string{"doc1"}, From: &y2000},
+			`source = 'doc1' AND period_start >= DATE '2000-01-01'`},
+		{"a long unit list", indicator.ObservationQuery{Units: many, Indicators: []string{"population"}},
+			`indicator = 'population' AND unit IN (SELECT unnest(?::VARCHAR[]))`},
+	} {
+		var args []any
+		if strings.Contains(tc.where, "?") {
+			args = append(args, many)
+		}
+		want, err := st.RawQuery(ctx, `SELECT id FROM observations WHERE `+tc.where+` ORDER BY id`, args...)
+		require.NoError(t, err, tc.name)
+		require.NotEmpty(t, want, tc.name)
+		var ids []any
+		q := tc.q
+		q.First = 7000
+		for {
+			page, info, err := st.Observations(ctx, q)
+			require.NoError(t, err, tc.name)
+			require.Equal(t, len(want), info.TotalCount, tc.name)
+			for _, o := range page {
+				ids = append(ids, o.ID)
+			}
+			if !info.HasNextPage {
+				break
+			}
+			q.After = info.EndCursor
+		}
+		require.Equal(t, len(want), len(ids), tc.name)
+		for i := range want {
+			require.Equal(t, want[i][0], ids[i], "%s: row %d", tc.name, i)
+		}
+	}
 }
 
 // TestRollupSkip: leaving out what a request does not read changes nothing
