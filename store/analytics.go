@@ -104,8 +104,11 @@ func fptr(v sql.NullFloat64) *float64 {
 	return &x
 }
 
-// compareSQL ranks one kind of value of several indicators over a set of
-// units, picking each unit's period by mode, in one statement. $1 units,
+// compareSQL picks one kind of value of several indicators for a set of
+// units, each unit's period by mode, with what each unit is ranked by
+// (rv), in one statement; the ranks, ties and means over the picked rows
+// are counted in Go (rankCompare), where a few thousand rows cost
+// microseconds and DuckDB's window operators cost milliseconds. $1 units,
 // $2 indicators (also inlined as constants at {{INDS}}, for pruning), $3
 // kind, $4 include ranges, $5 exact period label (or null), $6 minimum
 // units for COMMON, $7 mode, $8 max age in years (0: none), $9 what to rank
@@ -143,17 +146,8 @@ unpacked AS (
 	SELECT j.*, e.id AS eid, e.value AS ev, e.methodology AS em, e.period_kind AS epk, j.pos - e.pos AS ey
 	FROM joined j),
 keyed AS (
-	SELECT j.*, {{RV}} AS rv FROM unpacked j),
-ranked AS (
-	SELECT j.*,
-		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, rv IS NULL ORDER BY rank_key(rv, direction)) END AS rnk,
-		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, rv) END AS ties,
-		CASE WHEN rv IS NOT NULL THEN rank() OVER (PARTITION BY indicator, parent, rv IS NULL ORDER BY rank_key(rv, direction)) END AS prnk,
-		count(rv) OVER (PARTITION BY indicator, parent) AS pof,
-		CASE WHEN rv IS NOT NULL THEN count(*) OVER (PARTITION BY indicator, parent, rv) END AS pties,
-		avg(value) OVER (PARTITION BY indicator) AS mean
-	FROM keyed j){{PARENTS}}{{ALTS}}
-SELECT r.unit, r.indicator, r.missing, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.mean, r.value - r.mean,
+	SELECT j.*, {{RV}} AS rv FROM unpacked j){{PARENTS}}{{ALTS}}
+SELECT r.unit, r.indicator, r.direction, r.parent, r.missing, r.rv, r.value,
 	{{PARENT_COLS}},
 	{{ALT_COL}},
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
@@ -161,9 +155,8 @@ SELECT r.unit, r.indicator, r.missing, r.rnk, r.ties, r.prnk, r.pof, r.pties, r.
 	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE'),
 	ob.id, ob.unit, ob.indicator, ob.period, $3::VARCHAR, ob.value, ob.denominator, ob.qualifier, ob.flags, ob.methodology,
 	ob.source, ob.line, ob.raw, ob.note, ob.canonical
-FROM ranked r
-LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}
-ORDER BY r.indicator, r.rnk NULLS LAST, r.unit`
+FROM keyed r
+LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}`
 
 // comparePart is one optional part of compareSQL: the feature it belongs
 // to, its text when that feature is wanted, and what stands in otherwise.
@@ -322,15 +315,16 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
 		featAlts:     !q.Skip.Alternatives,
 	}, rankBy)
+	var keys []rankKey
 	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
 			var row indicator.CompareRow
 			var p pending
-			var missing sql.NullString
-			var rnk, ties, prnk, pof, pties sql.NullInt64
-			var mean, dmean, share, dparent sql.NullFloat64
+			var k rankKey
+			var missing, direction sql.NullString
+			var share, dparent sql.NullFloat64
 			// The picked observation's own columns come last.
-			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &missing, &rnk, &ties, &prnk, &pof, &pties, &mean, &dmean,
+			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &direction, &k.parent, &missing, &k.rv, &k.value,
 				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
 			if err != nil {
 				return err
@@ -338,16 +332,19 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			if ok {
 				row.Obs = &o
 			}
+			k.lowerBetter = direction.String == string(indicator.LowerBetter)
 			row.Missing = missing.String
-			row.Rank, row.RankTies, row.RankInParent, row.RankInParentOf, row.ParentTies = int(rnk.Int64), int(ties.Int64), int(prnk.Int64), int(pof.Int64), int(pties.Int64)
-			row.SetMean, row.DiffFromMean, row.ShareOfParent, row.DiffFromParent = fptr(mean), fptr(dmean), fptr(share), fptr(dparent)
+			row.ShareOfParent, row.DiffFromParent = fptr(share), fptr(dparent)
 			out.Rows = append(out.Rows, row)
 			pend = append(pend, p)
+			keys = append(keys, k)
 			return nil
 		})
 	if err != nil {
 		return out, err
 	}
+	order := rankCompare(out.Rows, keys)
+	out.Rows, pend = permute(out.Rows, order), permute(pend, order)
 	// Second statement, when asked for: the parents' and earliest
 	// observations the rows were compared with.
 	var ids []sql.NullInt64
