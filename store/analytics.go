@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -584,8 +585,7 @@ params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $6::VARCHAR AS weig
 	$10::VARCHAR AS over_label, $11::BIGINT AS y0, $12::BIGINT AS y1),`
 
 // Units: $1 parents, $2 child level (null: direct children), $4 periods
-// (empty: every period with child data for {{PSRC}}: one branch of a
-// UNION per indicator, each an equality the scan prunes by).
+// (empty: every period with child data for the indicators at {{PSRC}}).
 const unitGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
 kids AS (
@@ -593,32 +593,32 @@ kids AS (
 	WHERE c.ancestor IN (SELECT parent FROM par)
 		AND CASE WHEN $2::VARCHAR IS NULL THEN c.depth = 1 ELSE c.depth > 0 AND u.level = $2 END),
 kidset AS (SELECT DISTINCT child FROM kids),
+{{SRC}},
 per AS (
 	SELECT unnest($4::VARCHAR[]) AS period WHERE len($4::VARCHAR[]) > 0
 	UNION
-	{{PSRC}}),
+	SELECT DISTINCT period FROM src
+	WHERE len($4::VARCHAR[]) = 0 AND indicator IN ({{PSRC}}) AND unit IN (SELECT child FROM kidset)),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
 // Time: $1 units, $11 first year, $12 last year, $10 the range label.
 const timeGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
 kidset AS (SELECT parent AS child FROM par),
+{{SRC}},
 grid AS (
 	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $10::VARCHAR AS gperiod
 	FROM par CROSS JOIN range($11::BIGINT, $12::BIGINT + 1) t(y))`
 
 // rollupTail aggregates a grid by the rule. $3 kind, $5 the indicator,
 // $6 weight or numerator, $7 denominator, $8 the RATIO multiplier (measure
-// unit and the three indicators' scales). %[1]s is the
-// has-data condition, %[2]s the value, %[3]s the weight share, %[4]s the
-// inputs list expression, %[5]s the missing list expression. {{V}} reads the inputs the rule needs, one
-// UNION ALL branch per indicator, so each scan is pruned to its
-// indicator's rows; {{JOINS}} joins them to the grid as xv, wv and dv.
+// unit and the three indicators' scales). %[1]s is the has-data condition,
+// %[2]s the value, %[3]s the weight share, %[4]s the inputs list
+// expression, %[5]s the missing list expression. {{JOINS}} joins the grid
+// to src (see rollupInputs) as xv, wv and dv.
 const rollupTail = `,
-v AS ({{V}}),
 rep AS (
-	SELECT unit, period, value, id FROM observations
-	WHERE canonical AND kind = $3::VARCHAR AND indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),
+	SELECT unit, period, value, id FROM src WHERE indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),
 j AS (
 	SELECT g.*, {{JOINS}}),
 agg AS (
@@ -633,11 +633,15 @@ LEFT JOIN rep r ON r.unit = a.parent AND r.period = a.gperiod
 LEFT JOIN periods pp ON pp.label = a.gperiod
 ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
 
-// rollupInputs are the parts of rollupTail that depend on which of the
+// rollupInputs are the parts of a rollup that depend on which of the
 // indicator ($5), weight or numerator ($6) and denominator ($7) a rule
-// reads: the UNION of their scans, the grid's joins (NULL columns for an
-// input the rule does not read), and the period sources for unitGridSQL.
-func rollupInputs(r indicator.Rule) (v, joins, psrc string) {
+// reads. src reads every row the rollup needs once: one UNION ALL branch
+// per indicator, each an equality the scan prunes by, over the children
+// and the parents (whose own values are the reported ones); the period
+// list, the grid's joins and the reported values all read src. joins
+// are the grid's (NULL columns for an input the rule does not read) and
+// psrc the indicators whose periods make the grid.
+func rollupInputs(r indicator.Rule) (src, joins, psrc string) {
 	type input struct{ param, alias string }
 	var ins []input
 	switch r.Kind {
@@ -648,12 +652,22 @@ func rollupInputs(r indicator.Rule) (v, joins, psrc string) {
 	default:
 		ins = []input{{"$5", "x"}}
 	}
-	var branches, sources, cols, from []string
+	params := []string{}
 	for _, in := range ins {
+		params = append(params, in.param)
+	}
+	var sources []string
+	for _, p := range params {
+		sources = append(sources, p+"::VARCHAR")
+	}
+	if !slices.Contains(params, "$5") { // the reported values
+		params = append(params, "$5")
+	}
+	var branches, cols, from []string
+	for _, p := range params {
 		branches = append(branches, fmt.Sprintf(`SELECT unit, indicator, period, value, id FROM observations
-	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND unit IN (SELECT child FROM kidset)`, in.param))
-		sources = append(sources, fmt.Sprintf(`SELECT DISTINCT period FROM observations
-	WHERE len($4::VARCHAR[]) = 0 AND canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND unit IN (SELECT child FROM kidset)`, in.param))
+	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR
+		AND unit IN (SELECT child FROM kidset UNION SELECT parent FROM par)`, p))
 	}
 	for _, a := range []string{"x", "w", "d"} {
 		used := ""
@@ -667,10 +681,10 @@ func rollupInputs(r indicator.Rule) (v, joins, psrc string) {
 			continue
 		}
 		cols = append(cols, fmt.Sprintf("%[1]s.value AS %[1]sv, %[1]s.id AS %[1]sid", a))
-		from = append(from, fmt.Sprintf("LEFT JOIN v %[1]s ON %[1]s.unit = g.child AND %[1]s.period = g.cperiod AND %[1]s.indicator = %[2]s::VARCHAR", a, used))
+		from = append(from, fmt.Sprintf("LEFT JOIN src %[1]s ON %[1]s.unit = g.child AND %[1]s.period = g.cperiod AND %[1]s.indicator = %[2]s::VARCHAR", a, used))
 	}
-	return strings.Join(branches, "\n\tUNION ALL "), strings.Join(cols, ", ") + "\n\tFROM grid g\n\t" + strings.Join(from, "\n\t"),
-		strings.Join(sources, "\n\tUNION ")
+	return "src AS MATERIALIZED (\n\t" + strings.Join(branches, "\n\tUNION ALL ") + ")",
+		strings.Join(cols, ", ") + "\n\tFROM grid g\n\t" + strings.Join(from, "\n\t"), strings.Join(sources, ", ")
 }
 
 // ruleSQL returns the has-data, value, weight-share and inputs expressions
@@ -770,8 +784,8 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	vSQL, joins, psrc := rollupInputs(ind.Rollup)
-	sqlText := strings.NewReplacer("{{V}}", vSQL, "{{JOINS}}", joins, "{{PSRC}}", psrc).
+	src, joins, psrc := rollupInputs(ind.Rollup)
+	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc).
 		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []indicator.RollupRow
 	var reported []sql.NullInt64
