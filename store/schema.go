@@ -38,8 +38,6 @@ var macroDDL = []string{
 	// A change crosses a methodology break when both sides name different
 	// methodologies, or the later observation is flagged break.
 	`CREATE MACRO crosses_break(m1, m2, f2) AS coalesce(m1 <> m2, false) OR contains(';' || coalesce(f2, '') || ';', ';break;')`,
-	// Rank key: smaller is better.
-	`CREATE MACRO rank_key(v, direction) AS CASE WHEN direction = 'lower_better' THEN v ELSE -v END`,
 }
 
 // fracYearSQL is a date as a fractional calendar year (2020-07-02 ≈
