@@ -110,25 +110,23 @@ func fptr(v sql.NullFloat64) *float64 {
 // (rv), in one statement; the ranks, ties and means over the picked rows
 // are counted in Go (rankCompare), where a few thousand rows cost
 // microseconds and DuckDB's window operators cost milliseconds. $1 units,
-// $2 indicators (also inlined as constants at {{INDS}}, for pruning), $3
-// kind, $4 include ranges, $5 exact period label (or null), $6 minimum
-// units for COMMON, $7 mode, $8 max age in years (0: none), $9 what to rank
-// by: VALUE, CHANGE (since earliest) or GROWTH (CAGR since earliest).
+// $2 kind, $3 exact period label, $4 minimum units for COMMON, $5 max age
+// in years; the indicators follow as constants at {{INDS}}, for pruning.
+// The mode, ranges and what to rank by choose the text itself.
 //
 // The parts a request does not need are left out of the text, not just
 // switched off: planning grows with the statement, and at national scale
 // it is most of a comparison's time. compareParts holds them; each
 // {{NAME}} is replaced by its part or by what stands in for it.
 const compareSQL = `
-WITH params AS (SELECT $2::VARCHAR[] AS inds, $4::BOOLEAN AS ranges, $5::VARCHAR AS exact, $6::BIGINT AS min_units,
-	$7::VARCHAR AS mode, $8::DOUBLE AS max_age, $9::VARCHAR AS rank_by),
+WITH params AS (SELECT $3::VARCHAR AS exact, $4::BIGINT AS min_units, $5::DOUBLE AS max_age),
 u AS (SELECT unnest($1::VARCHAR[]) AS unit),
 ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}})),
 scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
 	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, denominator, qualifier,
 		methodology, flags, source, line, raw, note, basis, canonical
-	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $3::VARCHAR AND unit IN (SELECT unit FROM scope)),
+	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $2::VARCHAR AND unit IN (SELECT unit FROM scope)),
 cand AS (
 	SELECT o.* FROM base o
 	WHERE o.canonical{{IN_U}}{{NO_RANGES}}{{EXACT}}),{{COMMON}}
@@ -154,7 +152,7 @@ SELECT r.unit, r.indicator, r.direction, r.parent, r.missing, r.rv, r.value,
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
 	crosses_break(r.em, r.methodology, r.flags),
 	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE'),
-	ob.id, ob.unit, ob.indicator, ob.period, $3::VARCHAR, ob.value, ob.denominator, ob.qualifier, ob.flags, ob.methodology,
+	ob.id, ob.unit, ob.indicator, ob.period, $2::VARCHAR, ob.value, ob.denominator, ob.qualifier, ob.flags, ob.methodology,
 	ob.source, ob.line, ob.raw, ob.note, ob.canonical
 FROM keyed r
 LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}`
@@ -180,19 +178,19 @@ var compareParts = map[string]comparePart{
 	// With parents in scope, base also holds their rows.
 	"IN_U":      {feature: featParent, on: ` AND o.unit IN (SELECT unit FROM u)`},
 	"NO_RANGES": {feature: featRanges, off: ` AND o.period_kind <> 'RANGE'`},
-	"EXACT":     {feature: featExact, on: ` AND o.period = $5::VARCHAR`},
+	"EXACT":     {feature: featExact, on: ` AND o.period = $3::VARCHAR`},
 	"COMMON": {feature: featCommon, on: `
 per_period AS (
 	SELECT indicator, period, max(period_end) AS pe, max(period_start) AS ps, count(DISTINCT unit) AS n
 	FROM cand GROUP BY indicator, period),
 common AS (
-	SELECT indicator, period FROM per_period WHERE n >= $6::BIGINT
+	SELECT indicator, period FROM per_period WHERE n >= $4::BIGINT
 	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),`},
 	"IN_COMMON": {feature: featCommon, on: `
 	WHERE (c.indicator, c.period) IN (SELECT indicator, period FROM common)`},
 	// With a maximum age, a unit's pick may be too old to keep (STALE).
 	"KEPT": {feature: featMaxAge, on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
-kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $8::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
+kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $5::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
 	"STALE": {feature: featMaxAge, on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
 	"JOIN_FRESH": {feature: featMaxAge, on: `
 	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator`},
@@ -307,7 +305,8 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		crosses, rangeMix       sql.NullBool
 	}
 	var pend []pending
-	args := []any{units, codes, kindOrActual(q.Kind), ranges, exact, minUnits, string(mode), q.Period.MaxAgeYears, rankBy}
+	// params (compareSQL) names the parameters a text may leave out.
+	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears}
 	indList := inList(codes, &args, true)
 	sqlText := compareText(indList, map[string]bool{
 		featParent: !q.Skip.Parent, featRanges: ranges,
@@ -578,11 +577,11 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 // Rollup grids. Both produce (parent, child, cperiod, gperiod): the value
 // of child in cperiod feeds the parent's aggregate for gperiod.
 //
-// Every variant binds the same twelve parameters; paramsSQL names them all
+// Every variant binds the same eleven parameters; paramsSQL names them all
 // so DuckDB accepts those a variant does not use.
 const paramsSQL = `
-params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $6::VARCHAR AS weight, $7::VARCHAR AS den, $8::DOUBLE AS mult, $9::VARCHAR[] AS psrc,
-	$10::VARCHAR AS over_label, $11::BIGINT AS y0, $12::BIGINT AS y1),`
+params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $6::VARCHAR AS weight, $7::VARCHAR AS den, $8::DOUBLE AS mult,
+	$9::VARCHAR AS over_label, $10::BIGINT AS y0, $11::BIGINT AS y1),`
 
 // Units: $1 parents, $2 child level (null: direct children), $4 periods
 // (empty: every period with child data for the indicators at {{PSRC}}).
@@ -601,14 +600,14 @@ per AS (
 	WHERE len($4::VARCHAR[]) = 0 AND indicator IN ({{PSRC}}) AND unit IN (SELECT child FROM kidset)),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
-// Time: $1 units, $11 first year, $12 last year, $10 the range label.
+// Time: $1 units, $10 first year, $11 last year, $9 the range label.
 const timeGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
 kidset AS (SELECT parent AS child FROM par),
 {{SRC}},
 grid AS (
-	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $10::VARCHAR AS gperiod
-	FROM par CROSS JOIN range($11::BIGINT, $12::BIGINT + 1) t(y))`
+	SELECT par.parent, par.parent AS child, CAST(y AS VARCHAR) AS cperiod, $9::VARCHAR AS gperiod
+	FROM par CROSS JOIN range($10::BIGINT, $11::BIGINT + 1) t(y))`
 
 // rollupTail aggregates a grid by the rule. $3 kind, $5 the indicator,
 // $6 weight or numerator, $7 denominator, $8 the RATIO multiplier (measure
@@ -755,24 +754,20 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	case indicator.RuleRatio:
 		w, d = ind.Rollup.Numerator, ind.Rollup.Denominator
 	}
-	periodSources := []string{ind.Code}
-	if ind.Rollup.Kind == indicator.RuleRatio {
-		periodSources = []string{w, d}
-	}
 	var grid string
-	args := make([]any, 12)
+	args := make([]any, 11)
 	mult := 1.0
 	if ind.Rollup.Kind == indicator.RuleRatio {
 		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
 		mult = indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale
 	}
-	args[0], args[2], args[4], args[5], args[6], args[7], args[8] = parents, kindOrActual(q.Kind), ind.Code, w, d, mult, periodSources
+	args[0], args[2], args[4], args[5], args[6], args[7] = parents, kindOrActual(q.Kind), ind.Code, w, d, mult
 	if q.Over != nil {
 		if q.Over.Kind != indicator.PeriodRange {
 			return nil, indicator.Invalidf("over", "expected a range of years such as 2016-2020, got %q", q.Over.Label)
 		}
 		grid = timeGridSQL
-		args[3], args[9], args[10], args[11] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
+		args[3], args[8], args[9], args[10] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
 	} else {
 		if q.ChildLevel != "" {
 			args[1] = string(q.ChildLevel)
@@ -1053,11 +1048,12 @@ func (s *Store) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (indi
 }
 
 // matrixSQL: canonical values of units × indicators × periods. $1 units,
-// $2 indicators, $3 kind, $4 period labels (empty: every non-range period).
+// $2 kind, $3 period labels (empty: every non-range period); the
+// indicators follow as constants at {{INDS}}.
 const matrixSQL = `
 SELECT ` + obsColumns + ` FROM observations
-WHERE canonical AND kind = $3 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN ({{INDS}}) AND len($2::VARCHAR[]) > 0
-	AND CASE WHEN len($4::VARCHAR[]) = 0 THEN period_kind <> 'RANGE' ELSE list_contains($4::VARCHAR[], period) END
+WHERE canonical AND kind = $2 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN ({{INDS}})
+	AND CASE WHEN len($3::VARCHAR[]) = 0 THEN period_kind <> 'RANGE' ELSE list_contains($3::VARCHAR[], period) END
 ORDER BY period_start, period_end, period`
 
 // Matrix returns a units × periods or units × indicators table.
@@ -1119,7 +1115,7 @@ func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.
 		col[l] = i
 	}
 	var found []indicator.Observation
-	args := []any{units, q.Indicators, kindOrActual(q.Kind), labels}
+	args := []any{units, kindOrActual(q.Kind), labels}
 	mq := strings.ReplaceAll(matrixSQL, "{{INDS}}", inList(q.Indicators, &args, true))
 	err = s.query(ctx, sn, "store: matrix", mq, args, func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
