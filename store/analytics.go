@@ -115,8 +115,8 @@ func fptr(v sql.NullFloat64) *float64 {
 // The mode, ranges and what to rank by choose the text itself.
 //
 // The parts a request does not need are left out of the text, not just
-// switched off: planning grows with the statement, and at national scale
-// it is most of a comparison's time. compareParts holds them; each
+// switched off: planning grows with the statement, and a switched-off
+// part may still be executed. compareParts holds them; each
 // {{NAME}} is replaced by its part or by what stands in for it.
 const compareSQL = `
 WITH params AS (SELECT $3::VARCHAR AS exact, $4::BIGINT AS min_units, $5::DOUBLE AS max_age),
@@ -362,11 +362,11 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	perInd := map[string]map[string]bool{}
 	for i, p := range pend {
 		row := &out.Rows[i]
-		if i, ok := sn.dim.unitIndex[row.Unit]; ok {
-			row.UnitInfo = &sn.dim.units[i]
+		if u, ok := sn.dim.unitIndex[row.Unit]; ok {
+			row.UnitInfo = &sn.dim.units[u]
 		}
-		if i, ok := sn.dim.indIndex[row.Indicator]; ok {
-			row.IndicatorInfo = &sn.dim.indicators[i]
+		if x, ok := sn.dim.indIndex[row.Indicator]; ok {
+			row.IndicatorInfo = &sn.dim.indicators[x]
 		}
 		if row.Obs != nil {
 			o := *row.Obs
@@ -407,7 +407,7 @@ func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64)
 		return out, nil
 	}
 	// ids are sorted in the table: the BETWEEN lets DuckDB skip row groups
-	// by their min/max, and the fixed text keeps one prepared statement.
+	// by their min/max.
 	lo, hi := ids[0], ids[0]
 	for _, id := range ids {
 		lo, hi = min(lo, id), max(hi, id)
@@ -651,13 +651,10 @@ func rollupInputs(r indicator.Rule) (src, joins, psrc string) {
 	default:
 		ins = []input{{"$5", "x"}}
 	}
-	params := []string{}
+	var params, sources []string
 	for _, in := range ins {
 		params = append(params, in.param)
-	}
-	var sources []string
-	for _, p := range params {
-		sources = append(sources, p+"::VARCHAR")
+		sources = append(sources, in.param+"::VARCHAR")
 	}
 	if !slices.Contains(params, "$5") { // the reported values
 		params = append(params, "$5")

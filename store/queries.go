@@ -541,7 +541,6 @@ func inList(vals []string, args *[]any, numbered bool) string {
 	ph := make([]string, len(vals))
 	for i, v := range vals {
 		*args = append(*args, v)
-		// Typed, so a prepared statement need not be re-bound per call.
 		if numbered {
 			ph[i] = fmt.Sprintf("$%d::VARCHAR", len(*args))
 		} else {

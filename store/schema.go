@@ -81,14 +81,16 @@ var sortSQL = `CREATE TABLE observations AS
 		SELECT st.*, p.kind AS period_kind, p.period_start, p.period_end, ` + posSQL + ` AS pos,
 			` + fracYearSQL("p.period_end") + ` AS end_pos, src.date AS src_date,
 			` + basisSQL + ` AS basis,
-			` + doubtfulSQL + ` AS doubtful,
-			coalesce(st.qualifier, '') IN ('range_min', 'range_max') AS bound
+			` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
 		FROM stage_obs st JOIN periods p ON p.label = st.period LEFT JOIN sources src ON src.id = st.source)
 	SELECT unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, kind, value, denominator,
 		qualifier, coalesce(flags, '') AS flags, methodology, source, line, raw, note, basis,
 		true AS canonical, _file, _line
 	FROM s
 	ORDER BY indicator, unit, period_start, period_end, period, kind, basis, ` + preferSQL + `)`
+
+// boundSQL: an observation that is one bound of a range figure.
+const boundSQL = `coalesce(qualifier, '') IN ('range_min', 'range_max')`
 
 // doubtfulSQL: an observation the dataset itself flags as doubtful.
 const doubtfulSQL = `(contains(';' || coalesce(flags, '') || ';', ';inconsistent;') OR contains(';' || coalesce(flags, '') || ';', ';typo_suspected;'))`
@@ -105,8 +107,7 @@ var canonicalSQL = []string{
 	`CREATE TEMP TABLE ranked AS
 	WITH s AS (
 		SELECT o.id, o.unit, o.indicator, o.period, o.kind, o.basis, o.qualifier, o.flags, o.source, o.line, o.raw,
-			o._file, o._line, src.date AS src_date, ` + doubtfulSQL + ` AS doubtful,
-			coalesce(o.qualifier, '') IN ('range_min', 'range_max') AS bound
+			o._file, o._line, src.date AS src_date, ` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
 		FROM observations o SEMI JOIN multi m USING (unit, indicator, period, kind, basis)
 		LEFT JOIN sources src ON src.id = o.source)
 	SELECT id, _file, _line,

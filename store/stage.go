@@ -79,8 +79,8 @@ const (
 
 // StageObservations appends observation records read by the loader. cols
 // names each value's column (the loader contract's observation columns;
-// others are ignored); next returns
-// the record's line and values, or nil values at the end. Text is trimmed
+// others are ignored); next returns the record's line and values, or nil
+// values at the end. Text is trimmed
 // (raw and note are kept as written) and numbers are parsed here, once.
 func (b *Build) StageObservations(ctx context.Context, file int, cols []string, next func() (int64, []string, error)) error {
 	pos := map[string]int{}
