@@ -103,21 +103,18 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		if err != nil {
 			return sr, err
 		}
-		s, lr, err := startLoad(ctx, bin, csvDir, "csv", o.chisoFlags)
+		s, err := startLoad(ctx, bin, csvDir, "csv", o.chisoFlags, &sr)
 		if err != nil {
 			return sr, err
 		}
-		sr.Load = append(sr.Load, lr)
 		s.stop()
 	}
-	srv, lr, err := startLoad(ctx, bin, pq, "parquet", o.chisoFlags)
+	srv, err := startLoad(ctx, bin, pq, "parquet", o.chisoFlags, &sr)
 	if err != nil {
 		return sr, err
 	}
 	defer srv.stop()
 	pid := srv.cmd.Process.Pid
-	sr.Observations = srv.obs
-	sr.Load = append(sr.Load, lr)
 	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
 
 	fl, err := loadFloor(ctx, pq)
@@ -167,6 +164,9 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		sr.Checks = append(sr.Checks, c)
 		log.Printf("%s %s: correctness %v", size, q.id, c.OK)
 
+		// chiso and the floor are measured interleaved, sample by sample and
+		// client count by client count, so both see the same machine
+		// (measure runs one system at a time, for the extra rows).
 		chiso := systemResult{System: "chiso (GraphQL over HTTP)", Throughput: map[int]float64{}}
 		raw := systemResult{System: "DuckDB raw SQL (in-process)", Throughput: map[int]float64{}}
 		var lc, lr []time.Duration
@@ -329,16 +329,13 @@ var peerNotes = map[string]string{
 // its load rate, peak RSS during the load and RSS once it serves.
 func loadOnly(ctx context.Context, o options, bin, pq, size string) (sizeResult, error) {
 	sr := sizeResult{Size: size, LoadOnly: true, Flags: append(append([]string{}, o.chisoFlags...), o.loadFlags...)}
-	srv, lr, err := startLoad(ctx, bin, pq, "parquet", sr.Flags)
+	srv, err := startLoad(ctx, bin, pq, "parquet", sr.Flags, &sr)
 	if err != nil {
 		return sr, err
 	}
 	defer srv.stop()
-	pid := srv.cmd.Process.Pid
-	sr.Observations = srv.obs
-	sr.Load = append(sr.Load, lr)
-	sr.SteadyRSSMB = float64(procStatus(pid, "VmRSS")) / 1024
-	sr.ServeRSSMB = float64(procStatus(pid, "VmHWM")) / 1024
+	sr.SteadyRSSMB = float64(procStatus(srv.cmd.Process.Pid, "VmRSS")) / 1024
+	sr.ServeRSSMB = sr.Load[0].PeakRSSMB // nothing ran after the load
 	log.Printf("%s: %d observations; parquet load %.2fs, peak RSS %.0f MB, serving at %.0f MB", size, srv.obs, srv.loadTime.Seconds(), sr.ServeRSSMB, sr.SteadyRSSMB)
 	if !o.keepData {
 		os.RemoveAll(pq)
@@ -394,13 +391,15 @@ func measure(ctx context.Context, o options, res *systemResult, ds []params, cpu
 	return nil
 }
 
-// startLoad starts chiso serving dir and measures its load: time, rate,
-// peak RSS so far and the size of the files.
-func startLoad(ctx context.Context, bin, dir, format string, flags []string) (*server, loadResult, error) {
+// startLoad starts chiso serving dir and records its load in sr: time,
+// rate, peak RSS so far, the size of the files, and the observations.
+func startLoad(ctx context.Context, bin, dir, format string, flags []string, sr *sizeResult) (*server, error) {
 	srv, err := startServer(ctx, bin, dir, flags)
 	if err != nil {
-		return nil, loadResult{}, err
+		return nil, err
 	}
-	return srv, loadResult{Format: format, Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
-		PeakRSSMB: float64(procStatus(srv.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(dir)}, nil
+	sr.Observations = srv.obs
+	sr.Load = append(sr.Load, loadResult{Format: format, Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
+		PeakRSSMB: float64(procStatus(srv.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(dir)})
+	return srv, nil
 }
