@@ -111,7 +111,8 @@ func fptr(v sql.NullFloat64) *float64 {
 // are counted in Go (rankCompare), where a few thousand rows cost
 // microseconds and DuckDB's window operators cost milliseconds. $1 units,
 // $2 kind, $3 exact period label, $4 minimum units for COMMON, $5 max age
-// in years; the indicators follow as constants at {{INDS}}, for pruning.
+// in years; the indicators follow as constants at {{INDS}}, and the
+// levels of the units in scope as a condition at {{LEVELS}}, for pruning.
 // The mode, ranges and what to rank by choose the text itself.
 //
 // The parts a request does not need are left out of the text, not just
@@ -126,13 +127,13 @@ scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
 	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, denominator, qualifier,
 		methodology, flags, source, line, raw, note, basis, canonical
-	FROM observations WHERE indicator IN ({{INDS}}) AND kind = $2::VARCHAR AND unit IN (SELECT unit FROM scope)),
+	FROM observations WHERE indicator IN ({{INDS}}) AND {{LEVELS}} AND kind = $2::VARCHAR AND unit IN (SELECT unit FROM scope)),
 cand AS (
 	SELECT o.* FROM base o
 	WHERE o.canonical{{IN_U}}{{NO_RANGES}}{{EXACT}}),{{COMMON}}
 pick AS (
-	SELECT c.* FROM cand c{{IN_COMMON}}
-	QUALIFY row_number() OVER (PARTITION BY c.unit, c.indicator ORDER BY c.period_end DESC, c.period_start DESC, c.basis) = 1),
+	SELECT * FROM cand WHERE id IN (
+		SELECT arg_min(c.id, ` + latestKeySQL + `) FROM cand c{{IN_COMMON}} GROUP BY c.unit, c.indicator)),
 {{KEPT}},
 grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),{{EARLIEST}}
 joined AS (
@@ -221,8 +222,8 @@ LEFT JOIN alts a ON a.unit = r.unit AND a.indicator = r.indicator AND a.period =
 }
 
 // compareText assembles compareSQL with the features wanted.
-func compareText(inds string, want map[string]bool, rankBy string) string {
-	pairs := []string{"{{INDS}}", inds}
+func compareText(inds, levels string, want map[string]bool, rankBy string) string {
+	pairs := []string{"{{INDS}}", inds, "{{LEVELS}}", levels}
 	for name, p := range compareParts {
 		text := p.off
 		if want[p.feature] {
@@ -308,7 +309,11 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	// params (compareSQL) names the parameters a text may leave out.
 	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears}
 	indList := inList(codes, &args, true)
-	sqlText := compareText(indList, map[string]bool{
+	scope := units
+	if !q.Skip.Parent {
+		scope = withParents(sn.dim, units)
+	}
+	sqlText := compareText(indList, levelsSQL(levelRanks(nil, sn.dim, scope)), map[string]bool{
 		featParent: !q.Skip.Parent, featRanges: ranges,
 		featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
 		featMaxAge:   q.Period.MaxAgeYears > 0,
@@ -635,12 +640,13 @@ ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
 // rollupInputs are the parts of a rollup that depend on which of the
 // indicator ($5), weight or numerator ($6) and denominator ($7) a rule
 // reads. src reads every row the rollup needs once: one UNION ALL branch
-// per indicator, each an equality the scan prunes by, over the children
+// per indicator, each an equality the scan prunes by (with levels, the
+// condition on the children's and parents' levels), over the children
 // and the parents (whose own values are the reported ones); the period
 // list, the grid's joins and the reported values all read src. joins
 // are the grid's (NULL columns for an input the rule does not read) and
 // psrc the indicators whose periods make the grid.
-func rollupInputs(r indicator.Rule) (src, joins, psrc string) {
+func rollupInputs(r indicator.Rule, levels string) (src, joins, psrc string) {
 	type input struct{ param, alias string }
 	var ins []input
 	switch r.Kind {
@@ -662,8 +668,8 @@ func rollupInputs(r indicator.Rule) (src, joins, psrc string) {
 	var branches, cols, from []string
 	for _, p := range params {
 		branches = append(branches, fmt.Sprintf(`SELECT unit, indicator, period, value, id FROM observations
-	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR
-		AND unit IN (SELECT child FROM kidset UNION SELECT parent FROM par)`, p))
+	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND %s
+		AND unit IN (SELECT child FROM kidset UNION SELECT parent FROM par)`, p, levels))
 	}
 	for _, a := range []string{"x", "w", "d"} {
 		used := ""
@@ -776,7 +782,20 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	src, joins, psrc := rollupInputs(ind.Rollup)
+	// The levels of the parents and of the children the grid can hold.
+	ranks := levelRanks(nil, sn.dim, parents)
+	switch {
+	case q.Over != nil:
+	case q.ChildLevel.Rank() >= 0:
+		ranks = append(ranks, q.ChildLevel.Rank())
+	default:
+		for _, p := range parents {
+			for _, i := range sn.dim.children[p] {
+				ranks = append(ranks, sn.dim.units[i].Level.Rank())
+			}
+		}
+	}
+	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks))
 	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc).
 		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []indicator.RollupRow

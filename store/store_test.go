@@ -630,16 +630,24 @@ func TestCloseWhilePinned(t *testing.T) {
 
 // TestPhysicalOrder loads enough shuffled rows for DuckDB to sort them in
 // parallel, and checks what the queries rely on: ids run 1..n in the order
-// (indicator, unit, period), and every group has exactly one canonical
-// row, the preferred one (the most recent source).
+// (indicator, level, unit, period), with each row's level_rank its
+// unit's, and every group has exactly one canonical row, the preferred
+// one (the most recent source).
 func TestPhysicalOrder(t *testing.T) {
 	ctx := context.Background()
-	const communes = 400 // 240,000 rows: more than one row group
+	const communes = 400 // 240,600 rows: more than one row group
 	units := unitsCSV
 	for c := 0; c < communes; c++ {
 		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,\n", c, c)
 	}
 	var rows []string
+	// A district whose code sorts after the communes': by level, its rows
+	// still come first.
+	for _, ind := range []string{"population", "households_total", "households_poor"} {
+		for y := 1900; y < 2100; y++ {
+			rows = append(rows, fmt.Sprintf("vn.lc.th,%s,%d,actual,%d,,,,,doc2,%d,,", ind, y, y, y-1899))
+		}
+	}
 	for c := 0; c < communes; c++ {
 		for _, ind := range []string{"population", "households_total", "households_poor"} {
 			for y := 1900; y < 2100; y++ {
@@ -667,17 +675,21 @@ func TestPhysicalOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []any{n, int64(1), n, n}, got[0])
 	got, err = st.RawQuery(ctx, `SELECT count(*) FROM (
-		SELECT indicator, unit, period_start, lag(indicator) OVER w AS pi, lag(unit) OVER w AS pu, lag(period_start) OVER w AS pp
-		FROM observations WINDOW w AS (ORDER BY id))
-		WHERE pi > indicator OR (pi = indicator AND pu > unit) OR (pi = indicator AND pu = unit AND pp > period_start)`)
+		SELECT (indicator, level_rank, unit, period_start) AS k, lag((indicator, level_rank, unit, period_start)) OVER (ORDER BY id) AS pk
+		FROM observations) WHERE pk > k`)
 	require.NoError(t, err)
-	require.Equal(t, int64(0), got[0][0], "rows out of (indicator, unit, period) order")
+	require.Equal(t, int64(0), got[0][0], "rows out of (indicator, level, unit, period) order")
+	got, err = st.RawQuery(ctx, `SELECT count(*) FILTER (WHERE o.level_rank <> u.level_rank), count(*) FILTER (WHERE u.level = 'district'),
+		min(o.id) FILTER (WHERE u.level = 'district' AND o.indicator = 'population') < min(o.id) FILTER (WHERE u.level = 'commune' AND o.indicator = 'population')
+		FROM observations o JOIN units u ON u.code = o.unit`)
+	require.NoError(t, err)
+	require.Equal(t, []any{int64(0), int64(600), true}, got[0], "rows whose level_rank is not their unit's; district rows; district before communes")
 
 	got, err = st.RawQuery(ctx, `SELECT count(*) FILTER (WHERE c <> 1), count(*) FILTER (WHERE n > 1) FROM (
 		SELECT count(*) FILTER (WHERE canonical) AS c, count(*) AS n FROM observations GROUP BY unit, indicator, period, kind, basis)`)
 	require.NoError(t, err)
 	require.Equal(t, []any{int64(0), int64(communes * 3 * 4)}, got[0], "groups without exactly one canonical row; groups with two rows")
-	got, err = st.RawQuery(ctx, `SELECT count(*) FROM observations WHERE canonical AND period IN ('1900', '1950', '2000', '2050') AND source <> 'doc1'`)
+	got, err = st.RawQuery(ctx, `SELECT count(*) FROM observations WHERE canonical AND period IN ('1900', '1950', '2000', '2050') AND unit <> 'vn.lc.th' AND source <> 'doc1'`)
 	require.NoError(t, err)
 	require.Equal(t, int64(0), got[0][0], "the more recent source should be canonical")
 
