@@ -1889,7 +1889,7 @@ type Query {
   "The observations of one indicator for one unit, ordered by period. Errors with NOT_FOUND if either code is unknown."
   series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series!
 
-  "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, unit and period."
+  "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
   observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection!
 
   "A source document by id."

@@ -450,7 +450,7 @@ func withParents(dim *dimensions, codes []string) []string {
 const maxUnitList = 64
 
 // Observations returns one page of the filtered observations table,
-// ordered by id (indicator, unit, period), with the total count.
+// ordered by id (indicator, level, unit, period), with the total count.
 func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) ([]indicator.Observation, indicator.PageInfo, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
