@@ -13,7 +13,10 @@ type params map[string]string
 
 // question is one benchmark question: how chiso asks it (GraphQL), how the
 // floor asks it (hand-written SQL on chiso's DuckDB tables, in-process),
-// and how both answers reduce to comparable rows.
+// and how both answers reduce to comparable rows. The floor uses what
+// those tables offer, as chiso does: a question about one level of units
+// filters observations on level_rank (districts 2, communes 3), which the
+// scan applies before reading the other columns.
 type question struct {
 	id, name string
 	small    bool // a small query (throughput target)
@@ -146,7 +149,7 @@ var questions = []question{
 		vars:    func(p params) map[string]any { return map[string]any{"p": p["province"], "i": p["ind"]} },
 		sql: `WITH c AS (SELECT c.code FROM units d JOIN units c ON c.parent = d.code WHERE d.parent = ?),
 			l AS (SELECT unit, value FROM observations
-				WHERE indicator = ? AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT code FROM c)
+				WHERE indicator = ? AND level_rank = 3 AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT code FROM c)
 				QUALIFY row_number() OVER (PARTITION BY unit ORDER BY period_end DESC, period_start DESC) = 1)
 			SELECT c.code, l.value FROM c LEFT JOIN l ON l.unit = c.code`,
 		args: func(p params) []any { return []any{p["province"], p["ind"]} },
@@ -177,9 +180,9 @@ var questions = []question{
 		vars: func(p params) map[string]any { return map[string]any{"i": p["ind"], "y": p["year"]} },
 		sql: `WITH d AS (SELECT code AS unit FROM units WHERE level = 'district'),
 			v AS (SELECT o.unit, o.value, o.id FROM observations o JOIN d USING (unit)
-				WHERE o.indicator = ? AND o.period = ? AND o.kind = 'actual' AND o.canonical),
+				WHERE o.indicator = ? AND o.level_rank = 2 AND o.period = ? AND o.kind = 'actual' AND o.canonical),
 			e AS (SELECT unit, arg_min(value, id) AS ev, min(id) AS eid FROM observations
-				WHERE indicator = ? AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM v) GROUP BY unit),
+				WHERE indicator = ? AND level_rank = 2 AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM v) GROUP BY unit),
 			dir AS (SELECT direction FROM indicators WHERE code = ?)
 			SELECT v.unit, v.value, rank() OVER (ORDER BY CASE WHEN (SELECT direction FROM dir) = 'lower_better' THEN v.value ELSE -v.value END),
 				CASE WHEN e.eid <> v.id THEN v.value - e.ev END
@@ -211,8 +214,8 @@ var questions = []question{
 		graphql: `query($i: ID!) { rollup(indicator: $i, units: { under: "vn", level: PROVINCE }) { unit { code } period { label } value coverage { withData expected } } }`,
 		vars:    func(p params) map[string]any { return map[string]any{"i": p["ind"]} },
 		sql: `WITH k AS (SELECT d.parent AS province, d.code AS district FROM units d WHERE d.level = 'district'),
-			per AS (SELECT DISTINCT period FROM observations WHERE indicator = ? AND kind = 'actual' AND canonical AND unit IN (SELECT district FROM k)),
-			v AS (SELECT unit, period, value FROM observations WHERE indicator = ? AND kind = 'actual' AND canonical AND unit IN (SELECT district FROM k))
+			per AS (SELECT DISTINCT period FROM observations WHERE indicator = ? AND level_rank = 2 AND kind = 'actual' AND canonical AND unit IN (SELECT district FROM k)),
+			v AS (SELECT unit, period, value FROM observations WHERE indicator = ? AND level_rank = 2 AND kind = 'actual' AND canonical AND unit IN (SELECT district FROM k))
 			SELECT k.province, per.period, sum(v.value), count(v.value), count(*)
 			FROM k CROSS JOIN per LEFT JOIN v ON v.unit = k.district AND v.period = per.period
 			GROUP BY k.province, per.period`,
@@ -242,7 +245,7 @@ var questions = []question{
 		sql: `WITH c AS (SELECT descendant AS unit FROM unit_closure cl JOIN units u ON u.code = cl.descendant WHERE cl.ancestor = ? AND u.level = 'commune'),
 			s AS (SELECT unit, arg_min(value, id) AS v0, arg_max(value, id) AS v1,
 					arg_min((year(period_start) + year(period_end) + 1) / 2.0, id) AS y0, arg_max((year(period_start) + year(period_end) + 1) / 2.0, id) AS y1
-				FROM observations WHERE indicator = ? AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM c)
+				FROM observations WHERE indicator = ? AND level_rank = 3 AND kind = 'actual' AND canonical AND period_kind <> 'RANGE' AND unit IN (SELECT unit FROM c)
 				GROUP BY unit),
 			g AS (SELECT unit, CASE WHEN v0 > 0 AND v1 > 0 AND y1 > y0 THEN pow(v1 / v0, 1 / (y1 - y0)) - 1 END AS cagr FROM s),
 			dir AS (SELECT direction FROM indicators WHERE code = ?)

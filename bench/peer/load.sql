@@ -52,7 +52,8 @@ END $$;
 
 INSERT INTO periods (label, kind, start, "end") SELECT label, kind, start, "end" FROM peer_labels;
 
--- Observations: typed, numbered in chiso's order, canonical flag computed
+-- Observations: typed, numbered in chiso's order (indicator, the unit's
+-- level in store order, unit, period …), canonical flag computed
 -- (store/schema.go finishSQL: the most recent source, then not flagged
 -- inconsistent/typo_suspected, then not a range bound, then source and line).
 INSERT INTO observations
@@ -78,14 +79,16 @@ FROM (
                NULLIF(trim(st.line), '')::integer AS line, NULLIF(st.raw, '') AS raw, NULLIF(st.note, '') AS note,
                CASE WHEN ';' || coalesce(st.flags, '') || ';' LIKE '%;per_year;%' THEN 'per_year'
                     WHEN ';' || coalesce(st.flags, '') || ';' LIKE '%;cumulative;%' THEN 'cumulative' ELSE '' END AS basis,
-               src.date AS src_date
+               src.date AS src_date,
+               array_position(ARRAY['country', 'province', 'district', 'commune', 'village', 'region'], u.level) AS lrank
         FROM peer_stage.stage_observations st
         JOIN periods p ON p.label = trim(st.period)
+        JOIN units u ON u.code = trim(st.unit)
         LEFT JOIN sources src ON src.id = trim(st.source)
     ) s
 ) c
-WINDOW w_id AS (ORDER BY indicator, unit, pstart, pend, kind, coalesce(qualifier, ''), source, line, rid)
-ORDER BY indicator, unit, pstart, pend, kind, coalesce(qualifier, ''), source, line, rid;
+WINDOW w_id AS (ORDER BY indicator, lrank, unit, pstart, pend, kind, coalesce(qualifier, ''), source, line, rid)
+ORDER BY indicator, lrank, unit, pstart, pend, kind, coalesce(qualifier, ''), source, line, rid;
 
 DROP SCHEMA peer_stage CASCADE;
 
