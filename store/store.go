@@ -185,20 +185,10 @@ func (s *Store) Dataset(ctx context.Context) (indicator.DatasetInfo, error) {
 // scan. It enforces the row cap and maps context errors to error kinds.
 func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []any, scan func(*sql.Rows) error) error {
 	s.statements.Add(1)
-	zt0 := time.Now()
 	rows, err := sn.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	zt1 := time.Now()
-	defer func() {
-		if os.Getenv("ZZ_TIME") != "" {
-			fmt.Fprintf(os.Stderr, "ZZ %s exec %.2f ms scan %.2f ms\n", op, float64(zt1.Sub(zt0).Microseconds())/1000, float64(time.Since(zt1).Microseconds())/1000)
-		}
-		if os.Getenv("ZZ_SQL") != "" {
-			fmt.Fprintf(os.Stderr, "ZZSQL %s\n%s\nARGS %v\n", op, q, args)
-		}
-	}()
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
