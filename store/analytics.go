@@ -107,13 +107,16 @@ func fptr(v sql.NullFloat64) *float64 {
 
 // compareSQL picks one kind of value of several indicators for a set of
 // units, each unit's period by mode, with what each unit is ranked by
-// (rv), in one statement; the ranks, ties and means over the picked rows
-// are counted in Go (rankCompare), where a few thousand rows cost
-// microseconds and DuckDB's window operators cost milliseconds. $1 units,
-// $2 kind, $3 exact period label, $4 minimum units for COMMON, $5 max age
-// in years; the indicators follow as constants at {{INDS}}, and the
-// levels of the units in scope as a condition at {{LEVELS}}, for pruning.
-// The mode, ranges and what to rank by choose the text itself.
+// (rv), in one statement. It returns only the units with a pick (flagged
+// stale when the maximum age rules it out); the rows without data, each
+// unit's parent and the indicators' directions come from the snapshot's
+// index, and the ranks, ties and means over the picked rows are counted in
+// Go (rankCompare), where a few thousand rows cost microseconds and
+// DuckDB's window operators and joins cost milliseconds. $1 units, $2
+// kind, $3 exact period label, $4 minimum units for COMMON, $5 max age in
+// years; the indicators follow as constants at {{INDS}}, and the levels
+// of the units in scope as a condition at {{LEVELS}}, for pruning. The
+// mode, ranges and what to rank by choose the text itself.
 //
 // The parts a request does not need are left out of the text, not just
 // switched off: planning grows with the statement, and a switched-off
@@ -122,7 +125,6 @@ func fptr(v sql.NullFloat64) *float64 {
 const compareSQL = `
 WITH params AS (SELECT $3::VARCHAR AS exact, $4::BIGINT AS min_units, $5::DOUBLE AS max_age),
 u AS (SELECT unnest($1::VARCHAR[]) AS unit),
-ind AS (SELECT code AS indicator, direction, rollup FROM indicators WHERE code IN ({{INDS}})),
 scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
 	SELECT id, unit, indicator, period, period_kind, period_start, period_end, pos, end_pos, value, denominator, qualifier,
@@ -133,30 +135,24 @@ cand AS (
 	WHERE o.canonical{{IN_U}}{{NO_RANGES}}{{EXACT}}),{{COMMON}}
 pick AS (
 	SELECT * FROM cand WHERE id IN (
-		SELECT arg_min(c.id, ` + latestKeySQL + `) FROM cand c{{IN_COMMON}} GROUP BY c.unit, c.indicator)),
-{{KEPT}},
-grid AS (SELECT u.unit, ind.indicator, ind.direction, ind.rollup, un.parent FROM u CROSS JOIN ind JOIN units un ON un.code = u.unit),{{EARLIEST}}
+		SELECT arg_min(c.id, ` + latestKeySQL + `) FROM cand c{{IN_COMMON}} GROUP BY c.unit, c.indicator)),{{FRESH}}{{EARLIEST}}
 joined AS (
-	SELECT g.*, k.id, k.period, k.period_kind, k.period_start, k.period_end, k.pos, k.value, k.methodology, k.flags,
-		CASE WHEN k.id IS NOT NULL THEN NULL{{STALE}} ELSE 'NO_DATA' END AS missing,
-		{{E}} AS e
-	FROM grid g
-	LEFT JOIN kept k ON k.unit = g.unit AND k.indicator = g.indicator{{JOIN_FRESH}}{{JOIN_EARLIEST}}),
+	SELECT k.*, {{STALE}} AS stale, {{E}} AS e
+	FROM {{PICKED}} k{{JOIN_EARLIEST}}),
 unpacked AS (
 	SELECT j.*, e.id AS eid, e.value AS ev, e.methodology AS em, e.period_kind AS epk, j.pos - e.pos AS ey
 	FROM joined j),
 keyed AS (
 	SELECT j.*, {{RV}} AS rv FROM unpacked j){{PARENTS}}{{ALTS}}
-SELECT r.unit, r.indicator, r.direction, r.parent, r.missing, r.rv, r.value,
+SELECT r.stale, r.rv, r.value,
 	{{PARENT_COLS}},
 	{{ALT_COL}},
 	r.eid, r.value - r.ev, rel_change(r.ev, r.value), r.ey, cagr(r.ev, r.value, r.ey),
 	crosses_break(r.em, r.methodology, r.flags),
 	(r.epk = 'RANGE') <> (r.period_kind = 'RANGE'),
-	ob.id, ob.unit, ob.indicator, ob.period, $2::VARCHAR, ob.value, ob.denominator, ob.qualifier, ob.flags, ob.methodology,
-	ob.source, ob.line, ob.raw, ob.note, ob.canonical
-FROM keyed r
-LEFT JOIN base ob ON ob.id = r.id{{JOIN_PARENTS}}{{JOIN_ALTS}}`
+	r.id, r.unit, r.indicator, r.period, $2::VARCHAR, r.value, r.denominator, r.qualifier, r.flags, r.methodology,
+	r.source, r.line, r.raw, r.note, r.canonical
+FROM keyed r{{JOIN_PARENTS}}{{JOIN_ALTS}}`
 
 // comparePart is one optional part of compareSQL: the feature it belongs
 // to, its text when that feature is wanted, and what stands in otherwise.
@@ -189,12 +185,13 @@ common AS (
 	QUALIFY row_number() OVER (PARTITION BY indicator ORDER BY pe DESC, ps DESC, period) = 1),`},
 	"IN_COMMON": {feature: featCommon, on: `
 	WHERE (c.indicator, c.period) IN (SELECT indicator, period FROM common)`},
-	// With a maximum age, a unit's pick may be too old to keep (STALE).
-	"KEPT": {feature: featMaxAge, on: `fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),
-kept AS (SELECT * FROM fresh WHERE newest - end_pos <= $5::DOUBLE)`, off: `kept AS (SELECT * FROM pick)`},
-	"STALE": {feature: featMaxAge, on: ` WHEN f.id IS NOT NULL THEN 'STALE'`},
-	"JOIN_FRESH": {feature: featMaxAge, on: `
-	LEFT JOIN fresh f ON f.unit = g.unit AND f.indicator = g.indicator`},
+	// With a maximum age, a pick older than the limit (measured from the
+	// indicator's newest pick) is stale: Go reports it as STALE, without
+	// its value.
+	"FRESH": {feature: featMaxAge, on: `
+fresh AS (SELECT p.*, max(p.end_pos) OVER (PARTITION BY p.indicator) AS newest FROM pick p),`},
+	"PICKED": {feature: featMaxAge, on: `fresh`, off: `pick`},
+	"STALE":  {feature: featMaxAge, on: `k.newest - k.end_pos > $5::DOUBLE`, off: `false`},
 	"EARLIEST": {feature: featEarliest, on: `
 earliest AS (
 	SELECT unit, indicator, arg_min(struct_pack(id, value, pos, methodology, period_kind), id) AS e
@@ -203,15 +200,17 @@ earliest AS (
 	"E": {feature: featEarliest, on: `CASE WHEN el.e.id <> k.id THEN el.e END`,
 		off: `NULL::STRUCT(id BIGINT, value DOUBLE, pos DOUBLE, methodology VARCHAR, period_kind VARCHAR)`},
 	"JOIN_EARLIEST": {feature: featEarliest, on: `
-	LEFT JOIN earliest el ON el.unit = g.unit AND el.indicator = g.indicator`},
+	LEFT JOIN earliest el ON el.unit = k.unit AND el.indicator = k.indicator`},
 	"PARENTS": {feature: featParent, on: `,
 parents AS (
 	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
-	WHERE b.canonical AND b.unit IN (SELECT DISTINCT parent FROM grid))`},
-	"PARENT_COLS": {feature: featParent, on: `po.id, CASE WHEN r.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
+	WHERE b.canonical AND b.unit IN (SELECT parent FROM units WHERE code IN (SELECT unit FROM u)))`},
+	"PARENT_COLS": {feature: featParent, on: `po.id, CASE WHEN ind.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
 		off: `NULL::BIGINT, NULL::DOUBLE, NULL::DOUBLE`},
 	"JOIN_PARENTS": {feature: featParent, on: `
-LEFT JOIN parents po ON po.unit = r.parent AND po.indicator = r.indicator AND po.period = r.period`},
+JOIN indicators ind ON ind.code = r.indicator
+JOIN units un ON un.code = r.unit
+LEFT JOIN parents po ON po.unit = un.parent AND po.indicator = r.indicator AND po.period = r.period`},
 	"ALTS": {feature: featAlts, on: `,
 alts AS (
 	SELECT unit, indicator, period, count(*) - 1 AS n FROM base
@@ -320,29 +319,48 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
 		featAlts:     !q.Skip.Alternatives,
 	}, rankBy)
+	// One row per unit and indicator; a unit without a pick stays NO_DATA.
+	type slot struct{ unit, indicator string }
+	at := make(map[slot]int, len(units)*len(inds))
 	var keys []rankKey
+	for _, u := range units {
+		un, _ := sn.dim.unit(u)
+		parent := sql.NullString{String: un.Parent, Valid: un.Parent != ""}
+		for _, x := range inds {
+			if _, dup := at[slot{u, x.Code}]; dup {
+				continue
+			}
+			at[slot{u, x.Code}] = len(out.Rows)
+			out.Rows = append(out.Rows, indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA"})
+			pend = append(pend, pending{})
+			keys = append(keys, rankKey{parent: parent, lowerBetter: x.Direction == indicator.LowerBetter})
+		}
+	}
 	err = s.query(ctx, sn, "store: compare", sqlText, args,
 		func(r *sql.Rows) error {
-			var row indicator.CompareRow
 			var p pending
-			var k rankKey
-			var missing, direction sql.NullString
-			var share, dparent sql.NullFloat64
+			var stale sql.NullBool
+			var rv, value, share, dparent sql.NullFloat64
+			var alts int
 			// The picked observation's own columns come last.
-			o, ok, err := scanObservation(r, sn.dim, &row.Unit, &row.Indicator, &direction, &k.parent, &missing, &k.rv, &k.value,
-				&p.parent, &share, &dparent, &row.Alternatives, &p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
-			if err != nil {
+			o, ok, err := scanObservation(r, sn.dim, &stale, &rv, &value, &p.parent, &share, &dparent, &alts,
+				&p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
+			if err != nil || !ok {
 				return err
 			}
-			if ok {
-				row.Obs = &o
+			i, found := at[slot{o.Unit, o.Indicator}]
+			if !found {
+				return fmt.Errorf("compare picked %s/%s outside the set", o.Unit, o.Indicator)
 			}
-			k.lowerBetter = direction.String == string(indicator.LowerBetter)
-			row.Missing = missing.String
+			row := &out.Rows[i]
+			if stale.Bool { // too old to compare: neither value nor rank
+				row.Missing = "STALE"
+				return nil
+			}
+			row.Obs, row.Missing, row.Alternatives = &o, "", alts
 			row.ShareOfParent, row.DiffFromParent = fptr(share), fptr(dparent)
-			out.Rows = append(out.Rows, row)
-			pend = append(pend, p)
-			keys = append(keys, k)
+			pend[i] = p
+			keys[i].rv, keys[i].value = rv, value
 			return nil
 		})
 	if err != nil {
