@@ -402,8 +402,9 @@ func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind ind
 
 // latestKeySQL orders a series' candidates for its latest value:
 // arg_min over it picks the latest period end, then the latest start,
-// then basis in order (the empty basis first), then the lowest id. One grouped pass
-// costs a fraction of a row_number() window over the same rows.
+// then basis in order (the empty basis first), then the lowest id. One
+// grouped pass costs a fraction of a row_number() window over the same
+// rows.
 const latestKeySQL = `(DATE '9999-12-31' - period_end, DATE '9999-12-31' - period_start, basis, id)`
 
 // levelsSQL is a condition on observations' level_rank that keeps the
