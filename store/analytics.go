@@ -114,7 +114,8 @@ func fptr(v sql.NullFloat64) *float64 {
 // Go (rankCompare), where a few thousand rows cost microseconds and
 // DuckDB's window operators and joins cost milliseconds. $1 units, $2
 // kind, $3 exact period label, $4 minimum units for COMMON, $5 max age in
-// years; the indicators follow as constants at {{INDS}}, and the levels
+// years, $6 the units' parents (empty unless the parent feature is
+// wanted); the indicators follow as constants at {{INDS}}, and the levels
 // of the units in scope as a condition at {{LEVELS}}, for pruning. The
 // mode, ranges and what to rank by choose the text itself.
 //
@@ -123,7 +124,7 @@ func fptr(v sql.NullFloat64) *float64 {
 // part may still be executed. compareParts holds them; each
 // {{NAME}} is replaced by its part or by what stands in for it.
 const compareSQL = `
-WITH params AS (SELECT $3::VARCHAR AS exact, $4::BIGINT AS min_units, $5::DOUBLE AS max_age),
+WITH params AS (SELECT $3::VARCHAR AS exact, $4::BIGINT AS min_units, $5::DOUBLE AS max_age, $6::VARCHAR[] AS parents),
 u AS (SELECT unnest($1::VARCHAR[]) AS unit),
 scope AS (SELECT unit FROM u{{PARENT_SCOPE}}),
 base AS MATERIALIZED (
@@ -171,7 +172,7 @@ const (
 
 var compareParts = map[string]comparePart{
 	"PARENT_SCOPE": {feature: featParent, on: `
-	UNION SELECT DISTINCT parent FROM units WHERE code IN (SELECT unit FROM u) AND parent IS NOT NULL`},
+	UNION SELECT unnest($6::VARCHAR[])`},
 	// With parents in scope, base also holds their rows.
 	"IN_U":      {feature: featParent, on: ` AND o.unit IN (SELECT unit FROM u)`},
 	"NO_RANGES": {feature: featRanges, off: ` AND o.period_kind <> 'RANGE'`},
@@ -204,7 +205,7 @@ earliest AS (
 	"PARENTS": {feature: featParent, on: `,
 parents AS (
 	SELECT b.id, b.unit, b.indicator, b.period, b.value FROM base b
-	WHERE b.canonical AND b.unit IN (SELECT parent FROM units WHERE code IN (SELECT unit FROM u)))`},
+	WHERE b.canonical AND b.unit IN (SELECT unnest($6::VARCHAR[])))`},
 	"PARENT_COLS": {feature: featParent, on: `po.id, CASE WHEN ind.rollup = 'SUM' AND po.value <> 0 THEN r.value / po.value * 100 END, r.value - po.value`,
 		off: `NULL::BIGINT, NULL::DOUBLE, NULL::DOUBLE`},
 	"JOIN_PARENTS": {feature: featParent, on: `
@@ -305,14 +306,17 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		crosses, rangeMix       sql.NullBool
 	}
 	var pend []pending
-	// params (compareSQL) names the parameters a text may leave out.
-	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears}
-	indList := inList(codes, &args, true)
-	scope := units
+	// The parents come from the snapshot's index, once, for the statement
+	// and for the levels it reads.
+	parents := []string{}
 	if !q.Skip.Parent {
-		scope = withParents(sn.dim, units)
+		parents = parentsOf(sn.dim, units)
 	}
-	sqlText := compareText(indList, levelsSQL(levelRanks(nil, sn.dim, scope)), map[string]bool{
+	// params (compareSQL) names the parameters a text may leave out.
+	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears, parents}
+	indList := inList(codes, &args, true)
+	levels := levelsSQL(levelRanks(levelRanks(nil, sn.dim, units), sn.dim, parents))
+	sqlText := compareText(indList, levels, map[string]bool{
 		featParent: !q.Skip.Parent, featRanges: ranges,
 		featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
 		featMaxAge:   q.Period.MaxAgeYears > 0,

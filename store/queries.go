@@ -425,21 +425,24 @@ func levelsSQL(ranks []int) string {
 }
 
 // levelRanks appends the level ranks of the known units among codes
-// (unknown codes have no rows).
+// (unknown codes have no rows); levelsSQL drops the repeats.
 func levelRanks(ranks []int, dim *dimensions, codes []string) []int {
 	for _, c := range codes {
-		if u, ok := dim.unit(c); ok && !slices.Contains(ranks, u.Level.Rank()) {
+		if u, ok := dim.unit(c); ok {
 			ranks = append(ranks, u.Level.Rank())
 		}
 	}
 	return ranks
 }
 
-// withParents returns codes followed by their parents' codes.
-func withParents(dim *dimensions, codes []string) []string {
-	out := slices.Clone(codes)
+// parentsOf returns the distinct parents of codes, in order of first
+// appearance.
+func parentsOf(dim *dimensions, codes []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
 	for _, c := range codes {
-		if u, ok := dim.unit(c); ok && u.Parent != "" {
+		if u, ok := dim.unit(c); ok && u.Parent != "" && !seen[u.Parent] {
+			seen[u.Parent] = true
 			out = append(out, u.Parent)
 		}
 	}
