@@ -168,8 +168,9 @@ func (c config) dirs() []loader.Dir {
 // the live heap instead of 2× took about 15% off the p50 of a 700-row
 // comparison at size M. A load holds far more in Go's heap for a while,
 // so it runs at Go's default target and gives the garbage back after
-// (at size L, 400 during the load raised its peak RSS from 4.8 to 6.1 GB
-// and the serving RSS from 0.6 to 2.8 GB).
+// (at size L, 400 during the load raised its peak RSS from 4.6 to 6.1 GB
+// and the serving RSS from 1.0 to 2.8 GB: benchmark results 074045 and
+// 084453).
 const defaultGCPercent = 400
 
 // loadGC runs a load under Go's default collector target, then returns
