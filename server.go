@@ -28,11 +28,21 @@ type serverConfig struct {
 	Loader      graph.LoaderOptions
 	MaxBody     int64 // bytes of a request body
 	CacheBytes  int64 // response cache size; 0: none (see responseCache)
+	// GqlgenLists leaves every list to gqlgen's per-field execution
+	// (without graph.FastLists); tests compare the two.
+	GqlgenLists bool
 }
 
 // newHandler builds chiso's HTTP handler: GraphQL at /graphql (POST and
 // GET), GraphiQL at /, health at /healthz, every request logged.
 func newHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) http.Handler {
+	h, _ := buildHandler(cfg, eng, log)
+	return h
+}
+
+// buildHandler is newHandler, also returning its list writer (nil with
+// GqlgenLists).
+func buildHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) (http.Handler, *graph.FastLists) {
 	res := &graph.Resolver{Engine: eng, Limits: cfg.Limits}
 	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: res.Complexity()}))
 	gql.AddTransport(transport.GET{})
@@ -41,6 +51,11 @@ func newHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) http.H
 	gql.Use(extension.Introspection{})
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	gql.Use(graph.NewLimits(cfg.QueryLimits))
+	var fast *graph.FastLists
+	if !cfg.GqlgenLists {
+		fast = graph.NewFastLists(res)
+		gql.Use(fast)
+	}
 	gql.SetErrorPresenter(graph.ErrorPresenter(log))
 	gql.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", v)
@@ -60,7 +75,7 @@ func newHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) http.H
 		}
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations})
 	})
-	return logRequests(log, mux)
+	return logRequests(log, mux), fast
 }
 
 type internalPanic struct{}

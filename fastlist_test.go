@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"chiso/datasets"
+	"chiso/graph"
+	"chiso/loader"
+	"chiso/store"
+	"chiso/synth"
+)
+
+// The fields FastLists writes itself, per type.
+const (
+	fastPeriod = `__typename label kind start end`
+	fastUnit   = `__typename code nameVi nameAscii nameEn level validFrom validTo`
+	fastObs    = `__typename id unitCode indicatorCode period { ` + fastPeriod + ` } periodLabel periodStart periodEnd kind value denominator qualifier flags methodology canonical`
+	fastChange = `__typename from { ` + fastObs + ` } to { id value } absolute relative years cagr crossesBreak warnings`
+	fastRollup = `__typename unit { ` + fastUnit + ` } period { ` + fastPeriod + ` } value coverage { __typename expected withData share weightShare missing }
+		reported { ` + fastObs + ` } gap gapRelative`
+	fastCompare = `__typename unit { ` + fastUnit + ` } value period { ` + fastPeriod + ` } observation { ` + fastObs + ` } missing alternatives
+		rank rankTies rankInParent rankInParentOf parentTies parent { ` + fastObs + ` } shareOfParent diffFromParent setMean diffFromMean
+		sinceEarliest { ` + fastChange + ` }`
+)
+
+// listCase is one request and whether FastLists should write its list.
+type listCase struct {
+	name  string
+	query string
+	vars  map[string]any
+	fast  bool
+}
+
+// TestFastListsAnswerAsGqlgen: every request answers byte for byte the
+// same through FastLists as through gqlgen's own execution, on the Lai
+// Châu data and on a synthetic dataset with every rollup rule, gaps and
+// targets. Lists whose selection is all plain fields are written by
+// FastLists; a selection with a field that looks something up, a
+// refused rollup and a bad argument are left to gqlgen.
+func TestFastListsAnswerAsGqlgen(t *testing.T) {
+	ctx := context.Background()
+	xs, err := synth.Size("XS")
+	require.NoError(t, err)
+	synthDir := filepath.Join(t.TempDir(), "xs")
+	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
+	require.NoError(t, err)
+	for _, ds := range []loader.Dir{
+		{Name: "embedded:laichau", FS: datasets.LaiChau()},
+		loader.OSDir(synthDir),
+	} {
+		t.Run(ds.Name, func(t *testing.T) {
+			st := store.New(store.Options{})
+			t.Cleanup(func() { st.Close() })
+			_, err := loader.New(st, loader.Options{}).Load(ctx, ds)
+			require.NoError(t, err)
+			cfg := serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
+				Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
+			fh, fast := buildHandler(cfg, st, slog.New(slog.DiscardHandler))
+			require.NotNil(t, fast)
+			cfg.GqlgenLists = true
+			gh, none := buildHandler(cfg, st, slog.New(slog.DiscardHandler))
+			require.Nil(t, none)
+			fs, gs := httptest.NewServer(fh), httptest.NewServer(gh)
+			t.Cleanup(fs.Close)
+			t.Cleanup(gs.Close)
+
+			cases := listCases(t, st)
+			written := 0
+			for _, c := range cases {
+				before := fast.Written()
+				want := postRaw(t, gs.URL, c.query, c.vars)
+				got := postRaw(t, fs.URL, c.query, c.vars)
+				require.Equal(t, string(want), string(got), "%s: FastLists answers differently", c.name)
+				if c.fast {
+					require.Greater(t, fast.Written(), before, "%s: expected FastLists to write the list", c.name)
+					require.NotContains(t, string(got), `"errors"`, c.name)
+					written++
+				} else {
+					require.Equal(t, before, fast.Written(), "%s: expected gqlgen to write the list", c.name)
+				}
+			}
+			require.Greater(t, written, 10, "too few lists written by FastLists to mean anything")
+		})
+	}
+}
+
+// listCases builds requests over what the loaded dataset holds: every
+// indicator's rollup into the root, comparisons of every level in three
+// period modes, pages and series, with aliases, fragments and @skip.
+func listCases(t *testing.T, st *store.Store) []listCase {
+	ctx := context.Background()
+	col := func(q string) []string {
+		rows, err := st.RawQuery(ctx, q)
+		require.NoError(t, err)
+		var out []string
+		for _, r := range rows {
+			out = append(out, fmt.Sprint(r[0]))
+		}
+		require.NotEmpty(t, out, q)
+		return out
+	}
+	root := col(`SELECT code FROM units WHERE parent IS NULL ORDER BY code`)[0]
+	levels := col(`SELECT DISTINCT upper(level) FROM units WHERE parent IS NOT NULL`)
+	// Per rollup rule, the three indicators with the most observations.
+	aggregatable := col(`SELECT code FROM (SELECT i.code, count(o.id) AS n, row_number() OVER (PARTITION BY split_part(i.rollup, '(', 1) ORDER BY count(o.id) DESC, i.code) AS k
+		FROM indicators i LEFT JOIN observations o ON o.indicator = i.code WHERE i.rollup NOT IN ('NONE', 'LAST') GROUP BY i.code, i.rollup) WHERE k <= 3 ORDER BY code`)
+	refused := col(`SELECT code FROM indicators ORDER BY rollup IN ('NONE', 'LAST') DESC, code LIMIT 1`)[0]
+	busiest := col(`SELECT indicator FROM observations GROUP BY indicator ORDER BY count(*) DESC, indicator LIMIT 10`)
+	series := col(`SELECT unit || ' ' || indicator FROM (SELECT unit, indicator, count(*) n FROM observations GROUP BY ALL) ORDER BY n DESC, unit, indicator LIMIT 3`)
+	label := col(`SELECT period FROM observations WHERE period_kind = 'YEAR' GROUP BY period ORDER BY count(*) DESC, period LIMIT 1`)[0]
+
+	var cs []listCase
+	for _, i := range aggregatable {
+		for _, units := range []string{`{ codes: [$root] }`, `{ childrenOf: $root }`} {
+			cs = append(cs, listCase{name: "rollup " + i + " " + units, fast: true,
+				query: `query($i: ID!, $root: ID!) { rollup(indicator: $i, units: ` + units + `) { ` + fastRollup + ` } }`,
+				vars:  map[string]any{"i": i, "root": root}})
+		}
+		cs = append(cs, listCase{name: "rollup with inputs " + i,
+			query: `query($i: ID!, $root: ID!) { rollup(indicator: $i, units: { codes: [$root] }) { value rule { kind expression } inputs { id unit { code } } } }`,
+			vars:  map[string]any{"i": i, "root": root}})
+	}
+	cs = append(cs, listCase{name: "refused rollup " + refused,
+		query: `query($i: ID!, $root: ID!) { rollup(indicator: $i, units: { codes: [$root] }) { ` + fastRollup + ` } }`,
+		vars:  map[string]any{"i": refused, "root": root}})
+	pair := busiest[:min(2, len(busiest))]
+	for _, lvl := range levels {
+		for _, period := range []string{`{ mode: LATEST }`, `{ mode: COMMON }`, `{ mode: EXACT, label: "` + label + `" }`} {
+			for _, rankBy := range []string{"VALUE", "GROWTH"} {
+				cs = append(cs, listCase{name: "compare " + lvl + " " + period + " " + rankBy, fast: true,
+					query: `query($is: [ID!]!, $root: ID!) { compare(indicators: $is, units: { under: $root, level: ` + lvl + ` }, period: ` + period + `, rankBy: ` + rankBy + `) {
+						unitsInSet mixedPeriods rows { ` + fastCompare + ` } } }`,
+					vars: map[string]any{"is": pair, "root": root}})
+			}
+		}
+		cs = append(cs, listCase{name: "compare with indicator " + lvl,
+			query: `query($is: [ID!]!, $root: ID!) { compare(indicators: $is, units: { under: $root, level: ` + lvl + ` }) { rows { value indicator { code } } } }`,
+			vars:  map[string]any{"is": pair, "root": root}})
+	}
+	for _, i := range busiest {
+		cs = append(cs, listCase{name: "observations " + i, fast: true,
+			query: `query($i: ID!) { observations(filter: { indicators: [$i] }, first: 300) { totalCount nodes { ` + fastObs + ` } pageInfo { hasNextPage endCursor } } }`,
+			vars:  map[string]any{"i": i}})
+	}
+	cs = append(cs, listCase{name: "observations with unit",
+		query: `{ observations(first: 50) { nodes { value unit { code } } } }`})
+	for _, s := range series {
+		var u, i string
+		fmt.Sscan(s, &u, &i)
+		cs = append(cs, listCase{name: "series " + s, fast: true,
+			query: `query($u: ID!, $i: ID!) { series(unit: $u, indicator: $i) { observations { ` + fastObs + ` } } }`,
+			vars:  map[string]any{"u": u, "i": i}})
+	}
+	// Aliases, fragments, inline fragments and directives, as gqlgen
+	// collects them.
+	for _, skip := range []bool{true, false} {
+		cs = append(cs, listCase{name: fmt.Sprintf("shapes skip=%v", skip), fast: true,
+			query: `query($i: ID!, $root: ID!, $skip: Boolean!) {
+				a: rollup(indicator: $i, units: { codes: [$root] }) { ...R v2: value @skip(if: $skip) u: unit { c: code ... on Unit { nameVi } } }
+				b: rollup(indicator: $i, units: { childrenOf: $root }) { ... on RollupRow { __typename p: period { l: label } } value @include(if: $skip) }
+			}
+			fragment R on RollupRow { value period { label } coverage { share } }`,
+			vars: map[string]any{"i": aggregatable[0], "root": root, "skip": skip}})
+	}
+	cs = append(cs, listCase{name: "unknown indicator",
+		query: `{ rollup(indicator: "no-such-indicator", units: { codes: ["x"] }) { value } }`})
+	return cs
+}
+
+// postRaw posts a GraphQL request and returns the response body as is.
+func postRaw(t *testing.T, url, query string, vars map[string]any) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	resp, err := http.Post(url+"/graphql", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return out
+}
