@@ -31,7 +31,9 @@ func newFastTypes(r *Resolver) *fastTypes {
 	t := &fastTypes{}
 	t.period = &objectType[indicator.Period]{name: "Period", implementors: periodImplementors, fields: map[string]fieldCompiler[indicator.Period]{
 		"label": leaf(func(p *indicator.Period) string { return p.Label }, putString),
-		"kind": withCtx(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) { return r.Period().Kind(ctx, p) },
+		"kind": withCtx(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) {
+			return r.Period().Kind(ctx, p)
+		},
 			putEnum[model.PeriodKind]),
 		"start": leaf(func(p *indicator.Period) time.Time { return p.Start }, putDate),
 		"end":   leaf(func(p *indicator.Period) time.Time { return p.End }, putDate),
