@@ -604,20 +604,19 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 // Rollup grids. Both produce (parent, child, cperiod, gperiod): the value
 // of child in cperiod feeds the parent's aggregate for gperiod.
 //
-// Every variant binds the same eleven parameters; paramsSQL names them all
+// Every variant binds the same twelve parameters; paramsSQL names them all
 // so DuckDB accepts those a variant does not use.
 const paramsSQL = `
-params AS (SELECT $2::VARCHAR AS lvl, $4::VARCHAR[] AS pers, $6::VARCHAR AS weight, $7::VARCHAR AS den, $8::DOUBLE AS mult,
-	$9::VARCHAR AS over_label, $10::BIGINT AS y0, $11::BIGINT AS y1),`
+params AS (SELECT $2::VARCHAR[] AS kids, $4::VARCHAR[] AS pers, $6::VARCHAR AS weight, $7::VARCHAR AS den, $8::DOUBLE AS mult,
+	$9::VARCHAR AS over_label, $10::BIGINT AS y0, $11::BIGINT AS y1, $12::VARCHAR[] AS kid_parents),`
 
-// Units: $1 parents, $2 child level (null: direct children), $4 periods
-// (empty: every period with child data for the indicators at {{PSRC}}).
+// Units: $1 parents, $12 and $2 the (parent, child) pairs of the grid
+// (worked out from the snapshot's index: direct children, or descendants
+// at the child level), $4 periods (empty: every period with child data
+// for the indicators at {{PSRC}}).
 const unitGridSQL = `
 par AS (SELECT unnest($1::VARCHAR[]) AS parent),
-kids AS (
-	SELECT c.ancestor AS parent, c.descendant AS child FROM unit_closure c JOIN units u ON u.code = c.descendant
-	WHERE c.ancestor IN (SELECT parent FROM par)
-		AND CASE WHEN $2::VARCHAR IS NULL THEN c.depth = 1 ELSE c.depth > 0 AND u.level = $2 END),
+kids AS (SELECT unnest($12::VARCHAR[]) AS parent, unnest($2::VARCHAR[]) AS child),
 kidset AS (SELECT DISTINCT child FROM kids),
 {{SRC}},
 per AS (
@@ -780,7 +779,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		w, d = ind.Rollup.Numerator, ind.Rollup.Denominator
 	}
 	var grid string
-	args := make([]any, 11)
+	args := make([]any, 12)
 	mult := 1.0
 	if ind.Rollup.Kind == indicator.RuleRatio {
 		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
@@ -794,9 +793,21 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = timeGridSQL
 		args[3], args[8], args[9], args[10] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
 	} else {
-		if q.ChildLevel != "" {
-			args[1] = string(q.ChildLevel)
+		kp, kc := []string{}, []string{}
+		for _, p := range parents {
+			var kids []indicator.Unit
+			if q.ChildLevel != "" {
+				kids = sn.dim.descendants(p, q.ChildLevel)
+			} else {
+				for _, i := range sn.dim.children[p] {
+					kids = append(kids, sn.dim.units[i])
+				}
+			}
+			for _, k := range kids {
+				kp, kc = append(kp, p), append(kc, k.Code)
+			}
 		}
+		args[1], args[11] = kc, kp
 		labels := make([]string, len(q.Periods))
 		for i, p := range q.Periods {
 			labels[i] = p.Label
@@ -804,18 +815,10 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	// The levels of the parents and of the children the grid can hold.
+	// The levels of the parents and of the children in the grid.
 	ranks := levelRanks(nil, sn.dim, parents)
-	switch {
-	case q.Over != nil:
-	case q.ChildLevel.Rank() >= 0:
-		ranks = append(ranks, q.ChildLevel.Rank())
-	default:
-		for _, p := range parents {
-			for _, i := range sn.dim.children[p] {
-				ranks = append(ranks, sn.dim.units[i].Level.Rank())
-			}
-		}
+	if kc, ok := args[1].([]string); ok {
+		ranks = levelRanks(ranks, sn.dim, kc)
 	}
 	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks))
 	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc).
