@@ -86,6 +86,7 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 		Inputs:   !fields["inputs"],
 		Missing:  !selectedAt(ctx, "coverage")["missing"],
 		Reported: !fields["reported"],
+		Gap:      !fields["gap"] && !fields["gapRelative"],
 	}
 	return r.Engine.Rollup(ctx, q)
 }

@@ -181,11 +181,14 @@ type RollupQuery struct {
 }
 
 // RollupSkip names optional parts of a rollup to leave out: left out,
-// they come back empty (Inputs, Missing) or nil (Reported; Gap is kept).
+// they come back empty (Inputs, Missing) or nil (Reported, Gap).
 type RollupSkip struct {
 	Inputs   bool // the ids of the observations that went into each value
 	Missing  bool // the children (or years) without data
 	Reported bool // the parent's own observation (its value still yields Gap)
+	// Gap and GapRelative; with Reported also left out, the parents' own
+	// values are not read at all.
+	Gap bool
 }
 
 // RollupRow is one parent × period.

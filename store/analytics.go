@@ -640,10 +640,9 @@ grid AS (
 // unit and the three indicators' scales). %[1]s is the has-data condition,
 // %[2]s the value, %[3]s the weight share, %[4]s the inputs list
 // expression, %[5]s the missing list expression. {{JOINS}} joins the grid
-// to src (see rollupInputs) as xv, wv and dv.
-const rollupTail = `,
-rep AS (
-	SELECT unit, period, value, id FROM src WHERE indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),
+// to src (see rollupInputs) as xv, wv and dv. {{REP}} and {{REP_JOIN}}
+// read the parents' own values (see repSQL), or stand in for them.
+const rollupTail = `,{{REP}}
 j AS (
 	SELECT g.*, {{JOINS}}),
 agg AS (
@@ -653,10 +652,22 @@ agg AS (
 	FROM j GROUP BY parent, gperiod)
 SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
 	r.id, a.value - r.value, rel_change(r.value, a.value)
-FROM agg a
-LEFT JOIN rep r ON r.unit = a.parent AND r.period = a.gperiod
+FROM agg a{{REP_JOIN}}
 LEFT JOIN periods pp ON pp.label = a.gperiod
 ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
+
+// repSQL reads the parents' own (reported) values, for Reported and the
+// gaps; repJoinOff stands in when a request reads neither, and the
+// parents' rows are then left out of src too.
+const (
+	repSQL = `
+rep AS (
+	SELECT unit, period, value, id FROM src WHERE indicator = $5::VARCHAR AND unit IN (SELECT parent FROM par)),`
+	repJoinSQL = `
+LEFT JOIN rep r ON r.unit = a.parent AND r.period = a.gperiod`
+	repJoinOff = `
+LEFT JOIN (SELECT NULL::BIGINT AS id, NULL::DOUBLE AS value) r ON false`
+)
 
 // rollupInputs are the parts of a rollup that depend on which of the
 // indicator ($5), weight or numerator ($6) and denominator ($7) a rule
@@ -667,7 +678,7 @@ ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
 // list, the grid's joins and the reported values all read src. joins
 // are the grid's (NULL columns for an input the rule does not read) and
 // psrc the indicators whose periods make the grid.
-func rollupInputs(r indicator.Rule, levels string) (src, joins, psrc string) {
+func rollupInputs(r indicator.Rule, levels string, parents bool) (src, joins, psrc string) {
 	type input struct{ param, alias string }
 	var ins []input
 	switch r.Kind {
@@ -686,11 +697,15 @@ func rollupInputs(r indicator.Rule, levels string) (src, joins, psrc string) {
 	if !slices.Contains(params, "$5") { // the reported values
 		params = append(params, "$5")
 	}
+	scope := "SELECT child FROM kidset"
+	if parents {
+		scope += " UNION SELECT parent FROM par"
+	}
 	var branches, cols, from []string
 	for _, p := range params {
 		branches = append(branches, fmt.Sprintf(`SELECT unit, indicator, period, value, id FROM observations
 	WHERE canonical AND kind = $3::VARCHAR AND indicator = %s::VARCHAR AND %s
-		AND unit IN (SELECT child FROM kidset UNION SELECT parent FROM par)`, p, levels))
+		AND unit IN (%s)`, p, levels, scope))
 	}
 	for _, a := range []string{"x", "w", "d"} {
 		used := ""
@@ -815,13 +830,23 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	// The levels of the parents and of the children in the grid.
-	ranks := levelRanks(nil, sn.dim, parents)
+	// The parents' own values are read for Reported or the gaps, and
+	// always over time (the parents' values are the inputs then).
+	withRep := !q.Skip.Reported || !q.Skip.Gap
+	rep, repJoin := repSQL, repJoinSQL
+	if !withRep {
+		rep, repJoin = "", repJoinOff
+	}
+	// The levels of the rows read: the parents' and the grid children's.
+	var ranks []int
+	if withRep || q.Over != nil {
+		ranks = levelRanks(ranks, sn.dim, parents)
+	}
 	if kc, ok := args[1].([]string); ok {
 		ranks = levelRanks(ranks, sn.dim, kc)
 	}
-	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks))
-	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc).
+	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks), withRep)
+	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin).
 		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []indicator.RollupRow
 	var reported []sql.NullInt64

@@ -746,30 +746,51 @@ func TestPhysicalOrder(t *testing.T) {
 }
 
 // TestRollupSkip: leaving out what a request does not read changes nothing
-// else: values, coverage and gaps are the same.
+// else: values and coverage are the same, and gaps too unless they are
+// left out as well.
 func TestRollupSkip(t *testing.T) {
 	ctx := context.Background()
 	st, _ := setup(t, store.Options{})
-	q := indicator.RollupQuery{Indicator: "households_total", Parents: indicator.UnitSet{ChildrenOf: "vn.lc"}}
-	full, err := st.Rollup(ctx, q)
-	require.NoError(t, err)
-	q.Skip = indicator.RollupSkip{Inputs: true, Missing: true, Reported: true}
-	lean, err := st.Rollup(ctx, q)
-	require.NoError(t, err)
-	require.Len(t, lean, len(full))
-	inputs, missing := 0, 0
-	for i := range full {
-		f, l := full[i], lean[i]
-		inputs += len(f.Inputs)
-		missing += len(f.Missing)
-		require.Empty(t, l.Inputs)
-		require.Empty(t, l.Missing)
-		require.Nil(t, l.Reported)
-		f.Inputs, f.Missing, f.Reported = l.Inputs, l.Missing, nil
-		require.Equal(t, f, l)
+	for _, q := range []indicator.RollupQuery{
+		// Districts from their communes: children without data.
+		{Indicator: "households_total", Parents: indicator.UnitSet{ChildrenOf: "vn.lc"}},
+		// Phong Thổ from its villages: the district reports its own value.
+		{Indicator: "population", Parents: indicator.UnitSet{Codes: []string{"vn.lc.pt"}}, ChildLevel: indicator.LevelVillage},
+	} {
+		full, err := st.Rollup(ctx, q)
+		require.NoError(t, err)
+		for _, gap := range []bool{false, true} {
+			q.Skip = indicator.RollupSkip{Inputs: true, Missing: true, Reported: true, Gap: gap}
+			lean, err := st.Rollup(ctx, q)
+			require.NoError(t, err)
+			require.Len(t, lean, len(full))
+			inputs, missing, gaps := 0, 0, 0
+			for i := range full {
+				f, l := full[i], lean[i]
+				inputs += len(f.Inputs)
+				missing += len(f.Missing)
+				require.Empty(t, l.Inputs)
+				require.Empty(t, l.Missing)
+				require.Nil(t, l.Reported)
+				f.Inputs, f.Missing, f.Reported = l.Inputs, l.Missing, nil
+				if f.Gap != nil {
+					gaps++
+				}
+				if gap {
+					require.Nil(t, l.Gap)
+					require.Nil(t, l.GapRelative)
+					f.Gap, f.GapRelative = nil, nil
+				}
+				require.Equal(t, f, l)
+			}
+			require.Positive(t, inputs, "%s: the full rollup should list its inputs", q.Indicator)
+			if q.ChildLevel == "" {
+				require.Positive(t, missing, "the full rollup should list children without data")
+			} else {
+				require.Positive(t, gaps, "Phong Thổ reports its own population: the full rollup should have a gap")
+			}
+		}
 	}
-	require.Positive(t, inputs, "the full rollup should list its inputs")
-	require.Positive(t, missing, "the full rollup should list children without data")
 }
 
 // TestCompareSkipEarliestObservation: without the earliest observation,
