@@ -16,7 +16,7 @@ import (
 )
 
 // FastLists is a field interceptor that writes long lists of analytic rows
-// (rollup rows, comparison rows, observations) in one pass. gqlgen
+// (rollup rows, comparison rows, observations) and of units in one pass. gqlgen
 // executes every field of every row on its own: a field context, a
 // context value and closures per field, a field set and a deferred group
 // per object. For a 1,260-row rollup with three nested objects per row
@@ -69,6 +69,8 @@ func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (
 		m = renderList(ctx, f.t.compareRow, v)
 	case []indicator.Observation:
 		m = renderList(ctx, f.t.observation, v)
+	case []indicator.Unit:
+		m = renderList(ctx, f.t.unit, v)
 	}
 	if m == nil {
 		return res, err
