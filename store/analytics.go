@@ -623,7 +623,7 @@ per AS (
 	SELECT unnest($4::VARCHAR[]) AS period WHERE len($4::VARCHAR[]) > 0
 	UNION
 	SELECT DISTINCT period FROM src
-	WHERE len($4::VARCHAR[]) = 0 AND indicator IN ({{PSRC}}) AND unit IN (SELECT child FROM kidset)),
+	WHERE len($4::VARCHAR[]) = 0 AND indicator IN ({{PSRC}}){{PER_SCOPE}}),
 grid AS (SELECT k.parent, k.child, p.period AS cperiod, p.period AS gperiod FROM kids k CROSS JOIN per p)`
 
 // Time: $1 units, $10 first year, $11 last year, $9 the range label.
@@ -652,13 +652,12 @@ agg AS (
 	FROM j GROUP BY parent, gperiod)
 SELECT a.parent, a.gperiod, a.expected, a.with_data, a.value, a.weight_share, a.inputs, a.missing,
 	r.id, a.value - r.value, rel_change(r.value, a.value)
-FROM agg a{{REP_JOIN}}
-LEFT JOIN periods pp ON pp.label = a.gperiod
-ORDER BY a.parent, pp.period_start, pp.period_end, a.gperiod`
+FROM agg a{{REP_JOIN}}`
 
 // repSQL reads the parents' own (reported) values, for Reported and the
 // gaps; repJoinOff stands in when a request reads neither, and the
-// parents' rows are then left out of src too.
+// parents' rows are then left out of src too (so the grid's periods need
+// no condition on the children: src holds only theirs).
 const (
 	repSQL = `
 rep AS (
@@ -833,9 +832,9 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	// The parents' own values are read for Reported or the gaps, and
 	// always over time (the parents' values are the inputs then).
 	withRep := !q.Skip.Reported || !q.Skip.Gap
-	rep, repJoin := repSQL, repJoinSQL
+	rep, repJoin, perScope := repSQL, repJoinSQL, " AND unit IN (SELECT child FROM kidset)"
 	if !withRep {
-		rep, repJoin = "", repJoinOff
+		rep, repJoin, perScope = "", repJoinOff, ""
 	}
 	// The levels of the rows read: the parents' and the grid children's.
 	var ranks []int
@@ -846,7 +845,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		ranks = levelRanks(ranks, sn.dim, kc)
 	}
 	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks), withRep)
-	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin).
+	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin, "{{PER_SCOPE}}", perScope).
 		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []indicator.RollupRow
 	var reported []sql.NullInt64
@@ -904,7 +903,25 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 			out[i].UnitInfo = &sn.dim.units[u]
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
+	// By unit, then period in time (periods the dataset does not hold
+	// last, by label).
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Unit != b.Unit {
+			return a.Unit < b.Unit
+		}
+		_, ka := sn.dim.periods[a.Period.Label]
+		_, kb := sn.dim.periods[b.Period.Label]
+		switch {
+		case ka != kb:
+			return ka
+		case !a.Period.Start.Equal(b.Period.Start):
+			return a.Period.Start.Before(b.Period.Start)
+		case !a.Period.End.Equal(b.Period.End):
+			return a.Period.End.Before(b.Period.End)
+		}
+		return a.Period.Label < b.Period.Label
+	})
 	return out, nil
 }
 
