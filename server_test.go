@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"chiso/graph"
 	"chiso/loader"
+	"chiso/store"
 )
 
 // writeTree writes a dataset folder with one province, `districts`
@@ -131,5 +135,73 @@ func TestAnalyticsStatementCount(t *testing.T) {
 	for n, c := range counts {
 		// compare 2, rollup 2 (+1 batched inputs), progress 2, trend 2.
 		require.LessOrEqual(t, c, int64(10), "%d communes took %d statements", n, c)
+	}
+}
+
+// TestTreeLatestPrefetched: a tree of units with each one's latest value
+// costs one statement, fetched as soon as the units are known: the loader
+// here would hold a batch open for an hour, so the request only answers
+// (well inside its 20-second timeout) because nothing waits for a batch.
+// Every value is the one the table holds.
+func TestTreeLatestPrefetched(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	_, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(writeTree(t, 8, 25)))
+	require.NoError(t, err)
+	h := newHandler(serverConfig{Timeout: 20 * time.Second, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
+		Loader: graph.LoaderOptions{Wait: time.Hour, MaxWait: time.Hour}, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	rows, err := st.RawQuery(ctx, `SELECT unit, value FROM observations WHERE indicator = 'hh'`)
+	require.NoError(t, err)
+	want := map[string]float64{}
+	for _, r := range rows {
+		want[r[0].(string)] = r[1].(float64)
+	}
+	for name, tc := range map[string]struct {
+		query string
+		units func(data map[string]any) []any
+	}{
+		"children of children": {
+			query: `query($i: ID!) { unit(code: "vn.p") { children { code children { code latest(indicator: $i) { value } } } } }`,
+			units: func(d map[string]any) []any {
+				var out []any
+				for _, dist := range d["unit"].(map[string]any)["children"].([]any) {
+					out = append(out, dist.(map[string]any)["children"].([]any)...)
+				}
+				return out
+			},
+		},
+		"descendants and their children": {
+			query: `query($i: ID!) { unit(code: "vn") { descendants(level: DISTRICT) { code latest(indicator: $i, kind: ACTUAL) { value } children { code latest(indicator: $i) { value } } } } }`,
+			units: func(d map[string]any) []any {
+				var out []any
+				for _, dist := range d["unit"].(map[string]any)["descendants"].([]any) {
+					out = append(out, dist)
+					out = append(out, dist.(map[string]any)["children"].([]any)...)
+				}
+				return out
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := st.Statements()
+			body := postRaw(t, srv.URL, tc.query, map[string]any{"i": "hh"})
+			require.Equal(t, int64(1), st.Statements()-before, "one statement for every latest value in the tree")
+			var resp struct {
+				Data   map[string]any
+				Errors []any
+			}
+			require.NoError(t, json.Unmarshal(body, &resp))
+			require.Empty(t, resp.Errors)
+			units := tc.units(resp.Data)
+			require.GreaterOrEqual(t, len(units), 200)
+			for _, u := range units {
+				m := u.(map[string]any)
+				code := m["code"].(string)
+				require.Equal(t, want[code], m["latest"].(map[string]any)["value"], code)
+			}
+		})
 	}
 }

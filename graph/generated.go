@@ -1934,7 +1934,7 @@ type Unit {
   descendants(level: Level): [Unit!]!
   "This unit's series of one indicator."
   series(indicator: ID!, kinds: [ObservationKind!]): Series!
-  "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: a tree of units asking for it costs one statement per level."
+  "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: in a tree of units under children or descendants, every value asked for below that list costs one statement together, fetched as soon as the list is known."
   latest(indicator: ID!, kind: ObservationKind = ACTUAL): Observation
   "Indicators with at least one observation for this unit."
   indicators: [Indicator!]!

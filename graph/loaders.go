@@ -26,6 +26,47 @@ type batcher[K comparable, V any] struct {
 
 	mu  sync.Mutex
 	cur *batch[K, V]
+	// primed holds values fetched ahead of their resolvers (see prime);
+	// a primed key is answered without joining a batch.
+	primed map[K]V
+	// priming serializes prime calls, so overlapping ones fetch once.
+	priming sync.Mutex
+}
+
+// prime fetches the keys not yet primed now, in one call, without waiting
+// for a batch to fill: a resolver that knows the keys its descendants will
+// ask for (see Resolver.prefetchLatest) saves them the batch window. A key
+// the fetch does not answer is primed as the zero value, as load would
+// return it.
+func (b *batcher[K, V]) prime(keys []K) error {
+	b.priming.Lock()
+	defer b.priming.Unlock()
+	b.mu.Lock()
+	var todo []K
+	seen := map[K]bool{}
+	for _, k := range keys {
+		if _, ok := b.primed[k]; !ok && !seen[k] {
+			seen[k] = true
+			todo = append(todo, k)
+		}
+	}
+	b.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	res, err := b.fetch(b.ctx, todo)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.primed == nil {
+		b.primed = make(map[K]V, len(todo))
+	}
+	for _, k := range todo {
+		b.primed[k] = res[k]
+	}
+	return nil
 }
 
 type batch[K comparable, V any] struct {
@@ -65,6 +106,10 @@ func (b *batcher[K, V]) loadMany(ctx context.Context, keys []K) (map[K]V, error)
 	b.mu.Lock()
 	var batches []*batch[K, V]
 	for _, k := range keys {
+		if v, ok := b.primed[k]; ok {
+			out[k] = v
+			continue
+		}
 		bt := b.cur
 		if bt == nil {
 			bt = &batch[K, V]{seen: map[K]bool{}, done: make(chan struct{}), opened: time.Now()}
@@ -98,6 +143,9 @@ func (b *batcher[K, V]) loadMany(ctx context.Context, keys []K) (map[K]V, error)
 		}
 	}
 	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
 		for _, bt := range batches {
 			if v, ok := bt.res[k]; ok {
 				out[k] = v
