@@ -829,14 +829,16 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		grid = unitGridSQL
 		args[3] = labels
 	}
-	// The parents' own values are read for Reported or the gaps, and
-	// always over time (the parents' values are the inputs then).
+	// The parents' own reported values are read only for Reported or the
+	// gaps.
 	withRep := !q.Skip.Reported || !q.Skip.Gap
 	rep, repJoin, perScope := repSQL, repJoinSQL, " AND unit IN (SELECT child FROM kidset)"
 	if !withRep {
 		rep, repJoin, perScope = "", repJoinOff, ""
 	}
-	// The levels of the rows read: the parents' and the grid children's.
+	// The levels of the rows read: the grid children's, and the parents'
+	// when their own rows are read (reported values, or over time their
+	// yearly values, which are then the inputs).
 	var ranks []int
 	if withRep || q.Over != nil {
 		ranks = levelRanks(ranks, sn.dim, parents)
