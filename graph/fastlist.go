@@ -137,7 +137,7 @@ func (o *objectType[T]) compile(ctx context.Context, oc *graphql.OperationContex
 	}
 	parts := make([]part, 0, len(fields))
 	for i, f := range fields {
-		if len(f.Deferrables) > 0 || len(f.Arguments) > 0 || len(f.Directives) > 0 && hasOtherDirectives(f.Directives) {
+		if len(f.Deferrables) > 0 || len(f.Arguments) > 0 || hasOtherDirectives(f.Directives) {
 			return nil, false
 		}
 		var key bytes.Buffer

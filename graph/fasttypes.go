@@ -33,8 +33,7 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"label": leaf(func(p *indicator.Period) string { return p.Label }, putString),
 		"kind": withCtx(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) {
 			return r.Period().Kind(ctx, p)
-		},
-			putEnum[model.PeriodKind]),
+		}, putEnum[model.PeriodKind]),
 		"start": leaf(func(p *indicator.Period) time.Time { return p.Start }, putDate),
 		"end":   leaf(func(p *indicator.Period) time.Time { return p.End }, putDate),
 	}}
