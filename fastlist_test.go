@@ -151,18 +151,19 @@ func listCases(t *testing.T, st *store.Store) []listCase {
 	}
 	for _, i := range busiest {
 		cs = append(cs, listCase{name: "observations " + i, fast: true,
-			query: `query($i: ID!) { observations(filter: { indicators: [$i] }, first: 300) { totalCount nodes { ` + fastObs + ` } pageInfo { hasNextPage endCursor } } }`,
+			query: `query($i: ID!) { observations(filter: { indicators: [$i] }, first: 300) { totalCount nodes { ` + fastObs + ` } pageInfo { hasNextPage endCursor }
+				edges { __typename cursor node { id value periodLabel } } } }`,
 			vars:  map[string]any{"i": i}})
 	}
 	cs = append(cs, listCase{name: "units", fast: true,
 		query: `query($root: ID!) { unit(code: $root) { code children { ` + fastUnit + ` } descendants { ` + fastUnit + ` } ancestors { code } }
-			units(first: 500) { totalCount nodes { ` + fastUnit + ` } } }`,
+			units(first: 500) { totalCount nodes { ` + fastUnit + ` } edges { cursor node { code level } } } }`,
 		vars: map[string]any{"root": root}})
 	cs = append(cs, listCase{name: "units with their latest value",
 		query: `query($root: ID!, $i: ID!) { unit(code: $root) { children { code latest(indicator: $i) { value } } } }`,
 		vars:  map[string]any{"root": root, "i": busiest[0]}})
 	cs = append(cs, listCase{name: "observations with unit",
-		query: `{ observations(first: 50) { nodes { value unit { code } } } }`})
+		query: `{ observations(first: 50) { nodes { value unit { code } } edges { node { indicator { code } } } } }`})
 	for _, s := range series {
 		var u, i string
 		fmt.Sscan(s, &u, &i)

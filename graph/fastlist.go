@@ -12,11 +12,13 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"chiso/graph/model"
 	"chiso/indicator"
 )
 
 // FastLists is a field interceptor that writes long lists of analytic rows
-// (rollup rows, comparison rows, observations) and of units in one pass. gqlgen
+// (rollup rows, comparison rows, observations), of units, and the edges
+// of their pages in one pass. gqlgen
 // executes every field of every row on its own: a field context, a
 // context value and closures per field, a field set and a deferred group
 // per object. For a 1,260-row rollup with three nested objects per row
@@ -71,6 +73,10 @@ func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (
 		m = renderList(ctx, f.t.observation, v)
 	case []indicator.Unit:
 		m = renderList(ctx, f.t.unit, v)
+	case []model.ObservationEdge:
+		m = renderList(ctx, f.t.obsEdge, v)
+	case []model.UnitEdge:
+		m = renderList(ctx, f.t.unitEdge, v)
 	}
 	if m == nil {
 		return res, err

@@ -25,6 +25,8 @@ type fastTypes struct {
 	observation *objectType[indicator.Observation]
 	unit        *objectType[indicator.Unit]
 	period      *objectType[indicator.Period]
+	obsEdge     *objectType[model.ObservationEdge]
+	unitEdge    *objectType[model.UnitEdge]
 }
 
 func newFastTypes(r *Resolver) *fastTypes {
@@ -115,6 +117,14 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"reported":    object(func(x *indicator.RollupRow) *indicator.Observation { return x.Reported }, false, obsOf),
 		"gap":         leaf(func(x *indicator.RollupRow) *float64 { return x.Gap }, putOptFloat),
 		"gapRelative": leaf(func(x *indicator.RollupRow) *float64 { return x.GapRelative }, putOptFloat),
+	}}
+	t.obsEdge = &objectType[model.ObservationEdge]{name: "ObservationEdge", implementors: observationEdgeImplementors, fields: map[string]fieldCompiler[model.ObservationEdge]{
+		"cursor": leaf(func(e *model.ObservationEdge) string { return e.Cursor }, putString),
+		"node":   object(func(e *model.ObservationEdge) *indicator.Observation { return e.Node }, true, obsOf),
+	}}
+	t.unitEdge = &objectType[model.UnitEdge]{name: "UnitEdge", implementors: unitEdgeImplementors, fields: map[string]fieldCompiler[model.UnitEdge]{
+		"cursor": leaf(func(e *model.UnitEdge) string { return e.Cursor }, putString),
+		"node":   object(func(e *model.UnitEdge) *indicator.Unit { return e.Node }, true, unitOf),
 	}}
 	return t
 }
