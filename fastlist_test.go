@@ -153,7 +153,7 @@ func listCases(t *testing.T, st *store.Store) []listCase {
 		cs = append(cs, listCase{name: "observations " + i, fast: true,
 			query: `query($i: ID!) { observations(filter: { indicators: [$i] }, first: 300) { totalCount nodes { ` + fastObs + ` } pageInfo { hasNextPage endCursor }
 				edges { __typename cursor node { id value periodLabel } } } }`,
-			vars:  map[string]any{"i": i}})
+			vars: map[string]any{"i": i}})
 	}
 	cs = append(cs, listCase{name: "units", fast: true,
 		query: `query($root: ID!) { unit(code: $root) { code children { ` + fastUnit + ` } descendants { ` + fastUnit + ` } ancestors { code } }
