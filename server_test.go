@@ -138,12 +138,13 @@ func TestAnalyticsStatementCount(t *testing.T) {
 	}
 }
 
-// TestTreeLatestPrefetched: a tree of units with each one's latest value
-// costs one statement, fetched as soon as the units are known: the loader
-// here would hold a batch open for an hour, so the request only answers
-// (well inside its 20-second timeout) because nothing waits for a batch.
-// Every value is the one the table holds.
-func TestTreeLatestPrefetched(t *testing.T) {
+// TestTreePrefetched: a tree of units with each one's latest value and
+// series costs one statement per kind of value, fetched as soon as the
+// units are known: the loader here would hold a batch open for an hour,
+// so the request only answers (well inside its 20-second timeout)
+// because nothing waits for a batch. Every value is the one the table
+// holds.
+func TestTreePrefetched(t *testing.T) {
 	ctx := context.Background()
 	st := store.New(store.Options{})
 	t.Cleanup(func() { st.Close() })
@@ -159,36 +160,48 @@ func TestTreeLatestPrefetched(t *testing.T) {
 	for _, r := range rows {
 		want[r[0].(string)] = r[1].(float64)
 	}
+	rows, err = st.RawQuery(ctx, `SELECT unit, count(*), count(*) FILTER (WHERE kind = 'actual') FROM observations WHERE indicator = 'poverty_rate' GROUP BY unit`)
+	require.NoError(t, err)
+	wantAll, wantActual := map[string]int{}, map[string]int{}
+	for _, r := range rows {
+		wantAll[r[0].(string)], wantActual[r[0].(string)] = int(r[1].(int64)), int(r[2].(int64))
+	}
+	nested := func(list, sub string) func(d map[string]any) []any {
+		return func(d map[string]any) []any {
+			var out []any
+			for _, x := range d["unit"].(map[string]any)[list].([]any) {
+				out = append(out, x)
+				if sub != "" {
+					out = append(out, x.(map[string]any)[sub].([]any)...)
+				}
+			}
+			return out
+		}
+	}
 	for name, tc := range map[string]struct {
-		query string
-		units func(data map[string]any) []any
+		query      string
+		statements int64
+		units      func(data map[string]any) []any
 	}{
 		"children of children": {
-			query: `query($i: ID!) { unit(code: "vn.p") { children { code children { code latest(indicator: $i) { value } } } } }`,
-			units: func(d map[string]any) []any {
-				var out []any
-				for _, dist := range d["unit"].(map[string]any)["children"].([]any) {
-					out = append(out, dist.(map[string]any)["children"].([]any)...)
-				}
-				return out
-			},
+			query:      `query($i: ID!) { unit(code: "vn.p") { children { code latest(indicator: $i) { value } children { code latest(indicator: $i) { value } } } } }`,
+			statements: 1, units: nested("children", "children"),
 		},
 		"descendants and their children": {
-			query: `query($i: ID!) { unit(code: "vn") { descendants(level: DISTRICT) { code latest(indicator: $i, kind: ACTUAL) { value } children { code latest(indicator: $i) { value } } } } }`,
-			units: func(d map[string]any) []any {
-				var out []any
-				for _, dist := range d["unit"].(map[string]any)["descendants"].([]any) {
-					out = append(out, dist)
-					out = append(out, dist.(map[string]any)["children"].([]any)...)
-				}
-				return out
-			},
+			query:      `query($i: ID!) { unit(code: "vn") { descendants(level: DISTRICT) { code latest(indicator: $i, kind: ACTUAL) { value } children { code latest(indicator: $i) { value } } } } }`,
+			statements: 1, units: nested("descendants", "children"),
+		},
+		"series and latest values": {
+			query: `query($i: ID!, $s: ID!) { unit(code: "vn.p") { children { code latest(indicator: $i) { value } series(indicator: $s) { observations { value } }
+				children { code latest(indicator: $i) { value } series(indicator: $s, kinds: [ACTUAL]) { observations { value } } } } } }`,
+			// latest values; series of every kind; actual series
+			statements: 3, units: nested("children", "children"),
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := st.Statements()
-			body := postRaw(t, srv.URL, tc.query, map[string]any{"i": "hh"})
-			require.Equal(t, int64(1), st.Statements()-before, "one statement for every latest value in the tree")
+			body := postRaw(t, srv.URL, tc.query, map[string]any{"i": "hh", "s": "poverty_rate"})
+			require.Equal(t, tc.statements, st.Statements()-before, "one statement for every kind of value in the tree")
 			var resp struct {
 				Data   map[string]any
 				Errors []any
@@ -197,10 +210,22 @@ func TestTreeLatestPrefetched(t *testing.T) {
 			require.Empty(t, resp.Errors)
 			units := tc.units(resp.Data)
 			require.GreaterOrEqual(t, len(units), 200)
+			series := 0
 			for _, u := range units {
 				m := u.(map[string]any)
 				code := m["code"].(string)
 				require.Equal(t, want[code], m["latest"].(map[string]any)["value"], code)
+				if s, ok := m["series"].(map[string]any); ok {
+					n := wantAll[code]
+					if strings.Count(code, ".") > 2 { // a commune: actuals only
+						n = wantActual[code]
+					}
+					require.Len(t, s["observations"], n, code)
+					series++
+				}
+			}
+			if strings.Contains(tc.query, "series") {
+				require.Equal(t, len(units), series, "every unit's series")
 			}
 		})
 	}

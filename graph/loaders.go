@@ -35,7 +35,7 @@ type batcher[K comparable, V any] struct {
 
 // prime fetches the keys not yet primed now, in one call, without waiting
 // for a batch to fill: a resolver that knows the keys its descendants will
-// ask for (see Resolver.prefetchLatest) saves them the batch window. A key
+// ask for (see Resolver.prefetch) saves them the batch window. A key
 // the fetch does not answer is primed as the zero value, as load would
 // return it.
 func (b *batcher[K, V]) prime(keys []K) error {

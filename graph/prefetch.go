@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -10,39 +11,56 @@ import (
 	"chiso/indicator"
 )
 
-// prefetchLatest looks ahead from a list of units just resolved (a unit's
-// children or descendants): the latest values the request selects on
-// those units, and on their children and descendants further down, are
-// fetched now, in one engine call, and primed in the request's loader.
-// Their resolvers then answer at once instead of each waiting for the
-// batch window; a tree of a province's districts and communes with each
-// commune's latest value costs one statement and no wait. The look ahead
-// follows only unit lists, which come from the snapshot's index without
-// SQL. Whatever it misses (an argument it cannot read, too many keys)
-// is still fetched by the resolvers through the loader as before.
-func (r *Resolver) prefetchLatest(ctx context.Context, units []indicator.Unit) {
+// ahead is what a request will ask for below a list of units: the keys of
+// their latest values and of their series.
+type ahead struct{ latest, series []seriesKey }
+
+// prefetch looks ahead from a list of units just resolved (a unit's
+// children or descendants): the latest values and series the request
+// selects on those units, and on their children and descendants further
+// down, are fetched now, one engine call for each kind of value (run
+// side by side), and primed in the request's loaders. Their resolvers
+// then answer at once instead of each waiting for the batch window; a
+// tree of a province's districts and communes with each commune's latest
+// value costs one statement and no wait. The look ahead follows only unit
+// lists, which come from the snapshot's index without SQL. Whatever it
+// misses (an argument it cannot read, too many keys) is still fetched by
+// the resolvers through the loaders as before.
+func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	fc := graphql.GetFieldContext(ctx)
 	if l == nil || fc == nil || len(units) == 0 || !graphql.HasOperationContext(ctx) {
 		return
 	}
 	oc := graphql.GetOperationContext(ctx)
-	var keys []seriesKey
-	if !r.latestKeys(ctx, oc, fc.Field.Selections, units, &keys, l.latest.max) || len(keys) == 0 {
+	var a ahead
+	if !r.lookAhead(ctx, oc, fc.Field.Selections, units, &a, l.latest.max) {
 		return
 	}
 	// An error here is the resolvers' to report: they fetch again.
-	_ = l.latest.prime(keys)
+	var wg sync.WaitGroup
+	if len(a.latest) > 0 {
+		wg.Go(func() { _ = l.latest.prime(a.latest) })
+	}
+	if len(a.series) > 0 {
+		wg.Go(func() { _ = l.series.prime(a.series) })
+	}
+	wg.Wait()
 }
 
-// latestKeys appends the latest-value keys that sel asks for on units and
-// below them; false when it cannot tell or there would be more than max.
-func (r *Resolver) latestKeys(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit, keys *[]seriesKey, max int) (ok bool) {
+// lookAhead adds to a the keys that sel asks for on units and below them;
+// false when it cannot tell or there would be more than max of a kind.
+func (r *Resolver) lookAhead(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit, a *ahead, max int) (ok bool) {
 	defer func() {
 		if recover() != nil { // an argument the validator let through but ArgumentMap cannot read
 			ok = false
 		}
 	}()
+	each := func(keys *[]seriesKey, ind, kinds string) {
+		for _, u := range units {
+			*keys = append(*keys, seriesKey{indicator.SeriesKey{Unit: u.Code, Indicator: ind}, kinds})
+		}
+	}
 	for _, f := range graphql.CollectFields(oc, sel, unitImplementors) {
 		switch f.Name {
 		case "latest":
@@ -53,10 +71,27 @@ func (r *Resolver) latestKeys(ctx context.Context, oc *graphql.OperationContext,
 			if ind == "" || !kind.IsValid() {
 				return false
 			}
-			k := string(domainKind(&kind))
-			for _, u := range units {
-				*keys = append(*keys, seriesKey{indicator.SeriesKey{Unit: u.Code, Indicator: ind}, k})
+			each(&a.latest, ind, string(domainKind(&kind)))
+		case "series":
+			args := f.ArgumentMap(oc.Variables)
+			ind, _ := args["indicator"].(string)
+			if ind == "" {
+				return false
 			}
+			var kinds []model.ObservationKind
+			if list, given := args["kinds"].([]any); given {
+				for _, k := range list {
+					s, _ := k.(string)
+					if kind := model.ObservationKind(s); kind.IsValid() {
+						kinds = append(kinds, kind)
+					} else {
+						return false
+					}
+				}
+			} else if args["kinds"] != nil {
+				return false
+			}
+			each(&a.series, ind, kindsKey(domainKinds(kinds)))
 		case "children", "descendants":
 			var level *model.Level
 			if s, ok := f.ArgumentMap(oc.Variables)["level"].(string); ok {
@@ -84,11 +119,11 @@ func (r *Resolver) latestKeys(ctx context.Context, oc *graphql.OperationContext,
 			for _, c := range codes {
 				next = append(next, below[c]...)
 			}
-			if len(next) > 0 && !r.latestKeys(ctx, oc, f.Selections, next, keys, max) {
+			if len(next) > 0 && !r.lookAhead(ctx, oc, f.Selections, next, a, max) {
 				return false
 			}
 		}
-		if len(*keys) > max {
+		if len(a.latest) > max || len(a.series) > max {
 			return false
 		}
 	}

@@ -343,7 +343,7 @@ func (r *unitResolver) Parent(ctx context.Context, obj *indicator.Unit) (*indica
 func (r *unitResolver) Children(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
 	m, err := r.Engine.Children(ctx, []string{obj.Code}, domainLevel(level))
 	if err == nil {
-		r.prefetchLatest(ctx, m[obj.Code])
+		r.prefetch(ctx, m[obj.Code])
 	}
 	return m[obj.Code], err
 }
@@ -358,7 +358,7 @@ func (r *unitResolver) Ancestors(ctx context.Context, obj *indicator.Unit) ([]in
 func (r *unitResolver) Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
 	m, err := r.Engine.Descendants(ctx, []string{obj.Code}, domainLevel(level))
 	if err == nil {
-		r.prefetchLatest(ctx, m[obj.Code])
+		r.prefetch(ctx, m[obj.Code])
 	}
 	return m[obj.Code], err
 }
