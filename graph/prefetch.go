@@ -16,7 +16,7 @@ import (
 type ahead struct{ latest, series []seriesKey }
 
 // prefetch looks ahead from a list of units just resolved (a unit's
-// children or descendants): the latest values and series the request
+// children or descendants, or a page of units): the latest values and series the request
 // selects on those units, and on their children and descendants further
 // down, are fetched now, one engine call for each kind of value (run
 // side by side), and primed in the request's loaders. Their resolvers
@@ -27,14 +27,45 @@ type ahead struct{ latest, series []seriesKey }
 // misses (an argument it cannot read, too many keys) is still fetched by
 // the resolvers through the loaders as before.
 func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
-	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	fc := graphql.GetFieldContext(ctx)
-	if l == nil || fc == nil || len(units) == 0 || !graphql.HasOperationContext(ctx) {
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return
+	}
+	r.prefetchBelow(ctx, graphql.GetOperationContext(ctx), fc.Field.Selections, units)
+}
+
+// prefetchPage is prefetch for a page of units: what the request selects
+// on its nodes and on its edges' nodes.
+func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
 		return
 	}
 	oc := graphql.GetOperationContext(ctx)
+	var sel ast.SelectionSet
+	for _, f := range graphql.CollectFields(oc, fc.Field.Selections, unitConnectionImplementors) {
+		switch f.Name {
+		case "nodes":
+			sel = append(sel, f.Selections...)
+		case "edges":
+			for _, e := range graphql.CollectFields(oc, f.Selections, unitEdgeImplementors) {
+				if e.Name == "node" {
+					sel = append(sel, e.Selections...)
+				}
+			}
+		}
+	}
+	r.prefetchBelow(ctx, oc, sel, units)
+}
+
+// prefetchBelow fetches and primes what sel asks for on units and below.
+func (r *Resolver) prefetchBelow(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit) {
+	l, _ := ctx.Value(loadersKey{}).(*loaders)
+	if l == nil || len(units) == 0 || len(sel) == 0 {
+		return
+	}
 	var a ahead
-	if !r.lookAhead(ctx, oc, fc.Field.Selections, units, &a, l.latest.max) {
+	if !r.lookAhead(ctx, oc, sel, units, &a, l.latest.max) {
 		return
 	}
 	// An error here is the resolvers' to report: they fetch again.

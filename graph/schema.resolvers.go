@@ -184,6 +184,7 @@ func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *s
 	for i := range units {
 		conn.Edges[i] = model.UnitEdge{Cursor: info.Cursors[i], Node: &units[i]}
 	}
+	r.prefetchPage(ctx, units)
 	return conn, nil
 }
 
