@@ -1932,9 +1932,9 @@ type Unit {
   ancestors: [Unit!]!
   "All units below this one, optionally only those at one level."
   descendants(level: Level): [Unit!]!
-  "This unit's series of one indicator. Batched: in a tree of units under children or descendants, every series asked for below that list (with the same kinds) costs one statement together, fetched as soon as the list is known."
+  "This unit's series of one indicator. Batched: in a tree of units under children or descendants (or a page of units), every series asked for below that list (with the same kinds) costs one statement together, fetched as soon as the list is known."
   series(indicator: ID!, kinds: [ObservationKind!]): Series!
-  "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: in a tree of units under children or descendants, every value asked for below that list costs one statement together, fetched as soon as the list is known."
+  "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: in a tree of units under children or descendants (or a page of units), every value asked for below that list costs one statement together, fetched as soon as the list is known."
   latest(indicator: ID!, kind: ObservationKind = ACTUAL): Observation
   "Indicators with at least one observation for this unit."
   indicators: [Indicator!]!
