@@ -242,3 +242,28 @@ func TestTreePrefetched(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeTooBigToPrefetch: when a tree asks for more values than one
+// fetch takes, no list looks ahead on its own (that would be one fetch per
+// district, one after another); the loader's batches serve it, by the
+// batch size.
+func TestTreeTooBigToPrefetch(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	_, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(writeTree(t, 8, 25)))
+	require.NoError(t, err)
+	h := newHandler(serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
+		Loader: graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second, MaxBatch: 50}, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	before := st.Statements()
+	body := postRaw(t, srv.URL, `{ unit(code: "vn.p") { children { code children { code latest(indicator: "hh") { value } } } } }`, nil)
+	n := st.Statements() - before
+	require.NotContains(t, string(body), `"errors"`)
+	require.Equal(t, 200, strings.Count(string(body), `"value"`))
+	// 200 values in batches of 50: 4, or a few more if a batch closes
+	// early on a loaded machine; one fetch per district would be 8.
+	require.GreaterOrEqual(t, n, int64(4))
+	require.Less(t, n, int64(8), "the districts' lists looked ahead one by one")
+}

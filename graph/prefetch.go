@@ -26,9 +26,14 @@ type ahead struct{ latest, series []seriesKey }
 // lists, which come from the snapshot's index without SQL. Whatever it
 // misses (an argument it cannot read, too many keys) is still fetched by
 // the resolvers through the loaders as before.
+//
+// Only the top list of a tree looks ahead (a list inside another list
+// does not): its look-ahead covers the whole tree, and when the tree is
+// too big for one fetch, the loaders' batches serve it as before rather
+// than one fetch per sub-list, one after another.
 func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !graphql.HasOperationContext(ctx) {
+	if fc == nil || !graphql.HasOperationContext(ctx) || inList(ctx) {
 		return
 	}
 	r.prefetchBelow(ctx, graphql.GetOperationContext(ctx), fc.Field.Selections, units)
@@ -38,7 +43,7 @@ func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
 // on its nodes and on its edges' nodes.
 func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit) {
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !graphql.HasOperationContext(ctx) {
+	if fc == nil || !graphql.HasOperationContext(ctx) || inList(ctx) {
 		return
 	}
 	oc := graphql.GetOperationContext(ctx)
