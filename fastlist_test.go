@@ -145,6 +145,15 @@ func listCases(t *testing.T, st *store.Store) []listCase {
 					vars: map[string]any{"is": pair, "root": root}})
 			}
 		}
+		for by, inds := range map[string][]string{"PERIOD": pair[:1], "INDICATOR": pair} {
+			cs = append(cs, listCase{name: "matrix " + lvl + " by " + by, fast: true,
+				query: `query($is: [ID!]!, $root: ID!) { matrix(indicators: $is, units: { under: $root, level: ` + lvl + ` }, by: ` + by + `) {
+					columns rows { ` + fastUnit + ` } cells { __typename value observation { ` + fastObs + ` } } } }`,
+				vars: map[string]any{"is": inds, "root": root}})
+		}
+		cs = append(cs, listCase{name: "matrix with units " + lvl,
+			query: `query($is: [ID!]!, $root: ID!) { matrix(indicators: $is, units: { under: $root, level: ` + lvl + ` }) { cells { observation { unit { code } } } } }`,
+			vars:  map[string]any{"is": pair[:1], "root": root}})
 		cs = append(cs, listCase{name: "compare with indicator " + lvl,
 			query: `query($is: [ID!]!, $root: ID!) { compare(indicators: $is, units: { under: $root, level: ` + lvl + ` }) { rows { value indicator { code } } } }`,
 			vars:  map[string]any{"is": pair, "root": root}})

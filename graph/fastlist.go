@@ -17,8 +17,8 @@ import (
 )
 
 // FastLists is a field interceptor that writes long lists of analytic rows
-// (rollup rows, comparison rows, observations), of units, and the edges
-// of their pages in one pass. gqlgen
+// (rollup rows, comparison rows, observations, a matrix's cells), of
+// units, and the edges of their pages in one pass. gqlgen
 // executes every field of every row on its own: a field context, a
 // context value and closures per field, a field set and a deferred group
 // per object. For a 1,260-row rollup with three nested objects per row
@@ -77,6 +77,8 @@ func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (
 		m = renderList(ctx, f.t.obsEdge, v)
 	case []model.UnitEdge:
 		m = renderList(ctx, f.t.unitEdge, v)
+	case [][]*model.MatrixCell:
+		m = renderGrid(ctx, f.t.matrixCell, v)
 	}
 	if m == nil {
 		return res, err
@@ -111,6 +113,46 @@ func renderList[T any](ctx context.Context, t *objectType[T], rows []T) graphql.
 		if !emit(&b, &rows[i]) {
 			return nil
 		}
+	}
+	b.WriteByte(']')
+	out := b.Bytes()
+	return graphql.WriterFunc(func(w io.Writer) { w.Write(out) })
+}
+
+// renderGrid writes a non-null list of non-null lists of nullable objects
+// (a matrix's cells), or returns nil when gqlgen should.
+func renderGrid[T any](ctx context.Context, t *objectType[T], rows [][]*T) graphql.Marshaler {
+	fc := graphql.GetFieldContext(ctx)
+	oc := graphql.GetOperationContext(ctx)
+	if fc == nil || oc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+		return nil
+	}
+	typ := fc.Field.Definition.Type
+	if !typ.NonNull || typ.Elem == nil || !typ.Elem.NonNull || typ.Elem.Elem == nil || typ.Elem.Elem.NonNull || typ.Elem.Elem.NamedType != t.name {
+		return nil
+	}
+	emit, ok := t.compile(ctx, oc, fc.Field.Selections)
+	if !ok {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, row := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j, cell := range row {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if cell == nil {
+				b.WriteString("null")
+			} else if !emit(&b, cell) {
+				return nil
+			}
+		}
+		b.WriteByte(']')
 	}
 	b.WriteByte(']')
 	out := b.Bytes()

@@ -25,6 +25,7 @@ type fastTypes struct {
 	observation *objectType[indicator.Observation]
 	unit        *objectType[indicator.Unit]
 	period      *objectType[indicator.Period]
+	matrixCell  *objectType[model.MatrixCell]
 	obsEdge     *objectType[model.ObservationEdge]
 	unitEdge    *objectType[model.UnitEdge]
 }
@@ -117,6 +118,10 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"reported":    object(func(x *indicator.RollupRow) *indicator.Observation { return x.Reported }, false, obsOf),
 		"gap":         leaf(func(x *indicator.RollupRow) *float64 { return x.Gap }, putOptFloat),
 		"gapRelative": leaf(func(x *indicator.RollupRow) *float64 { return x.GapRelative }, putOptFloat),
+	}}
+	t.matrixCell = &objectType[model.MatrixCell]{name: "MatrixCell", implementors: matrixCellImplementors, fields: map[string]fieldCompiler[model.MatrixCell]{
+		"value":       leaf(func(c *model.MatrixCell) float64 { return c.Value }, putFloat),
+		"observation": object(func(c *model.MatrixCell) *indicator.Observation { return c.Observation }, true, obsOf),
 	}}
 	t.obsEdge = &objectType[model.ObservationEdge]{name: "ObservationEdge", implementors: observationEdgeImplementors, fields: map[string]fieldCompiler[model.ObservationEdge]{
 		"cursor": leaf(func(e *model.ObservationEdge) string { return e.Cursor }, putString),
