@@ -90,16 +90,7 @@ func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (
 // renderList writes rows as a non-null list of non-null objects, or
 // returns nil when gqlgen should execute the list itself.
 func renderList[T any](ctx context.Context, t *objectType[T], rows []T) graphql.Marshaler {
-	fc := graphql.GetFieldContext(ctx)
-	oc := graphql.GetOperationContext(ctx)
-	if fc == nil || oc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
-		return nil
-	}
-	typ := fc.Field.Definition.Type
-	if !typ.NonNull || typ.Elem == nil || !typ.Elem.NonNull || typ.Elem.NamedType != t.name {
-		return nil
-	}
-	emit, ok := t.compile(ctx, oc, fc.Field.Selections)
+	emit, ok := compileList(ctx, t, 1)
 	if !ok {
 		return nil
 	}
@@ -115,26 +106,17 @@ func renderList[T any](ctx context.Context, t *objectType[T], rows []T) graphql.
 		}
 	}
 	b.WriteByte(']')
-	out := b.Bytes()
-	return graphql.WriterFunc(func(w io.Writer) { w.Write(out) })
+	return written(b.Bytes())
 }
 
 // renderGrid writes a non-null list of non-null lists of nullable objects
 // (a matrix's cells), or returns nil when gqlgen should.
 func renderGrid[T any](ctx context.Context, t *objectType[T], rows [][]*T) graphql.Marshaler {
-	fc := graphql.GetFieldContext(ctx)
-	oc := graphql.GetOperationContext(ctx)
-	if fc == nil || oc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
-		return nil
-	}
-	typ := fc.Field.Definition.Type
-	if !typ.NonNull || typ.Elem == nil || !typ.Elem.NonNull || typ.Elem.Elem == nil || typ.Elem.Elem.NonNull || typ.Elem.Elem.NamedType != t.name {
-		return nil
-	}
-	emit, ok := t.compile(ctx, oc, fc.Field.Selections)
+	emit, ok := compileList(ctx, t, 2)
 	if !ok {
 		return nil
 	}
+	cell := nullObject(emit)
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for i, row := range rows {
@@ -142,20 +124,44 @@ func renderGrid[T any](ctx context.Context, t *objectType[T], rows [][]*T) graph
 			b.WriteByte(',')
 		}
 		b.WriteByte('[')
-		for j, cell := range row {
+		for j := range row {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			if cell == nil {
-				b.WriteString("null")
-			} else if !emit(&b, cell) {
+			if !cell(&b, row[j]) {
 				return nil
 			}
 		}
 		b.WriteByte(']')
 	}
 	b.WriteByte(']')
-	out := b.Bytes()
+	return written(b.Bytes())
+}
+
+// compileList compiles the selection of the list field being resolved
+// when its type is the one the caller writes: [T!]! at depth 1, or
+// [[T]!]! at depth 2 (a grid, whose cells may be null).
+func compileList[T any](ctx context.Context, t *objectType[T], depth int) (emit[T], bool) {
+	fc := graphql.GetFieldContext(ctx)
+	oc := graphql.GetOperationContext(ctx)
+	if fc == nil || oc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
+		return nil, false
+	}
+	typ := fc.Field.Definition.Type
+	for range depth {
+		if typ == nil || !typ.NonNull {
+			return nil, false
+		}
+		typ = typ.Elem
+	}
+	if typ == nil || typ.NamedType != t.name || typ.NonNull != (depth == 1) {
+		return nil, false
+	}
+	return t.compile(ctx, oc, fc.Field.Selections)
+}
+
+// written is a Marshaler that writes out as it is.
+func written(out []byte) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) { w.Write(out) })
 }
 
@@ -241,33 +247,66 @@ func constant[T any](typeName string) emit[T] {
 
 // leaf compiles a field whose value is written by put.
 func leaf[T, V any](get func(*T) V, put func(*bytes.Buffer, V) bool) fieldCompiler[T] {
-	return func(_ context.Context, _ *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
+	return resolvedLeaf(func(_ context.Context, v *T) (V, error) { return get(v), nil }, put)
+}
+
+// resolvedLeaf compiles a leaf whose value a resolver maps from the row;
+// the request's context reaches it, as under gqlgen.
+func resolvedLeaf[T, V any](res func(context.Context, *T) (V, error), put func(*bytes.Buffer, V) bool) fieldCompiler[T] {
+	return func(ctx context.Context, _ *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
 		if len(f.Selections) > 0 {
 			return nil, false
 		}
-		return func(b *bytes.Buffer, v *T) bool { return put(b, get(v)) }, true
+		return func(b *bytes.Buffer, v *T) bool {
+			x, err := res(ctx, v)
+			return err == nil && put(b, x)
+		}, true
 	}
 }
 
-// object compiles a field holding a nested object; a nil one is null, or,
-// in a non-null field, left to gqlgen (which reports it).
+// object compiles a field holding a nested object of the row.
 func object[T, U any](get func(*T) *U, nonNull bool, u func() *objectType[U]) fieldCompiler[T] {
+	return resolvedObject(func(_ context.Context, v *T) (*U, error) { return get(v), nil }, nonNull, u)
+}
+
+// resolvedObject compiles a field holding a nested object that a resolver
+// maps from the row. A nil one is null or, in a non-null field, left to
+// gqlgen (which reports it).
+func resolvedObject[T, U any](res func(context.Context, *T) (*U, error), nonNull bool, u func() *objectType[U]) fieldCompiler[T] {
 	return func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
 		e, ok := u().compile(ctx, oc, f.Selections)
 		if !ok {
 			return nil, false
 		}
+		if !nonNull {
+			e = nullObject(e)
+		}
 		return func(b *bytes.Buffer, v *T) bool {
-			x := get(v)
-			if x == nil {
-				if nonNull {
-					return false
-				}
-				b.WriteString("null")
-				return true
-			}
-			return e(b, x)
+			x, err := res(ctx, v)
+			return err == nil && (x != nil || !nonNull) && e(b, x)
 		}, true
+	}
+}
+
+// nullObject writes a nil object as null and any other with e.
+func nullObject[T any](e emit[T]) emit[T] {
+	return func(b *bytes.Buffer, v *T) bool {
+		if v == nil {
+			b.WriteString("null")
+			return true
+		}
+		return e(b, v)
+	}
+}
+
+// orNull writes a nil value as null and any other with put.
+func orNull[V any](put func(*bytes.Buffer, V) bool) func(*bytes.Buffer, *V) bool {
+	return func(b *bytes.Buffer, v *V) bool {
+		if v == nil {
+			b.WriteString("null")
+			return true
+		}
+		return put(b, *v)
 	}
 }
 
@@ -276,14 +315,6 @@ func object[T, U any](get func(*T) *U, nonNull bool, u func() *objectType[U]) fi
 func putString(b *bytes.Buffer, s string) bool {
 	graphql.MarshalString(s).MarshalGQL(b)
 	return true
-}
-
-func putOptString(b *bytes.Buffer, s *string) bool {
-	if s == nil {
-		b.WriteString("null")
-		return true
-	}
-	return putString(b, *s)
 }
 
 func putStrings(b *bytes.Buffer, ss []string) bool {
@@ -303,14 +334,6 @@ func putInt(b *bytes.Buffer, n int) bool {
 	return true
 }
 
-func putOptInt(b *bytes.Buffer, n *int) bool {
-	if n == nil {
-		b.WriteString("null")
-		return true
-	}
-	return putInt(b, *n)
-}
-
 // putFloat writes what gqlgen's %g writes; NaN and infinities, which
 // gqlgen turns into an error, are left to it.
 func putFloat(b *bytes.Buffer, x float64) bool {
@@ -319,14 +342,6 @@ func putFloat(b *bytes.Buffer, x float64) bool {
 	}
 	b.Write(strconv.AppendFloat(b.AvailableBuffer(), x, 'g', -1, 64))
 	return true
-}
-
-func putOptFloat(b *bytes.Buffer, x *float64) bool {
-	if x == nil {
-		b.WriteString("null")
-		return true
-	}
-	return putFloat(b, *x)
 }
 
 func putBool(b *bytes.Buffer, x bool) bool {
@@ -339,23 +354,7 @@ func putDate(b *bytes.Buffer, t time.Time) bool {
 	return true
 }
 
-func putOptDate(b *bytes.Buffer, t *time.Time) bool {
-	if t == nil {
-		b.WriteString("null")
-		return true
-	}
-	return putDate(b, *t)
-}
-
 func putEnum[E graphql.Marshaler](b *bytes.Buffer, e E) bool {
 	e.MarshalGQL(b)
 	return true
-}
-
-func putOptEnum[E graphql.Marshaler](b *bytes.Buffer, e *E) bool {
-	if e == nil {
-		b.WriteString("null")
-		return true
-	}
-	return putEnum(b, *e)
 }

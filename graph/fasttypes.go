@@ -1,11 +1,8 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql"
 
 	"chiso/graph/model"
 	"chiso/indicator"
@@ -34,7 +31,7 @@ func newFastTypes(r *Resolver) *fastTypes {
 	t := &fastTypes{}
 	t.period = &objectType[indicator.Period]{name: "Period", implementors: periodImplementors, fields: map[string]fieldCompiler[indicator.Period]{
 		"label": leaf(func(p *indicator.Period) string { return p.Label }, putString),
-		"kind": withCtx(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) {
+		"kind": resolvedLeaf(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) {
 			return r.Period().Kind(ctx, p)
 		}, putEnum[model.PeriodKind]),
 		"start": leaf(func(p *indicator.Period) time.Time { return p.Start }, putDate),
@@ -44,10 +41,10 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"code":      leaf(func(u *indicator.Unit) string { return u.Code }, putString),
 		"nameVi":    leaf(func(u *indicator.Unit) string { return u.NameVI }, putString),
 		"nameAscii": leaf(func(u *indicator.Unit) string { return u.NameASCII }, putString),
-		"nameEn":    withCtx(func(ctx context.Context, u *indicator.Unit) (*string, error) { return r.Unit().NameEn(ctx, u) }, putOptString),
-		"level":     withCtx(func(ctx context.Context, u *indicator.Unit) (model.Level, error) { return r.Unit().Level(ctx, u) }, putEnum[model.Level]),
-		"validFrom": leaf(func(u *indicator.Unit) *time.Time { return u.ValidFrom }, putOptDate),
-		"validTo":   leaf(func(u *indicator.Unit) *time.Time { return u.ValidTo }, putOptDate),
+		"nameEn":    resolvedLeaf(func(ctx context.Context, u *indicator.Unit) (*string, error) { return r.Unit().NameEn(ctx, u) }, orNull(putString)),
+		"level":     resolvedLeaf(func(ctx context.Context, u *indicator.Unit) (model.Level, error) { return r.Unit().Level(ctx, u) }, putEnum[model.Level]),
+		"validFrom": leaf(func(u *indicator.Unit) *time.Time { return u.ValidFrom }, orNull(putDate)),
+		"validTo":   leaf(func(u *indicator.Unit) *time.Time { return u.ValidTo }, orNull(putDate)),
 	}}
 	t.observation = &objectType[indicator.Observation]{name: "Observation", implementors: observationImplementors, fields: map[string]fieldCompiler[indicator.Observation]{
 		"id":            leaf((*indicator.Observation).IDString, putString),
@@ -57,23 +54,23 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"periodLabel":   leaf((*indicator.Observation).PeriodLabel, putString),
 		"periodStart":   leaf((*indicator.Observation).PeriodStart, putDate),
 		"periodEnd":     leaf((*indicator.Observation).PeriodEnd, putDate),
-		"kind": withCtx(func(ctx context.Context, o *indicator.Observation) (model.ObservationKind, error) {
+		"kind": resolvedLeaf(func(ctx context.Context, o *indicator.Observation) (model.ObservationKind, error) {
 			return r.Observation().Kind(ctx, o)
 		}, putEnum[model.ObservationKind]),
 		"value":       leaf(func(o *indicator.Observation) float64 { return o.Value }, putFloat),
-		"denominator": leaf(func(o *indicator.Observation) *float64 { return o.Denominator }, putOptFloat),
-		"qualifier":   leaf((*indicator.Observation).QualifierOrNil, putOptString),
+		"denominator": leaf(func(o *indicator.Observation) *float64 { return o.Denominator }, orNull(putFloat)),
+		"qualifier":   leaf((*indicator.Observation).QualifierOrNil, orNull(putString)),
 		"flags":       leaf(func(o *indicator.Observation) []string { return o.Flags }, putStrings),
-		"methodology": leaf((*indicator.Observation).MethodologyOrNil, putOptString),
+		"methodology": leaf((*indicator.Observation).MethodologyOrNil, orNull(putString)),
 		"canonical":   leaf(func(o *indicator.Observation) bool { return o.Canonical }, putBool),
 	}}
 	t.change = &objectType[indicator.Change]{name: "Change", implementors: changeImplementors, fields: map[string]fieldCompiler[indicator.Change]{
 		"from":         object(func(c *indicator.Change) *indicator.Observation { return &c.From }, true, func() *objectType[indicator.Observation] { return t.observation }),
 		"to":           object(func(c *indicator.Change) *indicator.Observation { return &c.To }, true, func() *objectType[indicator.Observation] { return t.observation }),
 		"absolute":     leaf(func(c *indicator.Change) float64 { return c.Absolute }, putFloat),
-		"relative":     leaf(func(c *indicator.Change) *float64 { return c.Relative }, putOptFloat),
+		"relative":     leaf(func(c *indicator.Change) *float64 { return c.Relative }, orNull(putFloat)),
 		"years":        leaf(func(c *indicator.Change) float64 { return c.Years }, putFloat),
-		"cagr":         leaf(func(c *indicator.Change) *float64 { return c.CAGR }, putOptFloat),
+		"cagr":         leaf(func(c *indicator.Change) *float64 { return c.CAGR }, orNull(putFloat)),
 		"crossesBreak": leaf(func(c *indicator.Change) bool { return c.CrossesBreak }, putBool),
 		"warnings":     leaf(func(c *indicator.Change) []string { return c.Warnings }, putStrings),
 	}}
@@ -82,42 +79,42 @@ func newFastTypes(r *Resolver) *fastTypes {
 	periodOf := func() *objectType[indicator.Period] { return t.period }
 	t.compareRow = &objectType[indicator.CompareRow]{name: "ComparisonRow", implementors: comparisonRowImplementors, fields: map[string]fieldCompiler[indicator.CompareRow]{
 		"unit":        object(func(c *indicator.CompareRow) *indicator.Unit { return c.UnitInfo }, true, unitOf),
-		"value":       leaf((*indicator.CompareRow).ValueOrNil, putOptFloat),
+		"value":       leaf((*indicator.CompareRow).ValueOrNil, orNull(putFloat)),
 		"period":      object((*indicator.CompareRow).PeriodOrNil, false, periodOf),
 		"observation": object(func(c *indicator.CompareRow) *indicator.Observation { return c.Obs }, false, obsOf),
-		"missing": withCtx(func(ctx context.Context, c *indicator.CompareRow) (*model.MissingReason, error) {
+		"missing": resolvedLeaf(func(ctx context.Context, c *indicator.CompareRow) (*model.MissingReason, error) {
 			return r.ComparisonRow().Missing(ctx, c)
-		}, putOptEnum[model.MissingReason]),
+		}, orNull(putEnum[model.MissingReason])),
 		"alternatives":   leaf(func(c *indicator.CompareRow) int { return c.Alternatives }, putInt),
-		"rank":           leaf((*indicator.CompareRow).RankOrNil, putOptInt),
-		"rankTies":       leaf((*indicator.CompareRow).RankTiesOrNil, putOptInt),
-		"rankInParent":   leaf((*indicator.CompareRow).RankInParentOrNil, putOptInt),
+		"rank":           leaf((*indicator.CompareRow).RankOrNil, orNull(putInt)),
+		"rankTies":       leaf((*indicator.CompareRow).RankTiesOrNil, orNull(putInt)),
+		"rankInParent":   leaf((*indicator.CompareRow).RankInParentOrNil, orNull(putInt)),
 		"rankInParentOf": leaf(func(c *indicator.CompareRow) int { return c.RankInParentOf }, putInt),
-		"parentTies":     leaf((*indicator.CompareRow).ParentTiesOrNil, putOptInt),
+		"parentTies":     leaf((*indicator.CompareRow).ParentTiesOrNil, orNull(putInt)),
 		"parent":         object(func(c *indicator.CompareRow) *indicator.Observation { return c.Parent }, false, obsOf),
-		"shareOfParent":  leaf(func(c *indicator.CompareRow) *float64 { return c.ShareOfParent }, putOptFloat),
-		"diffFromParent": leaf(func(c *indicator.CompareRow) *float64 { return c.DiffFromParent }, putOptFloat),
-		"setMean":        leaf(func(c *indicator.CompareRow) *float64 { return c.SetMean }, putOptFloat),
-		"diffFromMean":   leaf(func(c *indicator.CompareRow) *float64 { return c.DiffFromMean }, putOptFloat),
+		"shareOfParent":  leaf(func(c *indicator.CompareRow) *float64 { return c.ShareOfParent }, orNull(putFloat)),
+		"diffFromParent": leaf(func(c *indicator.CompareRow) *float64 { return c.DiffFromParent }, orNull(putFloat)),
+		"setMean":        leaf(func(c *indicator.CompareRow) *float64 { return c.SetMean }, orNull(putFloat)),
+		"diffFromMean":   leaf(func(c *indicator.CompareRow) *float64 { return c.DiffFromMean }, orNull(putFloat)),
 		"sinceEarliest":  object(func(c *indicator.CompareRow) *indicator.Change { return c.Earliest }, false, func() *objectType[indicator.Change] { return t.change }),
 	}}
 	t.coverage = &objectType[model.RollupCoverage]{name: "RollupCoverage", implementors: rollupCoverageImplementors, fields: map[string]fieldCompiler[model.RollupCoverage]{
 		"expected":    leaf(func(c *model.RollupCoverage) int { return c.Expected }, putInt),
 		"withData":    leaf(func(c *model.RollupCoverage) int { return c.WithData }, putInt),
 		"share":       leaf(func(c *model.RollupCoverage) float64 { return c.Share }, putFloat),
-		"weightShare": leaf(func(c *model.RollupCoverage) *float64 { return c.WeightShare }, putOptFloat),
+		"weightShare": leaf(func(c *model.RollupCoverage) *float64 { return c.WeightShare }, orNull(putFloat)),
 		"missing":     leaf(func(c *model.RollupCoverage) []string { return c.Missing }, putStrings),
 	}}
 	t.rollupRow = &objectType[indicator.RollupRow]{name: "RollupRow", implementors: rollupRowImplementors, fields: map[string]fieldCompiler[indicator.RollupRow]{
 		"unit":   object(func(x *indicator.RollupRow) *indicator.Unit { return x.UnitInfo }, true, unitOf),
 		"period": object(func(x *indicator.RollupRow) *indicator.Period { return &x.Period }, true, periodOf),
-		"value":  leaf(func(x *indicator.RollupRow) *float64 { return x.Value }, putOptFloat),
+		"value":  leaf(func(x *indicator.RollupRow) *float64 { return x.Value }, orNull(putFloat)),
 		"coverage": resolvedObject(func(ctx context.Context, x *indicator.RollupRow) (*model.RollupCoverage, error) {
 			return r.RollupRow().Coverage(ctx, x)
-		}, func() *objectType[model.RollupCoverage] { return t.coverage }),
+		}, true, func() *objectType[model.RollupCoverage] { return t.coverage }),
 		"reported":    object(func(x *indicator.RollupRow) *indicator.Observation { return x.Reported }, false, obsOf),
-		"gap":         leaf(func(x *indicator.RollupRow) *float64 { return x.Gap }, putOptFloat),
-		"gapRelative": leaf(func(x *indicator.RollupRow) *float64 { return x.GapRelative }, putOptFloat),
+		"gap":         leaf(func(x *indicator.RollupRow) *float64 { return x.Gap }, orNull(putFloat)),
+		"gapRelative": leaf(func(x *indicator.RollupRow) *float64 { return x.GapRelative }, orNull(putFloat)),
 	}}
 	t.matrixCell = &objectType[model.MatrixCell]{name: "MatrixCell", implementors: matrixCellImplementors, fields: map[string]fieldCompiler[model.MatrixCell]{
 		"value":       leaf(func(c *model.MatrixCell) float64 { return c.Value }, putFloat),
@@ -132,32 +129,4 @@ func newFastTypes(r *Resolver) *fastTypes {
 		"node":   object(func(e *model.UnitEdge) *indicator.Unit { return e.Node }, true, unitOf),
 	}}
 	return t
-}
-
-// withCtx compiles a leaf whose value a resolver maps from the row.
-func withCtx[T, V any](res func(context.Context, *T) (V, error), put func(*bytes.Buffer, V) bool) fieldCompiler[T] {
-	return func(ctx context.Context, _ *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
-		if len(f.Selections) > 0 {
-			return nil, false
-		}
-		return func(b *bytes.Buffer, v *T) bool {
-			x, err := res(ctx, v)
-			return err == nil && put(b, x)
-		}, true
-	}
-}
-
-// resolvedObject compiles a non-null nested object a resolver maps from
-// the row.
-func resolvedObject[T, U any](res func(context.Context, *T) (*U, error), u func() *objectType[U]) fieldCompiler[T] {
-	return func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
-		e, ok := u().compile(ctx, oc, f.Selections)
-		if !ok {
-			return nil, false
-		}
-		return func(b *bytes.Buffer, v *T) bool {
-			x, err := res(ctx, v)
-			return err == nil && x != nil && e(b, x)
-		}, true
-	}
 }
