@@ -138,6 +138,20 @@ func TestAnalyticsStatementCount(t *testing.T) {
 	}
 }
 
+// treeServer serves a tree of 8 districts of 25 communes (writeTree) on
+// loopback, with the given request timeout and batching.
+func treeServer(t *testing.T, timeout time.Duration, batching graph.LoaderOptions) (*store.Store, *httptest.Server) {
+	st := store.New(store.Options{})
+	t.Cleanup(func() { st.Close() })
+	_, err := loader.New(st, loader.Options{}).Load(context.Background(), loader.OSDir(writeTree(t, 8, 25)))
+	require.NoError(t, err)
+	h := newHandler(serverConfig{Timeout: timeout, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
+		Loader: batching, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return st, srv
+}
+
 // TestTreePrefetched: a tree of units with each one's latest value and
 // series costs one statement per kind of value, fetched as soon as the
 // units are known: the loader here would hold a batch open for an hour,
@@ -146,14 +160,7 @@ func TestAnalyticsStatementCount(t *testing.T) {
 // holds.
 func TestTreePrefetched(t *testing.T) {
 	ctx := context.Background()
-	st := store.New(store.Options{})
-	t.Cleanup(func() { st.Close() })
-	_, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(writeTree(t, 8, 25)))
-	require.NoError(t, err)
-	h := newHandler(serverConfig{Timeout: 20 * time.Second, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
-		Loader: graph.LoaderOptions{Wait: time.Hour, MaxWait: time.Hour}, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	st, srv := treeServer(t, 20*time.Second, graph.LoaderOptions{Wait: time.Hour, MaxWait: time.Hour})
 	rows, err := st.RawQuery(ctx, `SELECT unit, value FROM observations WHERE indicator = 'hh'`)
 	require.NoError(t, err)
 	want := map[string]float64{}
@@ -248,15 +255,7 @@ func TestTreePrefetched(t *testing.T) {
 // district, one after another); the loader's batches serve it, by the
 // batch size.
 func TestTreeTooBigToPrefetch(t *testing.T) {
-	ctx := context.Background()
-	st := store.New(store.Options{})
-	t.Cleanup(func() { st.Close() })
-	_, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(writeTree(t, 8, 25)))
-	require.NoError(t, err)
-	h := newHandler(serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
-		Loader: graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second, MaxBatch: 50}, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	st, srv := treeServer(t, time.Minute, graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second, MaxBatch: 50})
 	before := st.Statements()
 	body := postRaw(t, srv.URL, `{ unit(code: "vn.p") { children { code children { code latest(indicator: "hh") { value } } } } }`, nil)
 	n := st.Statements() - before
