@@ -16,9 +16,9 @@ import (
 type ahead struct{ latest, series []seriesKey }
 
 // prefetch looks ahead from a list of units just resolved (a unit's
-// children or descendants, or a page of units): the latest values and series the request
-// selects on those units, and on their children and descendants further
-// down, are fetched now, one engine call for each kind of value (run
+// children or descendants, or a page of units): the latest values and
+// series the request selects on those units, and on their children and
+// descendants further down, are fetched now, one engine call for each kind of value (run
 // side by side), and primed in the request's loaders. Their resolvers
 // then answer at once instead of each waiting for the batch window; a
 // tree of a province's districts and communes with each commune's latest
@@ -32,21 +32,28 @@ type ahead struct{ latest, series []seriesKey }
 // too big for one fetch, the loaders' batches serve it as before rather
 // than one fetch per sub-list, one after another.
 func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
+	if fc, oc := topList(ctx); fc != nil {
+		r.prefetchBelow(ctx, oc, fc.Field.Selections, units)
+	}
+}
+
+// topList returns the field being resolved and its operation when the
+// field is not inside a list (see prefetch), else nil.
+func topList(ctx context.Context) (*graphql.FieldContext, *graphql.OperationContext) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !graphql.HasOperationContext(ctx) || inList(ctx) {
-		return
+		return nil, nil
 	}
-	r.prefetchBelow(ctx, graphql.GetOperationContext(ctx), fc.Field.Selections, units)
+	return fc, graphql.GetOperationContext(ctx)
 }
 
 // prefetchPage is prefetch for a page of units: what the request selects
 // on its nodes and on its edges' nodes.
 func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !graphql.HasOperationContext(ctx) || inList(ctx) {
+	fc, oc := topList(ctx)
+	if fc == nil {
 		return
 	}
-	oc := graphql.GetOperationContext(ctx)
 	var sel ast.SelectionSet
 	for _, f := range graphql.CollectFields(oc, fc.Field.Selections, unitConnectionImplementors) {
 		switch f.Name {
