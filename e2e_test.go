@@ -65,10 +65,22 @@ func version(t *testing.T, base string) string {
 // provenance, over real HTTP on loopback, by POST and by GET.
 func TestServeEmbedded(t *testing.T) {
 	base := startServer(t)
-	resp, err := http.Get(base + "/healthz")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	resp.Body.Close()
+	// The point index is built in the background; the health check says
+	// when it answers (the series below are then read from it).
+	var health map[string]any
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get(base + "/healthz")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		health = nil
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&health))
+		resp.Body.Close()
+		if health["pointIndex"] != "building" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, "ready", health["pointIndex"], "the embedded dataset is kept in memory for point reads")
 
 	out := gql(t, base, `{ unit(code: "vn.lai-chau") { nameVi children(level: DISTRICT) { code series(indicator: "poverty_rate") {
 		observations { period { label } value provenance { line raw source { id title } } } } } } }`)
@@ -96,7 +108,7 @@ func TestServeEmbedded(t *testing.T) {
 	require.True(t, found, "Phong Thổ's 2021 poverty rate 48.42%% with its provenance")
 
 	// GET transport and the GraphiQL page.
-	resp, err = http.Get(base + "/graphql?query=" + strings.ReplaceAll(`{dataset{observations}}`, " ", "%20"))
+	resp, err := http.Get(base + "/graphql?query=" + strings.ReplaceAll(`{dataset{observations}}`, " ", "%20"))
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

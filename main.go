@@ -75,6 +75,7 @@ type config struct {
 	memoryLimit   string
 	tempDir       string
 	onDisk        bool
+	pointsMax     int
 	logLevel      string
 }
 
@@ -122,6 +123,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.memoryLimit, "memory-limit", env("CHISO_MEMORY_LIMIT", ""), "DuckDB memory limit such as 8GB; empty lets DuckDB choose (env CHISO_MEMORY_LIMIT)")
 	fs.StringVar(&c.tempDir, "temp-dir", env("CHISO_TEMP_DIR", ""), "where DuckDB spills when over its memory limit; default the system temporary folder (env CHISO_TEMP_DIR)")
 	fs.BoolVar(&c.onDisk, "on-disk", env("CHISO_ON_DISK", "") == "true", "keep the served dataset in a temporary DuckDB file under -temp-dir instead of memory, for datasets larger than memory (env CHISO_ON_DISK=true)")
+	fs.IntVar(&c.pointsMax, "points-max", atoi("CHISO_POINTS_MAX", 20_000_000), "largest dataset (observations) kept also in memory for point reads (series, latest values, observation pages), about 50 bytes each; 0 turns it off (env CHISO_POINTS_MAX)")
 	fs.StringVar(&c.logLevel, "log-level", env("CHISO_LOG_LEVEL", "info"), "debug, info, warn or error (env CHISO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -201,7 +203,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer, ready func(addr
 	if err != nil {
 		return err
 	}
-	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, TempDir: cfg.tempDir, OnDisk: cfg.onDisk, Logger: log})
+	st := store.New(store.Options{MaxRows: cfg.maxRows, Threads: cfg.threads, MemoryLimit: cfg.memoryLimit, TempDir: cfg.tempDir, OnDisk: cfg.onDisk, PointsMax: cfg.pointsMax, Logger: log})
 	defer st.Close()
 	ld := loader.New(st, loader.Options{MaxErrors: cfg.maxErrors, Logger: log})
 	dirs := cfg.dirs()

@@ -73,7 +73,11 @@ func buildHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) (htt
 			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": err.Error()})
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations})
+		body := map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations}
+		if pi, ok := eng.(interface{ PointIndex() string }); ok {
+			body["pointIndex"] = pi.PointIndex() // off, building or ready
+		}
+		json.NewEncoder(w).Encode(body)
 	})
 	return logRequests(log, mux), fast
 }

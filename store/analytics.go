@@ -433,6 +433,9 @@ func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64)
 	if len(ids) == 0 {
 		return out, nil
 	}
+	if p := sn.pts.Load(); p != nil {
+		return p.byID(sn.dim, ids), nil
+	}
 	// ids are sorted in the table: the BETWEEN lets DuckDB skip row groups
 	// by their min/max.
 	lo, hi := ids[0], ids[0]

@@ -277,7 +277,7 @@ func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) 
 	if info.LoadedAt.IsZero() {
 		info.LoadedAt = time.Now().UTC()
 	}
-	sn := &snapshot{db: b.db, path: b.path, info: info, dim: newDimensions(units, inds, srcs, b.periods)}
+	sn := &snapshot{db: b.db, path: b.path, info: info, dim: newDimensions(units, inds, srcs, b.periods), ptsDone: make(chan struct{})}
 	s.swapMu.Lock()
 	old := s.cur.Swap(sn)
 	s.swapMu.Unlock()
@@ -285,6 +285,7 @@ func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) 
 	if old != nil {
 		old.retire()
 	}
+	s.startPoints(sn)
 	s.log.Info("dataset swapped in", "version", info.Version, "observations", n, "units", len(units), "indicators", len(inds))
 	return nil
 }

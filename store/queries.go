@@ -333,6 +333,9 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 		return nil, err
 	}
 	defer done()
+	if p := sn.pts.Load(); p != nil {
+		return p.seriesOf(sn.dim, keys, kinds, s.opts.MaxRows)
+	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
 	us, is := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -379,6 +382,9 @@ func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind ind
 		return nil, err
 	}
 	defer done()
+	if p := sn.pts.Load(); p != nil {
+		return p.latestOf(sn.dim, keys, kindOrActual(kind)), nil
+	}
 	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
 	us, is := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -466,6 +472,10 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	q.First = max(q.First, 0)
+	if p := sn.pts.Load(); p != nil {
+		obs, total := p.page(sn.dim, q, after, q.First+1)
+		return pageOf(obs, total, q.First, sn.info.Version)
+	}
 	// The page is read in the table's own (id) order, without sorting what
 	// matches, when every condition is a plain predicate on one table:
 	// DuckDB then keeps insertion order through the filter and the LIMIT
@@ -542,11 +552,18 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
-	if len(obs) > q.First {
-		obs, info.HasNextPage = obs[:q.First], true
+	return pageOf(obs, info.TotalCount, q.First, sn.info.Version)
+}
+
+// pageOf makes a page of the first rows read (one more than asked, to
+// know whether another page follows).
+func pageOf(obs []indicator.Observation, total, first int, version string) ([]indicator.Observation, indicator.PageInfo, error) {
+	info := indicator.PageInfo{TotalCount: total}
+	if len(obs) > first {
+		obs, info.HasNextPage = obs[:first], true
 	}
 	for _, o := range obs {
-		info.Cursors = append(info.Cursors, encodeCursor("o", sn.info.Version, o.ID))
+		info.Cursors = append(info.Cursors, encodeCursor("o", version, o.ID))
 	}
 	if len(obs) > 0 {
 		info.EndCursor = info.Cursors[len(obs)-1]

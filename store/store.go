@@ -35,7 +35,14 @@ type Options struct {
 	// instead of in memory: for datasets larger than memory. The file is
 	// removed when the snapshot is retired.
 	OnDisk bool
-	Logger *slog.Logger
+	// PointsMax is the largest dataset (in observations) for which a
+	// snapshot keeps an in-memory copy of its observations for point
+	// reads (series, latest values, observation pages, observations by
+	// id), built in the background after the swap; about 50 bytes per
+	// observation, outside Go's heap. 0 never builds one; an on-disk
+	// snapshot never has one.
+	PointsMax int
+	Logger    *slog.Logger
 }
 
 // DefaultMaxRows is the row cap of a statement when Options.MaxRows is 0.
@@ -84,6 +91,10 @@ type snapshot struct {
 	path string // database file of an on-disk snapshot, removed on close
 	info indicator.DatasetInfo
 	dim  *dimensions
+	// pts is the in-memory point index, once built; ptsDone closes when
+	// its build has finished or been skipped.
+	pts     atomic.Pointer[points]
+	ptsDone chan struct{}
 
 	mu      sync.Mutex
 	refs    int
@@ -121,6 +132,9 @@ func (sn *snapshot) retire() {
 }
 
 func (sn *snapshot) close() {
+	if p := sn.pts.Load(); p != nil {
+		p.free()
+	}
 	sn.db.Close()
 	removeDB(sn.path)
 }

@@ -1,0 +1,194 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"chiso/datasets"
+	"chiso/indicator"
+	"chiso/loader"
+	"chiso/store"
+	"chiso/synth"
+)
+
+// pointStores loads one dataset twice: into a store that answers point
+// reads from its in-memory index, and into one that asks DuckDB.
+func pointStores(t *testing.T, dir loader.Dir) (pts, sql *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	pts, sql = store.New(store.Options{PointsMax: 1 << 30}), store.New(store.Options{})
+	for _, st := range []*store.Store{pts, sql} {
+		t.Cleanup(func() { st.Close() })
+		_, err := loader.New(st, loader.Options{}).Load(ctx, dir)
+		require.NoError(t, err)
+	}
+	ready, err := pts.WaitPointIndex(ctx)
+	require.NoError(t, err)
+	require.True(t, ready, "the point index should be built")
+	require.Equal(t, "ready", pts.PointIndex())
+	require.Equal(t, "off", sql.PointIndex())
+	return pts, sql
+}
+
+// column returns the distinct values of an SQL expression over the
+// observations, as strings.
+func column(t *testing.T, st *store.Store, expr string) []string {
+	t.Helper()
+	rows, err := st.RawQuery(context.Background(), "SELECT DISTINCT "+expr+" FROM observations WHERE "+expr+" IS NOT NULL ORDER BY 1")
+	require.NoError(t, err)
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = fmt.Sprint(r[0])
+	}
+	return out
+}
+
+// TestPointIndexAnswersAsDuckDB: series, latest values, observation pages
+// and observations by id read from the in-memory index equal DuckDB's
+// answers, on the test fixture, the Lai Châu data and a synthetic dataset
+// (gaps, targets, every rollup rule); and they run no statement.
+func TestPointIndexAnswersAsDuckDB(t *testing.T) {
+	ctx := context.Background()
+	xs, err := synth.Size("XS")
+	require.NoError(t, err)
+	synthDir := filepath.Join(t.TempDir(), "xs")
+	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
+	require.NoError(t, err)
+	// The fixture plus a second basis of one period: both canonical, the
+	// latest value is the one without a basis.
+	bases := baseFixture().with("observations", obsHeader+obsRows+"vn.lc.mt,population,2024,actual,4700,,,per_year,,doc2,6,,\n")
+	for _, dir := range []loader.Dir{
+		bases.write(t),
+		{Name: "embedded:laichau", FS: datasets.LaiChau()},
+		loader.OSDir(synthDir),
+	} {
+		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
+			pts, sql := pointStores(t, dir)
+			before := pts.Statements()
+			units, inds := column(t, sql, "unit"), column(t, sql, "indicator")
+			kinds, srcs, pers := column(t, sql, "kind"), column(t, sql, "source"), column(t, sql, "period")
+			require.NotEmpty(t, units)
+
+			var keys []indicator.SeriesKey
+			for _, u := range units {
+				for _, x := range inds {
+					keys = append(keys, indicator.SeriesKey{Unit: u, Indicator: x})
+				}
+			}
+			keys = append(keys, indicator.SeriesKey{Unit: "nowhere", Indicator: inds[0]}, indicator.SeriesKey{Unit: units[0], Indicator: "nothing"})
+			for _, ks := range [][]indicator.ObservationKind{nil, {indicator.KindActual}, {indicator.KindTarget, indicator.KindActual}} {
+				want, err := sql.Series(ctx, keys, ks)
+				require.NoError(t, err)
+				got, err := pts.Series(ctx, keys, ks)
+				require.NoError(t, err)
+				require.Equal(t, want, got, "series of kinds %v", ks)
+				one, err := pts.Series(ctx, keys[:1], ks)
+				require.NoError(t, err)
+				require.Equal(t, want[keys[0]], one[keys[0]])
+			}
+			for _, k := range append([]string{""}, kinds...) {
+				want, err := sql.Latest(ctx, keys, indicator.ObservationKind(k))
+				require.NoError(t, err)
+				if k == "" {
+					require.NotEmpty(t, want, "latest actual values")
+				}
+				got, err := pts.Latest(ctx, keys, indicator.ObservationKind(k))
+				require.NoError(t, err)
+				require.Equal(t, want, got, "latest of kind %q", k)
+			}
+
+			n := int64(len(column(t, sql, "id")))
+			all := []int64{0, n + 1}
+			for id := int64(1); id <= n; id++ {
+				all = append(all, id)
+			}
+			want, err := sql.ObservationsByID(ctx, all)
+			require.NoError(t, err)
+			require.Len(t, want, int(n))
+			got, err := pts.ObservationsByID(ctx, all)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+
+			first, last := pers[0], pers[len(pers)-1]
+			period := func(label string) *indicator.Period {
+				p, err := indicator.ParsePeriod(label)
+				require.NoError(t, err)
+				return &p
+			}
+			filters := []indicator.ObservationQuery{
+				{},
+				{Indicators: inds[:1]},
+				{Indicators: []string{inds[len(inds)-1], inds[0], "nothing"}},
+				{Units: units[:1]},
+				{Units: []string{units[len(units)-1], units[0], units[0]}, Indicators: inds[:1]},
+				{Kinds: []indicator.ObservationKind{indicator.KindTarget}},
+				{Indicators: inds[:1], Kinds: []indicator.ObservationKind{indicator.KindActual}},
+				{Sources: srcs[:1]},
+				{From: period(last)},
+				{To: period(first), Indicators: inds[len(inds)-1:]},
+				{Units: []string{"nowhere"}},
+			}
+			for _, f := range filters {
+				for _, size := range []int{0, 7, 1000} {
+					f.First, f.After = size, ""
+					for page := 0; page < 200; page++ {
+						wo, wi, err := sql.Observations(ctx, f)
+						require.NoError(t, err)
+						go_, gi, err := pts.Observations(ctx, f)
+						require.NoError(t, err)
+						require.Equal(t, wo, go_, "%+v", f)
+						require.Equal(t, wi, gi, "%+v", f)
+						if !wi.HasNextPage || size == 0 {
+							break
+						}
+						f.After = wi.EndCursor
+					}
+				}
+			}
+			require.Equal(t, before, pts.Statements(), "point reads should run no statement")
+		})
+	}
+}
+
+// TestPointIndexLimits: a dataset over PointsMax, or an on-disk
+// snapshot, has no point index and is answered by DuckDB; a reload builds
+// the new snapshot's own index.
+func TestPointIndexLimits(t *testing.T) {
+	ctx := context.Background()
+	for name, opts := range map[string]store.Options{
+		"too big": {PointsMax: nObservations - 1},
+		"on disk": {PointsMax: 1 << 30, OnDisk: true, TempDir: t.TempDir()},
+		"off":     {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, _ := setup(t, opts)
+			ready, err := st.WaitPointIndex(ctx)
+			require.NoError(t, err)
+			require.False(t, ready)
+			require.Equal(t, "off", st.PointIndex())
+			before := st.Statements()
+			s, err := st.Series(ctx, []indicator.SeriesKey{{Unit: "vn.lc.pt", Indicator: "poverty_rate"}}, nil)
+			require.NoError(t, err)
+			require.Len(t, s[indicator.SeriesKey{Unit: "vn.lc.pt", Indicator: "poverty_rate"}], 7)
+			require.Equal(t, before+1, st.Statements(), "DuckDB should answer")
+		})
+	}
+	st, ld := setup(t, store.Options{PointsMax: nObservations})
+	ready, err := st.WaitPointIndex(ctx)
+	require.NoError(t, err)
+	require.True(t, ready)
+	fewer := baseFixture().with("observations", obsHeader+"vn.lc.pt,population,2024,actual,85327,,,,,doc1,25,85.327 người,\n")
+	_, err = ld.Load(ctx, fewer.write(t))
+	require.NoError(t, err)
+	ready, err = st.WaitPointIndex(ctx)
+	require.NoError(t, err)
+	require.True(t, ready)
+	page, info, err := st.Observations(ctx, indicator.ObservationQuery{Page: indicator.Page{First: 10}})
+	require.NoError(t, err)
+	require.Equal(t, 1, info.TotalCount)
+	require.Equal(t, "85.327 người", page[0].Raw)
+}
