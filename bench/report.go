@@ -42,6 +42,10 @@ type loadResult struct {
 	ObsPerSec float64 `json:"obs_per_sec"`
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 	FilesMB   float64 `json:"files_mb"`
+	// The point index built after the load (0 when the size is over
+	// -points-max, on disk, or the index is off).
+	PointIndexSeconds float64 `json:"point_index_seconds,omitempty"`
+	PointIndexMB      float64 `json:"point_index_mb,omitempty"`
 }
 
 type check struct {
@@ -400,6 +404,7 @@ func startLoad(ctx context.Context, bin, dir, format string, flags []string, sr 
 	}
 	sr.Observations = srv.obs
 	sr.Load = append(sr.Load, loadResult{Format: format, Seconds: srv.loadTime.Seconds(), ObsPerSec: float64(srv.obs) / srv.loadTime.Seconds(),
-		PeakRSSMB: float64(procStatus(srv.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(dir)})
+		PeakRSSMB: float64(procStatus(srv.cmd.Process.Pid, "VmHWM")) / 1024, FilesMB: dirMB(dir),
+		PointIndexSeconds: srv.pointsTime.Seconds(), PointIndexMB: srv.pointsMB})
 	return srv, nil
 }

@@ -62,6 +62,10 @@ type server struct {
 	loadTime time.Duration
 	obs      int
 	logs     *syncBuffer
+	// The point index, built after the load while the server already
+	// answers; the harness waits for it before measuring.
+	pointsTime time.Duration
+	pointsMB   float64
 }
 
 // syncBuffer is the server's log, written by the goroutine reading its
@@ -83,7 +87,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var loadedRE = regexp.MustCompile(`msg="dataset loaded".*observations=(\d+) elapsed=(\S+)`)
+var (
+	loadedRE = regexp.MustCompile(`msg="dataset loaded".*observations=(\d+) elapsed=(\S+)`)
+	pointsRE = regexp.MustCompile(`msg="point index built".* mib=(\d+) elapsed=(\S+)`)
+)
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -128,11 +135,19 @@ func startServer(ctx context.Context, bin, dir string, extra []string) (*server,
 		}
 		resp, err := http.Get(s.base + "/healthz")
 		if err == nil {
+			var health struct {
+				PointIndex string `json:"pointIndex"`
+			}
+			json.NewDecoder(resp.Body).Decode(&health)
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == 200 && health.PointIndex != "building" {
 				if m := loadedRE.FindStringSubmatch(logs.String()); m != nil {
 					s.obs, _ = strconv.Atoi(m[1])
 					s.loadTime, _ = time.ParseDuration(m[2])
+				}
+				if m := pointsRE.FindStringSubmatch(logs.String()); m != nil {
+					s.pointsMB, _ = strconv.ParseFloat(m[1], 64)
+					s.pointsTime, _ = time.ParseDuration(m[2])
 				}
 				return s, nil
 			}
