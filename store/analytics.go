@@ -753,7 +753,7 @@ func ruleSQL(r indicator.Rule, overTime bool) (hd, value, share, inputs, refusal
 	case indicator.RuleLast:
 		if overTime {
 			return "xv IS NOT NULL", "arg_max(xv, cperiod) FILTER (WHERE xv IS NOT NULL)", "NULL::DOUBLE",
-				"coalesce([arg_max(xid, cperiod) FILTER (WHERE xv IS NOT NULL)], [])", ""
+				"CASE WHEN count(xv) > 0 THEN [arg_max(xid, cperiod) FILTER (WHERE xv IS NOT NULL)] ELSE []::BIGINT[] END", ""
 		}
 		return "", "", "", "", "rollup rule LAST takes the last value over time; it does not aggregate across units"
 	}
