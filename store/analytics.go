@@ -776,17 +776,8 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	if err != nil {
 		return nil, err
 	}
-	hd, value, share, inputs, refusal := ruleSQL(ind.Rollup, q.Over != nil)
-	if refusal != "" {
+	if _, _, _, _, refusal := ruleSQL(ind.Rollup, q.Over != nil); refusal != "" {
 		return nil, indicator.Invalidf("indicator", "%s cannot be rolled up: %s", ind.Code, refusal)
-	}
-	inputs = strings.ReplaceAll(inputs, "%[1]s", hd)
-	if q.Skip.Inputs {
-		inputs = "[]::BIGINT[]"
-	}
-	missingSQL := "coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (" + hd + ")), [])"
-	if q.Skip.Missing {
-		missingSQL = "[]::VARCHAR[]"
 	}
 	w, d := "", ""
 	switch ind.Rollup.Kind {
@@ -802,6 +793,11 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
 		mult = indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale
 	}
+	// The parents' own reported values are read only for Reported or the
+	// gaps.
+	withRep := !q.Skip.Reported || !q.Skip.Gap
+	plan := rollupPlan{rule: ind.Rollup, kind: kindOrActual(q.Kind), ind: ind.Code, cols: rollupCols(ind), mult: mult,
+		withRep: withRep, skipInput: q.Skip.Inputs, skipMiss: q.Skip.Missing}
 	args[0], args[2], args[4], args[5], args[6], args[7] = parents, kindOrActual(q.Kind), ind.Code, w, d, mult
 	if q.Over != nil {
 		if q.Over.Kind != indicator.PeriodRange {
@@ -809,6 +805,7 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		}
 		grid = timeGridSQL
 		args[3], args[8], args[9], args[10] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
+		plan.overTime, plan.parents, plan.over, plan.y0, plan.y1 = true, parents, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
 	} else {
 		kp, kc := []string{}, []string{}
 		for _, p := range parents {
@@ -831,29 +828,14 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		}
 		grid = unitGridSQL
 		args[3] = labels
+		plan.kidParents, plan.kids, plan.periods = kp, kc, labels
 	}
-	// The parents' own reported values are read only for Reported or the
-	// gaps.
-	withRep := !q.Skip.Reported || !q.Skip.Gap
-	rep, repJoin, perScope := repSQL, repJoinSQL, " AND unit IN (SELECT child FROM kidset)"
-	if !withRep {
-		rep, repJoin, perScope = "", repJoinOff, ""
+	var raws []rollupRaw
+	if p := sn.pts.Load(); p != nil {
+		raws = p.rollup(sn.dim, plan)
+	} else if raws, err = s.rollupSQL(ctx, sn, q, ind, parents, grid, args, withRep); err != nil {
+		return nil, err
 	}
-	// The levels of the rows read: the grid children's, and the parents'
-	// when their own rows are read (reported values, or over time their
-	// yearly values, which are then the inputs).
-	var ranks []int
-	if withRep || q.Over != nil {
-		ranks = levelRanks(ranks, sn.dim, parents)
-	}
-	if kc, ok := args[1].([]string); ok {
-		ranks = levelRanks(ranks, sn.dim, kc)
-	}
-	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks), withRep)
-	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin, "{{PER_SCOPE}}", perScope).
-		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
-	var out []indicator.RollupRow
-	var reported []sql.NullInt64
 	given := map[string]indicator.Period{}
 	for _, p := range q.Periods {
 		given[p.Label] = p
@@ -861,39 +843,28 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	if q.Over != nil {
 		given[q.Over.Label] = *q.Over
 	}
-	err = s.query(ctx, sn, "store: rollup", sqlText, args, func(r *sql.Rows) error {
-		var row indicator.RollupRow
-		var gperiod string
-		var val, wshare, gap, gapRel sql.NullFloat64
-		var ins, missing []any
-		var rep sql.NullInt64
-		if err := r.Scan(&row.Unit, &gperiod, &row.Children, &row.WithData, &val, &wshare, &ins, &missing, &rep, &gap, &gapRel); err != nil {
-			return err
-		}
-		row.Rule, row.Value, row.WeightShare, row.Gap, row.GapRelative = ind.Rollup, fptr(val), fptr(wshare), fptr(gap), fptr(gapRel)
-		if p, ok := given[gperiod]; ok {
+	out := make([]indicator.RollupRow, len(raws))
+	reported := make([]sql.NullInt64, len(raws))
+	for i, x := range raws {
+		row := indicator.RollupRow{Unit: x.parent, Children: x.expected, WithData: x.withData, Rule: ind.Rollup,
+			Value: fptr(x.value), WeightShare: fptr(x.share), Gap: fptr(x.gap), GapRelative: fptr(x.gapRel), Missing: []string{}}
+		if p, ok := given[x.gperiod]; ok {
 			row.Period = p
 		} else {
-			row.Period = sn.dim.periods[gperiod]
+			row.Period = sn.dim.periods[x.gperiod]
 		}
-		for _, x := range ins {
-			row.Inputs = append(row.Inputs, x.(int64))
+		for _, id := range x.inputs {
+			row.Inputs = append(row.Inputs, id)
 		}
-		row.Missing = []string{}
-		for _, m := range missing {
-			child, per, _ := strings.Cut(m.(string), ":")
+		for _, m := range x.missing {
+			child, per, _ := strings.Cut(m, ":")
 			if q.Over != nil {
 				row.Missing = append(row.Missing, per)
 			} else {
 				row.Missing = append(row.Missing, child)
 			}
 		}
-		out = append(out, row)
-		reported = append(reported, rep)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		out[i], reported[i] = row, x.rep
 	}
 	if q.Skip.Reported {
 		reported = make([]sql.NullInt64, len(reported))
@@ -928,6 +899,54 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 		return a.Period.Label < b.Period.Label
 	})
 	return out, nil
+}
+
+// rollupSQL runs a rollup as one statement over the grid bound in args.
+func (s *Store) rollupSQL(ctx context.Context, sn *snapshot, q indicator.RollupQuery, ind indicator.Indicator, parents []string,
+	grid string, args []any, withRep bool) ([]rollupRaw, error) {
+	hd, value, share, inputs, _ := ruleSQL(ind.Rollup, q.Over != nil)
+	inputs = strings.ReplaceAll(inputs, "%[1]s", hd)
+	if q.Skip.Inputs {
+		inputs = "[]::BIGINT[]"
+	}
+	missingSQL := "coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (" + hd + ")), [])"
+	if q.Skip.Missing {
+		missingSQL = "[]::VARCHAR[]"
+	}
+	rep, repJoin, perScope := repSQL, repJoinSQL, " AND unit IN (SELECT child FROM kidset)"
+	if !withRep {
+		rep, repJoin, perScope = "", repJoinOff, ""
+	}
+	// The levels of the rows read: the grid children's, and the parents'
+	// when their own rows are read (reported values, or over time their
+	// yearly values, which are then the inputs).
+	var ranks []int
+	if withRep || q.Over != nil {
+		ranks = levelRanks(ranks, sn.dim, parents)
+	}
+	if kc, ok := args[1].([]string); ok {
+		ranks = levelRanks(ranks, sn.dim, kc)
+	}
+	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks), withRep)
+	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin, "{{PER_SCOPE}}", perScope).
+		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
+	var out []rollupRaw
+	err := s.query(ctx, sn, "store: rollup", sqlText, args, func(r *sql.Rows) error {
+		var x rollupRaw
+		var ins, missing []any
+		if err := r.Scan(&x.parent, &x.gperiod, &x.expected, &x.withData, &x.value, &x.share, &ins, &missing, &x.rep, &x.gap, &x.gapRel); err != nil {
+			return err
+		}
+		for _, id := range ins {
+			x.inputs = append(x.inputs, id.(int64))
+		}
+		for _, m := range missing {
+			x.missing = append(x.missing, m.(string))
+		}
+		out = append(out, x)
+		return nil
+	})
+	return out, err
 }
 
 // progressSQL: for each target, the latest actual at or before it, a

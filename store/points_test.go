@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,6 +36,13 @@ func pointStores(t *testing.T, dir loader.Dir) (pts, sql *store.Store) {
 	return pts, sql
 }
 
+// withBases is the fixture plus a second basis of one period: both rows
+// are canonical; the latest value is the one without a basis, and a
+// rollup counts both.
+func withBases(t *testing.T) loader.Dir {
+	return baseFixture().with("observations", obsHeader+obsRows+"vn.lc.mt,population,2024,actual,4700,,,per_year,,doc2,6,,\n").write(t)
+}
+
 // column returns the distinct values of an SQL expression over the
 // observations, as strings.
 func column(t *testing.T, st *store.Store, expr string) []string {
@@ -58,11 +67,8 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 	synthDir := filepath.Join(t.TempDir(), "xs")
 	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
 	require.NoError(t, err)
-	// The fixture plus a second basis of one period: both canonical, the
-	// latest value is the one without a basis.
-	bases := baseFixture().with("observations", obsHeader+obsRows+"vn.lc.mt,population,2024,actual,4700,,,per_year,,doc2,6,,\n")
 	for _, dir := range []loader.Dir{
-		bases.write(t),
+		withBases(t),
 		{Name: "embedded:laichau", FS: datasets.LaiChau()},
 		loader.OSDir(synthDir),
 	} {
@@ -191,4 +197,121 @@ func TestPointIndexLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, info.TotalCount)
 	require.Equal(t, "85.327 người", page[0].Raw)
+}
+
+// TestPointIndexRollsUpAsDuckDB: rollups computed from the point index
+// equal the rollup statement's, for every indicator (every rule, and the
+// refusals), parents at each level with their children or deeper
+// descendants, every period or a given few, over time into ranges, both
+// kinds and with parts skipped; and they run no statement.
+func TestPointIndexRollsUpAsDuckDB(t *testing.T) {
+	ctx := context.Background()
+	xs, err := synth.Size("XS")
+	require.NoError(t, err)
+	synthDir := filepath.Join(t.TempDir(), "xs")
+	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
+	require.NoError(t, err)
+	for _, dir := range []loader.Dir{
+		withBases(t),
+		{Name: "embedded:laichau", FS: datasets.LaiChau()},
+		loader.OSDir(synthDir),
+	} {
+		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
+			pts, sql := pointStores(t, dir)
+			before := pts.Statements()
+			inds := column(t, sql, "code FROM indicators --")
+			pers := column(t, sql, "period")
+			ranges := column(t, sql, "period FROM observations WHERE period_kind = 'RANGE' --")
+			rows, err := sql.RawQuery(ctx, `SELECT u.code, u.level FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)
+			require.NoError(t, err)
+			var sets []indicator.UnitSet
+			var levels []indicator.Level
+			for i, r := range rows {
+				if i%max(1, len(rows)/6) == 0 {
+					sets = append(sets, indicator.UnitSet{Codes: []string{r[0].(string)}})
+				}
+			}
+			sets = append(sets, indicator.UnitSet{ChildrenOf: rows[0][0].(string)})
+			for _, l := range []indicator.Level{indicator.LevelCommune, indicator.LevelVillage} {
+				levels = append(levels, l)
+			}
+			period := func(label string) indicator.Period {
+				p, err := indicator.ParsePeriod(label)
+				require.NoError(t, err)
+				return p
+			}
+			if len(ranges) > 2 {
+				ranges = ranges[:2]
+			}
+			if step := len(inds) / 100; step > 1 { // Lai Châu's ~1,200 indicators: every step-th
+				var some []string
+				for i := 0; i < len(inds); i += step {
+					some = append(some, inds[i])
+				}
+				inds = some
+			}
+			// Each indicator with two of the parent sets, in turn.
+			var qs []indicator.RollupQuery
+			for i, x := range inds {
+				set, other := sets[i%len(sets)], sets[(i+1)%len(sets)]
+				qs = append(qs, indicator.RollupQuery{Indicator: x, Parents: set},
+					indicator.RollupQuery{Indicator: x, Parents: other},
+					indicator.RollupQuery{Indicator: x, Parents: set, Kind: indicator.KindTarget},
+					indicator.RollupQuery{Indicator: x, Parents: other, Periods: []indicator.Period{period(pers[0]), period(pers[len(pers)-1]), period("1999")},
+						Skip: indicator.RollupSkip{Inputs: true, Missing: true, Reported: true, Gap: true}},
+					indicator.RollupQuery{Indicator: x, Parents: set, Skip: indicator.RollupSkip{Reported: true}})
+				for _, l := range levels {
+					qs = append(qs, indicator.RollupQuery{Indicator: x, Parents: other, ChildLevel: l})
+				}
+				for _, r := range append(ranges, "2000-2030", "1900-1905") {
+					over := period(r)
+					qs = append(qs, indicator.RollupQuery{Indicator: x, Parents: set, Over: &over})
+				}
+			}
+			computed := 0
+			for _, q := range qs {
+				want, werr := sql.Rollup(ctx, q)
+				got, gerr := pts.Rollup(ctx, q)
+				if werr != nil {
+					require.Equal(t, werr.Error(), fmt.Sprint(gerr), "%+v", q)
+					continue
+				}
+				require.NoError(t, gerr, "%+v", q)
+				require.Equal(t, comparableRollup(want), comparableRollup(got), "%+v", q)
+				for _, r := range want {
+					if r.Value != nil {
+						computed++
+					}
+				}
+			}
+			t.Logf("%d rollups, %d values", len(qs), computed)
+			require.Positive(t, computed, "some rollups should have values")
+			require.Equal(t, before, pts.Statements(), "rollups from the index should run no statement")
+		})
+	}
+}
+
+// comparableRollup rounds a rollup's computed numbers to 12 significant
+// digits (the two sides may add floats in a different order) and orders
+// rows that share a unit and period (one per reported value) by it.
+func comparableRollup(rows []indicator.RollupRow) []indicator.RollupRow {
+	round := func(v *float64) *float64 {
+		if v == nil {
+			return nil
+		}
+		x, _ := strconv.ParseFloat(strconv.FormatFloat(*v, 'g', 12, 64), 64)
+		return &x
+	}
+	out := make([]indicator.RollupRow, len(rows))
+	for i, r := range rows {
+		r.Value, r.WeightShare, r.Gap, r.GapRelative = round(r.Value), round(r.WeightShare), round(r.Gap), round(r.GapRelative)
+		out[i] = r
+	}
+	slices.SortStableFunc(out, func(a, b indicator.RollupRow) int {
+		if a.Unit != b.Unit || a.Period.Label != b.Period.Label || a.Reported == nil || b.Reported == nil {
+			return 0
+		}
+		return int(a.Reported.ID - b.Reported.ID)
+	})
+	return out
 }
