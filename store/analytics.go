@@ -300,12 +300,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		codes[i] = x.Code
 	}
 	out := indicator.Comparison{UnitsInSet: len(units)}
-	type pending struct { // per row, in order
-		parent, earliest        sql.NullInt64
-		abs, rel, years, growth sql.NullFloat64
-		crosses, rangeMix       sql.NullBool
-	}
-	var pend []pending
+	var pend []comparePending
 	// The parents come from the snapshot's index, once, for the statement
 	// and for the levels it reads.
 	parents := []string{}
@@ -316,13 +311,14 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears, parents}
 	indList := inList(codes, &args, true)
 	levels := levelsSQL(levelRanks(levelRanks(nil, sn.dim, units), sn.dim, parents))
-	sqlText := compareText(indList, levels, map[string]bool{
+	want := map[string]bool{
 		featParent: !q.Skip.Parent, featRanges: ranges,
 		featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
 		featMaxAge:   q.Period.MaxAgeYears > 0,
 		featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
 		featAlts:     !q.Skip.Alternatives,
-	}, rankBy)
+	}
+	sqlText := compareText(indList, levels, want, rankBy)
 	// One row per unit and indicator; a unit without a pick stays NO_DATA.
 	type slot struct{ unit, indicator string }
 	at := make(map[slot]int, len(units)*len(inds))
@@ -336,39 +332,55 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 			}
 			at[slot{u, x.Code}] = len(out.Rows)
 			out.Rows = append(out.Rows, indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA"})
-			pend = append(pend, pending{})
+			pend = append(pend, comparePending{})
 			keys = append(keys, rankKey{parent: parent, lowerBetter: x.Direction == indicator.LowerBetter})
 		}
 	}
-	err = s.query(ctx, sn, "store: compare", sqlText, args,
-		func(r *sql.Rows) error {
-			var p pending
-			var stale sql.NullBool
-			var rv, value, share, dparent sql.NullFloat64
-			var alts int
-			// The picked observation's own columns come last.
-			o, ok, err := scanObservation(r, sn.dim, &stale, &rv, &value, &p.parent, &share, &dparent, &alts,
-				&p.earliest, &p.abs, &p.rel, &p.years, &p.growth, &p.crosses, &p.rangeMix)
-			if err != nil || !ok {
-				return err
-			}
-			i, found := at[slot{o.Unit, o.Indicator}]
-			if !found {
-				return fmt.Errorf("compare picked %s/%s outside the set", o.Unit, o.Indicator)
-			}
-			row := &out.Rows[i]
-			if stale.Bool { // too old to compare: neither value nor rank
-				row.Missing = "STALE"
-				return nil
-			}
-			row.Obs, row.Missing, row.Alternatives = &o, "", alts
-			row.ShareOfParent, row.DiffFromParent = fptr(share), fptr(dparent)
-			pend[i] = p
-			keys[i].rv, keys[i].value = rv, value
+	accept := func(k comparePick) error {
+		i, found := at[slot{k.obs.Unit, k.obs.Indicator}]
+		if !found {
+			return fmt.Errorf("compare picked %s/%s outside the set", k.obs.Unit, k.obs.Indicator)
+		}
+		row := &out.Rows[i]
+		if k.stale { // too old to compare: neither value nor rank
+			row.Missing = "STALE"
 			return nil
-		})
-	if err != nil {
-		return out, err
+		}
+		o := k.obs
+		row.Obs, row.Missing, row.Alternatives = &o, "", k.alts
+		row.ShareOfParent, row.DiffFromParent = fptr(k.share), fptr(k.dparent)
+		pend[i] = k.p
+		keys[i].rv, keys[i].value = k.rv, k.value
+		return nil
+	}
+	if pts := sn.pts.Load(); pts != nil {
+		spec := compareSpec{units: units, parents: parents, inds: inds, kind: kindOrActual(q.Kind), want: want, rankBy: rankBy,
+			minUnits: minUnits, maxAge: q.Period.MaxAgeYears}
+		if mode == indicator.PeriodExact {
+			spec.exact = q.Period.Period.Label
+		}
+		for _, k := range pts.compare(sn.dim, spec) {
+			if err := accept(k); err != nil {
+				return out, err
+			}
+		}
+	} else {
+		err = s.query(ctx, sn, "store: compare", sqlText, args,
+			func(r *sql.Rows) error {
+				var k comparePick
+				var stale sql.NullBool
+				// The picked observation's own columns come last.
+				o, ok, err := scanObservation(r, sn.dim, &stale, &k.rv, &k.value, &k.p.parent, &k.share, &k.dparent, &k.alts,
+					&k.p.earliest, &k.p.abs, &k.p.rel, &k.p.years, &k.p.growth, &k.p.crosses, &k.p.rangeMix)
+				if err != nil || !ok {
+					return err
+				}
+				k.stale, k.obs = stale.Bool, o
+				return accept(k)
+			})
+		if err != nil {
+			return out, err
+		}
 	}
 	order := rankCompare(out.Rows, keys)
 	out.Rows, pend = permute(out.Rows, order), permute(pend, order)

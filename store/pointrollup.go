@@ -67,12 +67,7 @@ type cellRow struct {
 // join does), aggregated per parent and grid period by the rule, then
 // joined to the parents' own values.
 func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
-	kindCode := -1
-	for c, v := range p.kind.vals {
-		if v == pl.kind {
-			kindCode = c
-		}
-	}
+	kindCode := p.kind.code(pl.kind)
 	// rows appends a series' canonical rows of the kind to buf.
 	rows := func(buf []cellRow, unit, ind string) []cellRow {
 		if ind == "" || kindCode < 0 {

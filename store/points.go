@@ -37,6 +37,7 @@ type points struct {
 	period, kind, qual, flags, meth, src, basis dictCol
 	raw, note                                   strCol
 	value, den                                  []float64
+	pos, endPos                                 []float64 // per period code
 	line                                        []int32
 	canonical, hasDen                           []uint64 // bit sets
 
@@ -49,29 +50,55 @@ type span struct {
 	ind, unit int32
 }
 
-// dictCol is a column of few distinct strings: one code per row.
+// dictCol is a column of few distinct strings: one code per row. NULL
+// has a code of its own (its value reads as "").
 type dictCol struct {
 	codes []uint16
 	vals  []string
+	null  int               // NULL's code, or -1
 	index map[string]uint16 // while building
 }
 
+func newDictCol(codes []uint16) dictCol {
+	return dictCol{codes: codes, null: -1, index: map[string]uint16{}}
+}
+
 func (c *dictCol) put(i int64, v any) error {
-	s, _ := v.(string)
-	code, ok := c.index[s]
-	if !ok {
+	s, ok := v.(string)
+	if !ok && c.null >= 0 {
+		c.codes[i] = uint16(c.null)
+		return nil
+	}
+	code, found := c.index[s]
+	if !ok || !found {
 		if len(c.vals) > 1<<16-1 {
 			return errors.New("more than 65,535 distinct values in a coded column")
 		}
 		code = uint16(len(c.vals))
 		c.vals = append(c.vals, s)
-		c.index[s] = code
+		if ok {
+			c.index[s] = code
+		} else {
+			c.null = int(code)
+		}
 	}
 	c.codes[i] = code
 	return nil
 }
 
 func (c *dictCol) at(i int64) string { return c.vals[c.codes[i]] }
+
+func (c *dictCol) isNull(i int64) bool { return int(c.codes[i]) == c.null }
+
+// code is the code of a non-NULL value, or -1.
+func (c *dictCol) code(v string) int {
+	for k, x := range c.vals {
+		if x == v && k != c.null {
+			return k
+		}
+	}
+	return -1
+}
 
 // strCol is a column of free text: row i is data[offs[i]:offs[i+1]],
 // written in id order.
@@ -147,7 +174,7 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 		p.byInd[x] = [2]int{-1, -1}
 	}
 	for _, c := range []*dictCol{&p.period, &p.kind, &p.qual, &p.flags, &p.meth, &p.src, &p.basis} {
-		c.codes, c.index = carve[uint16](a, n), map[string]uint16{}
+		*c = newDictCol(carve[uint16](a, n))
 	}
 	p.value, p.den, p.line = carve[float64](a, n), carve[float64](a, n), carve[int32](a, n)
 	p.canonical, p.hasDen = carve[uint64](a, (n+63)/64), carve[uint64](a, (n+63)/64)
@@ -190,6 +217,21 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 		if c, _ := row[12].(bool); c {
 			setBit(p.canonical, i)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Each period's position and end as fractional years (see posSQL).
+	p.pos, p.endPos = make([]float64, len(p.period.vals)), make([]float64, len(p.period.vals))
+	err = readRows(ctx, sn.db, `SELECT period, any_value(pos), any_value(end_pos) FROM observations GROUP BY period`, func(row []driver.Value) error {
+		label, _ := row[0].(string)
+		c, ok := p.period.index[label]
+		if !ok {
+			return fmt.Errorf("period %q was not read", label)
+		}
+		p.pos[c], _ = row[1].(float64)
+		p.endPos[c], _ = row[2].(float64)
 		return nil
 	})
 	if err != nil {
@@ -370,33 +412,14 @@ func (p *points) latestOf(dim *dimensions, keys []indicator.SeriesKey, kind stri
 		if !ok {
 			continue
 		}
-		var best int64
-		var bp indicator.Period
+		var cands []int64
 		for id := s.lo; id <= s.hi; id++ {
 			i := id - 1
-			if !bit(p.canonical, i) || p.kind.at(i) != kind {
-				continue
+			if bit(p.canonical, i) && p.kind.at(i) == kind && dim.periods[p.period.at(i)].Kind != indicator.PeriodRange {
+				cands = append(cands, id)
 			}
-			per := dim.periods[p.period.at(i)]
-			if per.Kind == indicator.PeriodRange {
-				continue
-			}
-			if best != 0 {
-				switch {
-				case !per.End.Equal(bp.End):
-					if per.End.Before(bp.End) {
-						continue
-					}
-				case !per.Start.Equal(bp.Start):
-					if per.Start.Before(bp.Start) {
-						continue
-					}
-				case p.basis.at(i) >= p.basis.at(best-1):
-					continue // same dates: the lower basis, then the lower id, stays
-				}
-			}
-			best, bp = id, per
 		}
+		best := p.latestAmong(dim, cands)
 		if best != 0 {
 			out[k] = p.obs(dim, s, best)
 		}

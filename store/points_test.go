@@ -36,11 +36,14 @@ func pointStores(t *testing.T, dir loader.Dir) (pts, sql *store.Store) {
 	return pts, sql
 }
 
-// withBases is the fixture plus a second basis of one period: both rows
+// withBases is the fixture plus a second basis of one period (both rows
 // are canonical; the latest value is the one without a basis, and a
-// rollup counts both.
+// rollup counts both) and an earlier value without a methodology (a
+// change from it does not cross a break).
 func withBases(t *testing.T) loader.Dir {
-	return baseFixture().with("observations", obsHeader+obsRows+"vn.lc.mt,population,2024,actual,4700,,,per_year,,doc2,6,,\n").write(t)
+	return baseFixture().with("observations", obsHeader+obsRows+
+		"vn.lc.mt,population,2024,actual,4700,,,per_year,,doc2,6,,\n"+
+		"vn.lc.mt,poverty_rate,2019,actual,55,,,,,doc2,12,55%,\n").write(t)
 }
 
 // column returns the distinct values of an SQL expression over the
@@ -314,4 +317,86 @@ func comparableRollup(rows []indicator.RollupRow) []indicator.RollupRow {
 		return int(a.Reported.ID - b.Reported.ID)
 	})
 	return out
+}
+
+// TestPointIndexComparesAsDuckDB: comparisons computed from the point
+// index equal the comparison statement's, for sets of units at each level,
+// one and several indicators, every period mode (exact years, ranges and
+// absent labels, latest with and without an age limit, common periods at
+// two coverages), each ranking, both kinds and with parts skipped; and
+// they run no statement.
+func TestPointIndexComparesAsDuckDB(t *testing.T) {
+	ctx := context.Background()
+	xs, err := synth.Size("XS")
+	require.NoError(t, err)
+	synthDir := filepath.Join(t.TempDir(), "xs")
+	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
+	require.NoError(t, err)
+	for _, dir := range []loader.Dir{
+		withBases(t),
+		{Name: "embedded:laichau", FS: datasets.LaiChau()},
+		loader.OSDir(synthDir),
+	} {
+		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
+			pts, sql := pointStores(t, dir)
+			before := pts.Statements()
+			inds := column(t, sql, "indicator")
+			if step := len(inds) / 30; step > 1 { // Lai Châu: every step-th
+				var some []string
+				for i := 0; i < len(inds); i += step {
+					some = append(some, inds[i])
+				}
+				inds = some
+			}
+			pers := column(t, sql, "period")
+			ranges := column(t, sql, "period FROM observations WHERE period_kind = 'RANGE' --")
+			rows, err := sql.RawQuery(ctx, `SELECT u.code FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)
+			require.NoError(t, err)
+			root := rows[0][0].(string)
+			sets := []indicator.UnitSet{{ChildrenOf: root}, {Under: root, Level: indicator.LevelDistrict},
+				{Under: root, Level: indicator.LevelCommune}, {ChildrenOf: rows[len(rows)/2][0].(string)}}
+			period := func(label string) *indicator.Period {
+				p, err := indicator.ParsePeriod(label)
+				require.NoError(t, err)
+				return &p
+			}
+			choices := []indicator.PeriodChoice{{}, {MaxAgeYears: 1}, {MaxAgeYears: 3},
+				{Mode: indicator.PeriodCommon}, {Mode: indicator.PeriodCommon, MinCoverage: 0.3},
+				{Mode: indicator.PeriodExact, Period: period(pers[len(pers)/2])}, {Mode: indicator.PeriodExact, Period: period(pers[len(pers)-1])},
+				{Mode: indicator.PeriodExact, Period: period("1999")}}
+			if len(ranges) > 0 {
+				choices = append(choices, indicator.PeriodChoice{Mode: indicator.PeriodExact, Period: period(ranges[0])})
+			}
+			skips := []indicator.CompareSkip{{}, {Parent: true, Earliest: true, Alternatives: true}, {EarliestObservation: true}}
+			var qs []indicator.CompareQuery
+			for i, x := range inds {
+				several := []string{x, inds[(i+1)%len(inds)], inds[(i+7)%len(inds)]}
+				for j, c := range choices {
+					set := sets[(i+j)%len(sets)]
+					rank := []indicator.RankBy{"", indicator.RankByChange, indicator.RankByGrowth}[(i+j)%3]
+					qs = append(qs, indicator.CompareQuery{Indicators: []string{x}, Units: set, Period: c, RankBy: rank, Skip: skips[j%len(skips)]},
+						indicator.CompareQuery{Indicators: several, Units: sets[(i+j+1)%len(sets)], Period: c, RankBy: rank, Kind: []indicator.ObservationKind{"", indicator.KindTarget}[j%2]})
+				}
+			}
+			picked := 0
+			for _, q := range qs {
+				want, werr := sql.Compare(ctx, q)
+				got, gerr := pts.Compare(ctx, q)
+				if werr != nil {
+					require.Equal(t, werr.Error(), fmt.Sprint(gerr), "%+v", q)
+					continue
+				}
+				require.NoError(t, gerr, "%+v", q)
+				require.Equal(t, want, got, "%+v", q)
+				for _, r := range want.Rows {
+					if r.Obs != nil {
+						picked++
+					}
+				}
+			}
+			t.Logf("%d comparisons, %d rows picked", len(qs), picked)
+			require.Positive(t, picked)
+			require.Equal(t, before, pts.Statements(), "comparisons from the index should run no statement")
+		})
+	}
 }
