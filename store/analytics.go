@@ -511,7 +511,7 @@ WITH s AS (
 b AS (
 	SELECT id AS bid, value AS bv, methodology AS bm FROM s
 	WHERE $6::VARCHAR IS NULL OR period = $6
-	ORDER BY period_start, period_end LIMIT 1),
+	ORDER BY period_start, period_end, id LIMIT 1),
 w AS (
 	SELECT s.*,
 		lag(id) OVER o AS pid, lag(value) OVER o AS pv, lag(methodology) OVER o AS pm,
@@ -519,7 +519,7 @@ w AS (
 		first_value(id) OVER o AS fid, first_value(value) OVER o AS fv, first_value(methodology) OVER o AS fm,
 		first_value(pos) OVER o AS fpos, first_value(period_kind) OVER o AS fpk,
 		row_number() OVER o = count(*) OVER () AS is_last
-	FROM s WINDOW o AS (ORDER BY period_start, period_end ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+	FROM s WINDOW o AS (ORDER BY period_start, period_end, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
 SELECT id, pid, value - pv, rel_change(pv, value), pos - ppos,
 	cagr(pv, value, pos - ppos), crosses_break(pm, methodology, flags),
 	(ppk = 'RANGE') <> (period_kind = 'RANGE'),
@@ -528,7 +528,7 @@ SELECT id, pid, value - pv, rel_change(pv, value), pos - ppos,
 	cagr(fv, value, pos - fpos), crosses_break(fm, methodology, flags),
 	(fpk = 'RANGE') <> (period_kind = 'RANGE')
 FROM w LEFT JOIN b ON true
-ORDER BY period_start, period_end`
+ORDER BY period_start, period_end, id`
 
 // change assembles a Change from computed columns.
 func change(from, to indicator.Observation, abs, rel, years, growth sql.NullFloat64, crosses, rangeMix sql.NullBool) *indicator.Change {
@@ -564,25 +564,24 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 	if q.Base != nil {
 		base, ranges = q.Base.Label, ranges || q.Base.Kind == indicator.PeriodRange
 	}
-	type rowT struct {
-		id, pid, bid, fid                            sql.NullInt64
-		pAbs, pRel, pYears, pCagr, idx               sql.NullFloat64
-		pCross, pRange, bCross, last, fCross, fRange sql.NullBool
-		fAbs, fRel, fYears, fCagr                    sql.NullFloat64
-	}
-	var rows []rowT
-	err = s.query(ctx, sn, "store: trend", trendSQL, []any{q.Unit, q.Indicator, kindOrActual(q.Kind), from, to, base, ranges},
-		func(r *sql.Rows) error {
-			var x rowT
-			if err := r.Scan(&x.id, &x.pid, &x.pAbs, &x.pRel, &x.pYears, &x.pCagr, &x.pCross, &x.pRange, &x.bid, &x.idx, &x.bCross,
-				&x.last, &x.fid, &x.fAbs, &x.fRel, &x.fYears, &x.fCagr, &x.fCross, &x.fRange); err != nil {
-				return err
-			}
-			rows = append(rows, x)
-			return nil
-		})
-	if err != nil {
-		return indicator.Trend{}, err
+	var rows []trendRow
+	if p := sn.pts.Load(); p != nil {
+		rows = p.trend(sn.dim, q, ranges)
+	} else {
+		err = s.query(ctx, sn, "store: trend", trendSQL, []any{q.Unit, q.Indicator, kindOrActual(q.Kind), from, to, base, ranges},
+			func(r *sql.Rows) error {
+				var x trendRow
+				if err := r.Scan(&x.id, &x.pid, &x.prev.abs, &x.prev.rel, &x.prev.years, &x.prev.growth, &x.prev.crosses, &x.prev.rangeMix,
+					&x.bid, &x.idx, &x.bCross, &x.last, &x.fid, &x.first.abs, &x.first.rel, &x.first.years, &x.first.growth,
+					&x.first.crosses, &x.first.rangeMix); err != nil {
+					return err
+				}
+				rows = append(rows, x)
+				return nil
+			})
+		if err != nil {
+			return indicator.Trend{}, err
+		}
 	}
 	if len(rows) > 0 && !rows[0].bid.Valid && q.Base != nil {
 		return indicator.Trend{}, indicator.Invalidf("base", "the series has no %s value for %s to index against", kindOrActual(q.Kind), q.Base.Label)
@@ -599,14 +598,16 @@ func (s *Store) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Tr
 	for _, x := range rows {
 		p := indicator.TrendPoint{Obs: obs[x.id.Int64], Index: fptr(x.idx), CrossesBreak: x.bCross.Bool}
 		if x.pid.Valid {
-			p.Previous = change(obs[x.pid.Int64], p.Obs, x.pAbs, x.pRel, x.pYears, x.pCagr, x.pCross, x.pRange)
+			c := x.prev
+			p.Previous = change(obs[x.pid.Int64], p.Obs, c.abs, c.rel, c.years, c.growth, c.crosses, c.rangeMix)
 		}
 		if x.bid.Valid && t.Base == nil {
 			b := obs[x.bid.Int64]
 			t.Base = &b
 		}
 		if x.last.Bool && x.fid.Valid && x.fid.Int64 != x.id.Int64 {
-			t.Overall = change(obs[x.fid.Int64], p.Obs, x.fAbs, x.fRel, x.fYears, x.fCagr, x.fCross, x.fRange)
+			c := x.first
+			t.Overall = change(obs[x.fid.Int64], p.Obs, c.abs, c.rel, c.years, c.growth, c.crosses, c.rangeMix)
 		}
 		t.Points = append(t.Points, p)
 	}
@@ -1173,7 +1174,7 @@ const matrixSQL = `
 SELECT ` + obsColumns + ` FROM observations
 WHERE canonical AND kind = $2 AND unit IN (SELECT unnest($1::VARCHAR[])) AND indicator IN ({{INDS}})
 	AND CASE WHEN len($3::VARCHAR[]) = 0 THEN period_kind <> 'RANGE' ELSE list_contains($3::VARCHAR[], period) END
-ORDER BY period_start, period_end, period`
+ORDER BY period_start, period_end, period, basis, id`
 
 // Matrix returns a units × periods or units × indicators table.
 func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.Matrix, error) {
@@ -1234,17 +1235,21 @@ func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.
 		col[l] = i
 	}
 	var found []indicator.Observation
-	args := []any{units, kindOrActual(q.Kind), labels}
-	mq := strings.ReplaceAll(matrixSQL, "{{INDS}}", inList(q.Indicators, &args, true))
-	err = s.query(ctx, sn, "store: matrix", mq, args, func(r *sql.Rows) error {
-		o, _, err := scanObservation(r, sn.dim)
-		if err == nil {
-			found = append(found, o)
+	if p := sn.pts.Load(); p != nil {
+		found = p.matrixCells(sn.dim, units, q.Indicators[0], kindOrActual(q.Kind), labels)
+	} else {
+		args := []any{units, kindOrActual(q.Kind), labels}
+		mq := strings.ReplaceAll(matrixSQL, "{{INDS}}", inList(q.Indicators, &args, true))
+		err = s.query(ctx, sn, "store: matrix", mq, args, func(r *sql.Rows) error {
+			o, _, err := scanObservation(r, sn.dim)
+			if err == nil {
+				found = append(found, o)
+			}
+			return err
+		})
+		if err != nil {
+			return indicator.Matrix{}, err
 		}
-		return err
-	})
-	if err != nil {
-		return indicator.Matrix{}, err
 	}
 	if len(labels) == 0 { // columns: every period found, in time order
 		for _, o := range found {
@@ -1257,9 +1262,13 @@ func (s *Store) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.
 	for i := range m.Cells {
 		m.Cells[i] = make([]*indicator.Observation, len(m.Columns))
 	}
+	// A cell with several rows (one per basis) shows the first: the one
+	// without a basis.
 	for k := range found {
 		o := &found[k]
-		m.Cells[rowOf[o.Unit]][col[o.Period.Label]] = o
+		if cell := &m.Cells[rowOf[o.Unit]][col[o.Period.Label]]; *cell == nil {
+			*cell = o
+		}
 	}
 	return m, nil
 }

@@ -13,7 +13,13 @@ import (
 // observation until the rows are ranked: the ids of the parent's and the
 // earliest observations, and the change since the earliest.
 type comparePending struct {
-	parent, earliest        sql.NullInt64
+	parent, earliest sql.NullInt64
+	changeCols
+}
+
+// changeCols are the columns of a change between two observations, as
+// the statements compute them (rel_change, cagr, crosses_break).
+type changeCols struct {
 	abs, rel, years, growth sql.NullFloat64
 	crosses, rangeMix       sql.NullBool
 }
@@ -155,7 +161,7 @@ func (p *points) compare(dim *dimensions, sp compareSpec) []comparePick {
 						if id != ur.pick {
 							ev = p.value[e]
 							k.p.earliest = sql.NullInt64{Int64: id, Valid: true}
-							p.change(&k.p, e, i, isRange[p.period.codes[e]] != isRange[per])
+							p.change(&k.p.changeCols, e, i, isRange[p.period.codes[e]] != isRange[per])
 						}
 						break
 					}
@@ -235,14 +241,20 @@ func (p *points) latestAmong(dim *dimensions, ids []int64) int64 {
 
 // change fills the change from row e (0-based) to row i, as the
 // statement's rel_change, cagr and crosses_break do.
-func (p *points) change(c *comparePending, e, i int64, rangeMix bool) {
+func (p *points) change(c *changeCols, e, i int64, rangeMix bool) {
 	ev, v := p.value[e], p.value[i]
 	years := p.pos[p.period.codes[i]] - p.pos[p.period.codes[e]]
 	c.abs = sql.NullFloat64{Float64: v - ev, Valid: true}
 	c.rel = nullIf((v-ev)/math.Abs(ev), ev == 0)
 	c.years = sql.NullFloat64{Float64: years, Valid: true}
 	c.growth = nullIf(math.Pow(v/ev, 1/years)-1, !(ev > 0 && v > 0 && years > 0))
-	broke := !p.meth.isNull(e) && !p.meth.isNull(i) && p.meth.at(e) != p.meth.at(i)
-	c.crosses = sql.NullBool{Bool: broke || strings.Contains(";"+p.flags.at(i)+";", ";break;"), Valid: true}
+	c.crosses = sql.NullBool{Bool: p.crossesBreak(e, i), Valid: true}
 	c.rangeMix = sql.NullBool{Bool: rangeMix, Valid: true}
+}
+
+// crossesBreak is crosses_break from row e's methodology (e < 0: none)
+// to row i's, or row i flagged as a break.
+func (p *points) crossesBreak(e, i int64) bool {
+	broke := e >= 0 && !p.meth.isNull(e) && !p.meth.isNull(i) && p.meth.at(e) != p.meth.at(i)
+	return broke || strings.Contains(";"+p.flags.at(i)+";", ";break;")
 }

@@ -110,6 +110,58 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 				require.Equal(t, want, got, "latest of kind %q", k)
 			}
 
+			wantInds, err := sql.UnitIndicators(ctx, append(units, "nowhere"))
+			require.NoError(t, err)
+			gotInds, err := pts.UnitIndicators(ctx, append(units, "nowhere"))
+			require.NoError(t, err)
+			require.Equal(t, wantInds, gotInds)
+			wantCov, err := sql.Coverage(ctx, append(inds, "nothing"))
+			require.NoError(t, err)
+			gotCov, err := pts.Coverage(ctx, append(inds, "nothing"))
+			require.NoError(t, err)
+			require.Equal(t, wantCov, gotCov)
+			// Matrices by period: each indicator for the children of a
+			// unit, every single period or a few given ones, both kinds.
+			parents := column(t, sql, "parent FROM units WHERE parent IS NOT NULL --")
+			for i := 0; i < len(inds); i += max(1, len(inds)/40) {
+				x := inds[i]
+				m := indicator.MatrixQuery{Indicators: []string{x}, Units: indicator.UnitSet{ChildrenOf: parents[i%len(parents)]},
+					Kind: []indicator.ObservationKind{"", indicator.KindTarget}[i%2]}
+				for _, labels := range [][]string{nil, {pers[0], pers[len(pers)-1], "1999"}} {
+					m.Periods = nil
+					for _, l := range labels {
+						p, err := indicator.ParsePeriod(l)
+						require.NoError(t, err)
+						m.Periods = append(m.Periods, p)
+					}
+					want, err := sql.Matrix(ctx, m)
+					require.NoError(t, err)
+					got, err := pts.Matrix(ctx, m)
+					require.NoError(t, err)
+					require.Equal(t, want, got, "%+v", m)
+				}
+			}
+
+			// Trends: every series with data (up to 300), whole, bounded
+			// and indexed, and through ranges.
+			withData, err := sql.RawQuery(ctx, `SELECT DISTINCT unit, indicator FROM observations ORDER BY ALL`)
+			require.NoError(t, err)
+			for i := 0; i < len(withData); i += max(1, len(withData)/300) {
+				tq := indicator.TrendQuery{Unit: withData[i][0].(string), Indicator: withData[i][1].(string)}
+				series, err := sql.Series(ctx, []indicator.SeriesKey{{Unit: tq.Unit, Indicator: tq.Indicator}}, nil)
+				require.NoError(t, err)
+				obs := series[indicator.SeriesKey{Unit: tq.Unit, Indicator: tq.Indicator}]
+				first, last := obs[0].Period, obs[len(obs)-1].Period
+				for _, v := range []indicator.TrendQuery{tq, {From: &last}, {To: &first, Base: &last}, {Base: &first, Kind: obs[0].Kind},
+					{From: &first, To: &last, Kind: obs[len(obs)-1].Kind}} {
+					v.Unit, v.Indicator = tq.Unit, tq.Indicator
+					want, werr := sql.Trend(ctx, v)
+					got, gerr := pts.Trend(ctx, v)
+					require.Equal(t, fmt.Sprint(werr), fmt.Sprint(gerr), "%+v", v)
+					require.Equal(t, want, got, "%+v", v)
+				}
+			}
+
 			n := int64(len(column(t, sql, "id")))
 			all := []int64{0, n + 1}
 			for id := int64(1); id <= n; id++ {

@@ -225,6 +225,9 @@ func (s *Store) UnitIndicators(ctx context.Context, units []string) (map[string]
 }
 
 func (s *Store) unitIndicators(ctx context.Context, sn *snapshot, units []string) (map[string][]string, error) {
+	if p := sn.pts.Load(); p != nil {
+		return p.indicatorsOf(sn.dim, units), nil
+	}
 	out := make(map[string][]string, len(units))
 	for _, u := range units {
 		out[u] = []string{}
@@ -250,6 +253,9 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 		return nil, err
 	}
 	defer done()
+	if p := sn.pts.Load(); p != nil {
+		return p.coverageOf(sn.dim, inds), nil
+	}
 	out := make(map[string]indicator.Coverage, len(inds))
 	for _, c := range inds {
 		out[c] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
