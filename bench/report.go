@@ -176,7 +176,7 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		var lc, lr []time.Duration
 		for i := 0; i < o.requests; i++ {
 			p := ds[i%len(ds)]
-			d, err := timeOne(func() error { _, err := gql.do(ctx, q.graphql, q.vars(p)); return err })
+			d, err := timeOne(func() error { _, err := gql.fetch(ctx, q.graphql, q.vars(p)); return err })
 			if err != nil {
 				return sr, err
 			}
@@ -193,7 +193,7 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 			cpu0 := cpuTime(pid)
 			rps, total, err := throughput(ctx, n, o.duration, func(i int) error {
 				p := ds[i%len(ds)]
-				_, err := gql.do(ctx, q.graphql, q.vars(p))
+				_, err := gql.fetch(ctx, q.graphql, q.vars(p))
 				return err
 			})
 			if err != nil {
@@ -310,7 +310,7 @@ func measurePeer(ctx context.Context, o options, pr *peer, q question, ds []para
 		}
 	}
 	if err := measure(ctx, o, &sys, ds, pr.cpu, func(p params) error {
-		_, err := client.do(ctx, pr.queries[q.id], pq.vars(p))
+		_, err := client.fetch(ctx, pr.queries[q.id], pq.vars(p))
 		return err
 	}); err != nil {
 		return sys, c, err
@@ -356,7 +356,7 @@ func measureCached(ctx context.Context, o options, srv *server, q question, ds [
 	gql.cached = true
 	res := systemResult{System: "chiso, response cache on", Throughput: map[int]float64{},
 		Note: fmt.Sprintf("cache warmed with the %d parameter sets, then every request a hit", len(ds))}
-	ask := func(p params) error { _, err := gql.do(ctx, q.graphql, q.vars(p)); return err }
+	ask := func(p params) error { _, err := gql.fetch(ctx, q.graphql, q.vars(p)); return err }
 	for _, p := range ds {
 		if err := ask(p); err != nil {
 			return res, err
