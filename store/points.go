@@ -17,9 +17,12 @@ import (
 )
 
 // points is an in-memory columnar copy of one snapshot's observations,
-// for the point reads that a DuckDB statement serves in about a
-// millisecond of planning and scanning: one series, a series' latest value,
-// a page of the observations table, observations by id. Ids are dense
+// for the questions that a DuckDB statement answers in a millisecond or
+// more of binding, planning and scanning: series, latest values, pages of
+// the observations table, observations by id (points.go), unit
+// indicators, coverage, matrices, trends (pointlists.go), rollups
+// (pointrollup.go) and comparisons (pointcompare.go), each with the rules
+// of its statement, which stays for snapshots without a copy. Ids are dense
 // (1..n) and follow (indicator, level, unit, period …), so each series is
 // one contiguous run of ids and each indicator one run of series; the copy
 // is a directory of those runs plus one array per column, indexed by id−1.
@@ -139,10 +142,10 @@ func carve[T any](a *arena, n int64) []T {
 }
 
 // pointsBytes is the off-heap size of a copy of n rows with textBytes of
-// free text, with room for alignment.
+// free text, with room for aligning each of its 16 arrays.
 func pointsBytes(n, textBytes int64) int64 {
 	words := (n + 63) / 64
-	return n*(7*2+8+8+4) + 2*words*8 + 2*(n+1)*4 + textBytes + 64
+	return n*(7*2+8+8+4) + 2*words*8 + 2*(n+1)*4 + textBytes + 16*8
 }
 
 // buildPoints reads a snapshot's observations into a points copy.
