@@ -85,16 +85,7 @@ func (p *points) matrixCells(dim *dimensions, units []string, ind, kind string, 
 			}
 		}
 	}
-	sort.SliceStable(found, func(a, b int) bool {
-		pa, pb := found[a].Period, found[b].Period
-		switch {
-		case !pa.Start.Equal(pb.Start):
-			return pa.Start.Before(pb.Start)
-		case !pa.End.Equal(pb.End):
-			return pa.End.Before(pb.End)
-		}
-		return pa.Label < pb.Label
-	})
+	sort.SliceStable(found, func(a, b int) bool { return periodBefore(found[a].Period, found[b].Period) })
 	return found
 }
 

@@ -36,6 +36,32 @@ func pointStores(t *testing.T, dir loader.Dir) (pts, sql *store.Store) {
 	return pts, sql
 }
 
+// pointDatasets are the datasets the point index is checked on: the test
+// fixture with a second basis (withBases), the Lai Châu data and a
+// synthetic dataset (gaps, targets, every rollup rule).
+func pointDatasets(t *testing.T) []loader.Dir {
+	xs, err := synth.Size("XS")
+	require.NoError(t, err)
+	synthDir := filepath.Join(t.TempDir(), "xs")
+	_, err = synth.Write(context.Background(), synthDir, xs, synth.Parquet)
+	require.NoError(t, err)
+	return []loader.Dir{withBases(t), {Name: "embedded:laichau", FS: datasets.LaiChau()}, loader.OSDir(synthDir)}
+}
+
+// spread keeps about most of xs, evenly spaced (all when there are not
+// many more).
+func spread(xs []string, most int) []string {
+	step := len(xs) / most
+	if step < 2 {
+		return xs
+	}
+	var out []string
+	for i := 0; i < len(xs); i += step {
+		out = append(out, xs[i])
+	}
+	return out
+}
+
 // withBases is the fixture plus a second basis of one period (both rows
 // are canonical; the latest value is the one without a basis, and a
 // rollup counts both) and an earlier value without a methodology (a
@@ -65,16 +91,7 @@ func column(t *testing.T, st *store.Store, expr string) []string {
 // (gaps, targets, every rollup rule); and they run no statement.
 func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 	ctx := context.Background()
-	xs, err := synth.Size("XS")
-	require.NoError(t, err)
-	synthDir := filepath.Join(t.TempDir(), "xs")
-	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
-	require.NoError(t, err)
-	for _, dir := range []loader.Dir{
-		withBases(t),
-		{Name: "embedded:laichau", FS: datasets.LaiChau()},
-		loader.OSDir(synthDir),
-	} {
+	for _, dir := range pointDatasets(t) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
@@ -123,8 +140,7 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 			// Matrices by period: each indicator for the children of a
 			// unit, every single period or a few given ones, both kinds.
 			parents := column(t, sql, "parent FROM units WHERE parent IS NOT NULL --")
-			for i := 0; i < len(inds); i += max(1, len(inds)/40) {
-				x := inds[i]
+			for i, x := range spread(inds, 40) {
 				m := indicator.MatrixQuery{Indicators: []string{x}, Units: indicator.UnitSet{ChildrenOf: parents[i%len(parents)]},
 					Kind: []indicator.ObservationKind{"", indicator.KindTarget}[i%2]}
 				for _, labels := range [][]string{nil, {pers[0], pers[len(pers)-1], "1999"}} {
@@ -261,16 +277,7 @@ func TestPointIndexLimits(t *testing.T) {
 // kinds and with parts skipped; and they run no statement.
 func TestPointIndexRollsUpAsDuckDB(t *testing.T) {
 	ctx := context.Background()
-	xs, err := synth.Size("XS")
-	require.NoError(t, err)
-	synthDir := filepath.Join(t.TempDir(), "xs")
-	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
-	require.NoError(t, err)
-	for _, dir := range []loader.Dir{
-		withBases(t),
-		{Name: "embedded:laichau", FS: datasets.LaiChau()},
-		loader.OSDir(synthDir),
-	} {
+	for _, dir := range pointDatasets(t) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
@@ -298,13 +305,7 @@ func TestPointIndexRollsUpAsDuckDB(t *testing.T) {
 			if len(ranges) > 2 {
 				ranges = ranges[:2]
 			}
-			if step := len(inds) / 100; step > 1 { // Lai Châu's ~1,200 indicators: every step-th
-				var some []string
-				for i := 0; i < len(inds); i += step {
-					some = append(some, inds[i])
-				}
-				inds = some
-			}
+			inds = spread(inds, 100) // of Lai Châu's ~1,200 indicators
 			// Each indicator with two of the parent sets, in turn.
 			var qs []indicator.RollupQuery
 			for i, x := range inds {
@@ -379,27 +380,12 @@ func comparableRollup(rows []indicator.RollupRow) []indicator.RollupRow {
 // they run no statement.
 func TestPointIndexComparesAsDuckDB(t *testing.T) {
 	ctx := context.Background()
-	xs, err := synth.Size("XS")
-	require.NoError(t, err)
-	synthDir := filepath.Join(t.TempDir(), "xs")
-	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
-	require.NoError(t, err)
-	for _, dir := range []loader.Dir{
-		withBases(t),
-		{Name: "embedded:laichau", FS: datasets.LaiChau()},
-		loader.OSDir(synthDir),
-	} {
+	for _, dir := range pointDatasets(t) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
 			inds := column(t, sql, "indicator")
-			if step := len(inds) / 30; step > 1 { // Lai Châu: every step-th
-				var some []string
-				for i := 0; i < len(inds); i += step {
-					some = append(some, inds[i])
-				}
-				inds = some
-			}
+			inds = spread(inds, 30)
 			pers := column(t, sql, "period")
 			ranges := column(t, sql, "period FROM observations WHERE period_kind = 'RANGE' --")
 			rows, err := sql.RawQuery(ctx, `SELECT u.code FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)

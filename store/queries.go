@@ -287,15 +287,18 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 }
 
 func sortPeriods(ps []indicator.Period) {
-	sort.Slice(ps, func(i, j int) bool {
-		if !ps[i].Start.Equal(ps[j].Start) {
-			return ps[i].Start.Before(ps[j].Start)
-		}
-		if !ps[i].End.Equal(ps[j].End) {
-			return ps[i].End.Before(ps[j].End)
-		}
-		return ps[i].Label < ps[j].Label
-	})
+	sort.Slice(ps, func(i, j int) bool { return periodBefore(ps[i], ps[j]) })
+}
+
+// periodBefore orders periods in time: by start, then end, then label.
+func periodBefore(a, b indicator.Period) bool {
+	switch {
+	case !a.Start.Equal(b.Start):
+		return a.Start.Before(b.Start)
+	case !a.End.Equal(b.End):
+		return a.End.Before(b.End)
+	}
+	return a.Label < b.Label
 }
 
 const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical`
