@@ -31,14 +31,17 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 		fmt.Fprintf(&b, "\n### Size %s: %d observations\n\n", s.Size, s.Observations)
 		b.WriteString("| load from | files | time | observations/s | peak RSS | then the point index |\n|---|---|---|---|---|---|\n")
 		for _, l := range s.Load {
-			pts := "not built"
+			pts, rss := "not built", fmt.Sprintf("%.0f MB", l.PeakRSSMB)
+			if l.PeakRSSMB == 0 { // measured in another process's figures
+				rss = "—"
+			}
 			switch {
-			case strings.Contains(l.Format, "peer"):
+			case strings.Contains(l.Format, "peer"), strings.Contains(l.Format, "floor"):
 				pts = "—"
 			case l.PointIndexSeconds > 0:
 				pts = fmt.Sprintf("%.2f s, %.0f MiB", l.PointIndexSeconds, l.PointIndexMB)
 			}
-			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %.0f MB | %s |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, l.PeakRSSMB, pts)
+			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %s | %s |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, rss, pts)
 		}
 		if s.LoadOnly {
 			fmt.Fprintf(&b, "\nLoad only (flags `%s`): RSS once serving %.0f MB. No query mix at this size: the in-process floor would need a second copy of the data.\n", strings.Join(s.Flags, " "), s.SteadyRSSMB)

@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"chiso/store"
 )
 
 type results struct {
@@ -120,6 +123,10 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	defer srv.stop()
 	pid := srv.cmd.Process.Pid
 	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
+	// The engine's own floor, while the server idles.
+	if err := loadFloorRows(ctx, pq, o.chisoFlags, &sr); err != nil {
+		return sr, err
+	}
 
 	fl, err := loadFloor(ctx, pq)
 	if err != nil {
@@ -341,6 +348,10 @@ func loadOnly(ctx context.Context, o options, bin, pq, size string) (sizeResult,
 	sr.SteadyRSSMB = float64(procStatus(srv.cmd.Process.Pid, "VmRSS")) / 1024
 	sr.ServeRSSMB = sr.Load[0].PeakRSSMB // nothing ran after the load
 	log.Printf("%s: %d observations; parquet load %.2fs, peak RSS %.0f MB, serving at %.0f MB", size, srv.obs, srv.loadTime.Seconds(), sr.ServeRSSMB, sr.SteadyRSSMB)
+	srv.stop() // the floor runs alone, with the same flags
+	if err := loadFloorRows(ctx, pq, sr.Flags, &sr); err != nil {
+		return sr, err
+	}
 	if !o.keepData {
 		os.RemoveAll(pq)
 	}
@@ -392,6 +403,42 @@ func measure(ctx context.Context, o options, res *systemResult, ds []params, cpu
 			res.CPUms = ms(cpu()-cpu0) / float64(total)
 		}
 	}
+	return nil
+}
+
+// loadFloorRows measures DuckDB alone copying the Parquet observations
+// into a table, then sorting them (store.LoadFloor), under the store
+// settings that chiso's flags -on-disk, -memory-limit and -threads give,
+// and records both as load rows.
+func loadFloorRows(ctx context.Context, dir string, flags []string, sr *sizeResult) error {
+	opts := store.Options{TempDir: filepath.Join(os.TempDir(), "chiso-bench-floor")}
+	defer os.RemoveAll(opts.TempDir)
+	for i := 0; i < len(flags); i++ {
+		switch flags[i] {
+		case "-on-disk":
+			opts.OnDisk = true
+		case "-memory-limit":
+			if i++; i < len(flags) {
+				opts.MemoryLimit = flags[i]
+			}
+		case "-threads":
+			if i++; i < len(flags) {
+				opts.Threads, _ = strconv.Atoi(flags[i])
+			}
+		}
+	}
+	st := store.New(opts)
+	defer st.Close()
+	rows, copied, sorted, err := st.LoadFloor(ctx, filepath.Join(dir, "observations.parquet"))
+	if err != nil {
+		return err
+	}
+	files := dirMB(dir)
+	sr.Load = append(sr.Load,
+		loadResult{Format: "parquet into DuckDB alone: copy (floor)", Seconds: copied.Seconds(), ObsPerSec: float64(rows) / copied.Seconds(), FilesMB: files},
+		loadResult{Format: "parquet into DuckDB alone: copy, then sort (floor)", Seconds: (copied + sorted).Seconds(),
+			ObsPerSec: float64(rows) / (copied + sorted).Seconds(), FilesMB: files})
+	log.Printf("load floor: copy %.2fs, sort %.2fs (%d rows)", copied.Seconds(), sorted.Seconds(), rows)
 	return nil
 }
 
