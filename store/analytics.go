@@ -792,35 +792,21 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	if _, _, _, _, refusal := ruleSQL(ind.Rollup, q.Over != nil); refusal != "" {
 		return nil, indicator.Invalidf("indicator", "%s cannot be rolled up: %s", ind.Code, refusal)
 	}
-	w, d := "", ""
-	switch ind.Rollup.Kind {
-	case indicator.RuleWeightedMean:
-		w = ind.Rollup.Weight
-	case indicator.RuleRatio:
-		w, d = ind.Rollup.Numerator, ind.Rollup.Denominator
-	}
-	var grid string
-	args := make([]any, 12)
-	mult := 1.0
+	plan := rollupPlan{rule: ind.Rollup, kind: kindOrActual(q.Kind), ind: ind.Code, cols: rollupCols(ind), mult: 1, parents: parents,
+		// The parents' own reported values are read only for Reported or
+		// the gaps.
+		withRep: !q.Skip.Reported || !q.Skip.Gap, skipInput: q.Skip.Inputs, skipMiss: q.Skip.Missing}
 	if ind.Rollup.Kind == indicator.RuleRatio {
-		num, den := sn.dim.indicators[sn.dim.indIndex[w]], sn.dim.indicators[sn.dim.indIndex[d]]
-		mult = indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale
+		num, den := sn.dim.indicators[sn.dim.indIndex[plan.cols[1]]], sn.dim.indicators[sn.dim.indIndex[plan.cols[2]]]
+		plan.mult = indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale
 	}
-	// The parents' own reported values are read only for Reported or the
-	// gaps.
-	withRep := !q.Skip.Reported || !q.Skip.Gap
-	plan := rollupPlan{rule: ind.Rollup, kind: kindOrActual(q.Kind), ind: ind.Code, cols: rollupCols(ind), mult: mult,
-		withRep: withRep, skipInput: q.Skip.Inputs, skipMiss: q.Skip.Missing}
-	args[0], args[2], args[4], args[5], args[6], args[7] = parents, kindOrActual(q.Kind), ind.Code, w, d, mult
 	if q.Over != nil {
 		if q.Over.Kind != indicator.PeriodRange {
 			return nil, indicator.Invalidf("over", "expected a range of years such as 2016-2020, got %q", q.Over.Label)
 		}
-		grid = timeGridSQL
-		args[3], args[8], args[9], args[10] = []string{}, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
-		plan.overTime, plan.parents, plan.over, plan.y0, plan.y1 = true, parents, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
+		plan.overTime, plan.over, plan.y0, plan.y1 = true, q.Over.Label, q.Over.Start.Year(), q.Over.End.Year()
 	} else {
-		kp, kc := []string{}, []string{}
+		plan.kidParents, plan.kids = []string{}, []string{}
 		for _, p := range parents {
 			var kids []indicator.Unit
 			if q.ChildLevel != "" {
@@ -831,22 +817,18 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 				}
 			}
 			for _, k := range kids {
-				kp, kc = append(kp, p), append(kc, k.Code)
+				plan.kidParents, plan.kids = append(plan.kidParents, p), append(plan.kids, k.Code)
 			}
 		}
-		args[1], args[11] = kc, kp
-		labels := make([]string, len(q.Periods))
+		plan.periods = make([]string, len(q.Periods))
 		for i, p := range q.Periods {
-			labels[i] = p.Label
+			plan.periods[i] = p.Label
 		}
-		grid = unitGridSQL
-		args[3] = labels
-		plan.kidParents, plan.kids, plan.periods = kp, kc, labels
 	}
 	var raws []rollupRaw
 	if p := sn.pts.Load(); p != nil {
 		raws = p.rollup(sn.dim, plan)
-	} else if raws, err = s.rollupSQL(ctx, sn, q, ind, parents, grid, args, withRep); err != nil {
+	} else if raws, err = s.rollupSQL(ctx, sn, plan); err != nil {
 		return nil, err
 	}
 	given := map[string]indicator.Period{}
@@ -914,33 +896,37 @@ func (s *Store) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicato
 	return out, nil
 }
 
-// rollupSQL runs a rollup as one statement over the grid bound in args.
-func (s *Store) rollupSQL(ctx context.Context, sn *snapshot, q indicator.RollupQuery, ind indicator.Indicator, parents []string,
-	grid string, args []any, withRep bool) ([]rollupRaw, error) {
-	hd, value, share, inputs, _ := ruleSQL(ind.Rollup, q.Over != nil)
+// rollupSQL runs a rollup as one statement: the plan's grid bound as the
+// twelve parameters paramsSQL names.
+func (s *Store) rollupSQL(ctx context.Context, sn *snapshot, pl rollupPlan) ([]rollupRaw, error) {
+	args := []any{pl.parents, pl.kids, pl.kind, pl.periods, pl.ind, pl.cols[1], pl.cols[2], pl.mult, nil, nil, nil, pl.kidParents}
+	grid := unitGridSQL
+	if pl.overTime {
+		grid = timeGridSQL
+		args[1], args[3], args[8], args[9], args[10], args[11] = nil, []string{}, pl.over, pl.y0, pl.y1, nil
+	}
+	hd, value, share, inputs, _ := ruleSQL(pl.rule, pl.overTime)
 	inputs = strings.ReplaceAll(inputs, "%[1]s", hd)
-	if q.Skip.Inputs {
+	if pl.skipInput {
 		inputs = "[]::BIGINT[]"
 	}
 	missingSQL := "coalesce(list(child || ':' || cperiod ORDER BY child, cperiod) FILTER (WHERE NOT (" + hd + ")), [])"
-	if q.Skip.Missing {
+	if pl.skipMiss {
 		missingSQL = "[]::VARCHAR[]"
 	}
 	rep, repJoin, perScope := repSQL, repJoinSQL, " AND unit IN (SELECT child FROM kidset)"
-	if !withRep {
+	if !pl.withRep {
 		rep, repJoin, perScope = "", repJoinOff, ""
 	}
 	// The levels of the rows read: the grid children's, and the parents'
 	// when their own rows are read (reported values, or over time their
 	// yearly values, which are then the inputs).
 	var ranks []int
-	if withRep || q.Over != nil {
-		ranks = levelRanks(ranks, sn.dim, parents)
+	if pl.withRep || pl.overTime {
+		ranks = levelRanks(ranks, sn.dim, pl.parents)
 	}
-	if kc, ok := args[1].([]string); ok {
-		ranks = levelRanks(ranks, sn.dim, kc)
-	}
-	src, joins, psrc := rollupInputs(ind.Rollup, levelsSQL(ranks), withRep)
+	ranks = levelRanks(ranks, sn.dim, pl.kids)
+	src, joins, psrc := rollupInputs(pl.rule, levelsSQL(ranks), pl.withRep)
 	sqlText := strings.NewReplacer("{{SRC}}", src, "{{JOINS}}", joins, "{{PSRC}}", psrc, "{{REP}}", rep, "{{REP_JOIN}}", repJoin, "{{PER_SCOPE}}", perScope).
 		Replace("WITH " + paramsSQL + grid + fmt.Sprintf(rollupTail, hd, value, share, inputs, missingSQL))
 	var out []rollupRaw

@@ -27,15 +27,15 @@ type rollupRaw struct {
 type rollupPlan struct {
 	rule    indicator.Rule
 	kind    string
-	ind     string // the indicator, whose parents' values are the reported ones
-	cols    [3]string
-	mult    float64
+	ind     string    // the indicator, whose parents' values are the reported ones
+	cols    [3]string // see rollupCols
+	mult    float64   // RATIO's multiplier
 	withRep bool
+	parents []string
 	// Unit grid: the (parent, child) pairs and the periods asked for
 	// (empty: every period with child data for the rule's inputs).
 	kidParents, kids, periods []string
 	// Time grid: the parents' own years y0..y1 into the range label.
-	parents   []string
 	over      string
 	y0, y1    int
 	overTime  bool
