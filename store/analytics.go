@@ -261,8 +261,7 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	if mode == "" {
 		mode = indicator.PeriodLatest
 	}
-	var exact any
-	ranges := false
+	exact, ranges := "", false
 	switch mode {
 	case indicator.PeriodExact:
 		if q.Period.Period == nil {
@@ -295,10 +294,6 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	if q.Period.MaxAgeYears < 0 {
 		return indicator.Comparison{}, indicator.Invalidf("period.maxAgeYears", "must be 0 (no limit) or more")
 	}
-	codes := make([]string, len(inds))
-	for i, x := range inds {
-		codes[i] = x.Code
-	}
 	out := indicator.Comparison{UnitsInSet: len(units)}
 	var pend []comparePending
 	// The parents come from the snapshot's index, once, for the statement
@@ -307,18 +302,14 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 	if !q.Skip.Parent {
 		parents = parentsOf(sn.dim, units)
 	}
-	// params (compareSQL) names the parameters a text may leave out.
-	args := []any{units, kindOrActual(q.Kind), exact, minUnits, q.Period.MaxAgeYears, parents}
-	indList := inList(codes, &args, true)
-	levels := levelsSQL(levelRanks(levelRanks(nil, sn.dim, units), sn.dim, parents))
-	want := map[string]bool{
-		featParent: !q.Skip.Parent, featRanges: ranges,
-		featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
-		featMaxAge:   q.Period.MaxAgeYears > 0,
-		featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
-		featAlts:     !q.Skip.Alternatives,
-	}
-	sqlText := compareText(indList, levels, want, rankBy)
+	spec := compareSpec{units: units, parents: parents, inds: inds, kind: kindOrActual(q.Kind), exact: exact, rankBy: rankBy,
+		minUnits: minUnits, maxAge: q.Period.MaxAgeYears, want: map[string]bool{
+			featParent: !q.Skip.Parent, featRanges: ranges,
+			featExact: mode == indicator.PeriodExact, featCommon: mode == indicator.PeriodCommon,
+			featMaxAge:   q.Period.MaxAgeYears > 0,
+			featEarliest: !q.Skip.Earliest || rankBy != string(indicator.RankByValue),
+			featAlts:     !q.Skip.Alternatives,
+		}}
 	// One row per unit and indicator; a unit without a pick stays NO_DATA.
 	type slot struct{ unit, indicator string }
 	at := make(map[slot]int, len(units)*len(inds))
@@ -354,33 +345,13 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		return nil
 	}
 	if pts := sn.pts.Load(); pts != nil {
-		spec := compareSpec{units: units, parents: parents, inds: inds, kind: kindOrActual(q.Kind), want: want, rankBy: rankBy,
-			minUnits: minUnits, maxAge: q.Period.MaxAgeYears}
-		if mode == indicator.PeriodExact {
-			spec.exact = q.Period.Period.Label
-		}
 		for _, k := range pts.compare(sn.dim, spec) {
 			if err := accept(k); err != nil {
 				return out, err
 			}
 		}
-	} else {
-		err = s.query(ctx, sn, "store: compare", sqlText, args,
-			func(r *sql.Rows) error {
-				var k comparePick
-				var stale sql.NullBool
-				// The picked observation's own columns come last.
-				o, ok, err := scanObservation(r, sn.dim, &stale, &k.rv, &k.value, &k.p.parent, &k.share, &k.dparent, &k.alts,
-					&k.p.earliest, &k.p.abs, &k.p.rel, &k.p.years, &k.p.growth, &k.p.crosses, &k.p.rangeMix)
-				if err != nil || !ok {
-					return err
-				}
-				k.stale, k.obs = stale.Bool, o
-				return accept(k)
-			})
-		if err != nil {
-			return out, err
-		}
+	} else if err := s.compareStatement(ctx, sn, spec, accept); err != nil {
+		return out, err
 	}
 	order := rankCompare(out.Rows, keys)
 	out.Rows, pend = permute(out.Rows, order), permute(pend, order)
@@ -437,6 +408,36 @@ func (s *Store) Compare(ctx context.Context, q indicator.CompareQuery) (indicato
 		out.Common = &out.Periods[0]
 	}
 	return out, nil
+}
+
+// compareStatement runs a comparison as one statement (compareSQL with the
+// spec's features) and hands each picked row to accept.
+func (s *Store) compareStatement(ctx context.Context, sn *snapshot, sp compareSpec, accept func(comparePick) error) error {
+	var exact any
+	if sp.want[featExact] {
+		exact = sp.exact
+	}
+	// params (compareSQL) names the parameters a text may leave out.
+	args := []any{sp.units, sp.kind, exact, sp.minUnits, sp.maxAge, sp.parents}
+	codes := make([]string, len(sp.inds))
+	for i, x := range sp.inds {
+		codes[i] = x.Code
+	}
+	indList := inList(codes, &args, true)
+	levels := levelsSQL(levelRanks(levelRanks(nil, sn.dim, sp.units), sn.dim, sp.parents))
+	return s.query(ctx, sn, "store: compare", compareText(indList, levels, sp.want, sp.rankBy), args,
+		func(r *sql.Rows) error {
+			var k comparePick
+			var stale sql.NullBool
+			// The picked observation's own columns come last.
+			o, ok, err := scanObservation(r, sn.dim, &stale, &k.rv, &k.value, &k.p.parent, &k.share, &k.dparent, &k.alts,
+				&k.p.earliest, &k.p.abs, &k.p.rel, &k.p.years, &k.p.growth, &k.p.crosses, &k.p.rangeMix)
+			if err != nil || !ok {
+				return err
+			}
+			k.stale, k.obs = stale.Bool, o
+			return accept(k)
+		})
 }
 
 // observationsByID fetches observations by id in one statement.
