@@ -66,24 +66,11 @@ func (p *points) compare(dim *dimensions, sp compareSpec) []comparePick {
 	if kindCode < 0 {
 		return nil
 	}
-	ranges := sp.want[featRanges]
-	isRange := make([]bool, len(p.period.vals))
-	for c, v := range p.period.vals {
-		isRange[c] = dim.periods[v].Kind == indicator.PeriodRange
-	}
+	ranges, isRange := sp.want[featRanges], p.isRange
 	// rowsOf lists a series' rows of the kind (canonical or not).
 	rowsOf := func(unit, ind string) []int64 {
-		s, ok := p.lookup(dim, indicator.SeriesKey{Unit: unit, Indicator: ind})
-		if !ok {
-			return nil
-		}
-		var out []int64
-		for id := s.lo; id <= s.hi; id++ {
-			if int(p.kind.codes[id-1]) == kindCode {
-				out = append(out, id)
-			}
-		}
-		return out
+		_, ids := p.kindRows(nil, dim, indicator.SeriesKey{Unit: unit, Indicator: ind}, kindCode, false)
+		return ids
 	}
 	var out []comparePick
 	for _, x := range sp.inds {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"slices"
 	"sort"
 
 	"chiso/indicator"
@@ -63,9 +64,8 @@ func (p *points) matrixCells(dim *dimensions, units []string, ind, kind string, 
 		return nil
 	}
 	want := make([]bool, len(p.period.vals))
-	for c, v := range p.period.vals {
-		per := dim.periods[v]
-		want[c] = len(labels) == 0 && per.Kind != indicator.PeriodRange
+	for c, r := range p.isRange {
+		want[c] = len(labels) == 0 && !r
 	}
 	for _, l := range labels {
 		if c := p.period.code(l); c >= 0 {
@@ -73,14 +73,13 @@ func (p *points) matrixCells(dim *dimensions, units []string, ind, kind string, 
 		}
 	}
 	var found []indicator.Observation
+	var ids []int64
+	var s span
 	for _, u := range units {
-		s, ok := p.lookup(dim, indicator.SeriesKey{Unit: u, Indicator: ind})
-		if !ok {
-			continue
-		}
 		// Within a series, ids follow period, kind and basis.
-		for id := s.lo; id <= s.hi; id++ {
-			if i := id - 1; bit(p.canonical, i) && int(p.kind.codes[i]) == kindCode && want[p.period.codes[i]] {
+		s, ids = p.kindRows(ids[:0], dim, indicator.SeriesKey{Unit: u, Indicator: ind}, kindCode, true)
+		for _, id := range ids {
+			if want[p.period.codes[id-1]] {
 				found = append(found, p.obs(dim, s, id))
 			}
 		}
@@ -103,20 +102,13 @@ type trendRow struct {
 // within the bounds (ranges only when asked for), in period order (id
 // among a period's bases), each with its changes.
 func (p *points) trend(dim *dimensions, q indicator.TrendQuery, ranges bool) []trendRow {
-	s, ok := p.lookup(dim, indicator.SeriesKey{Unit: q.Unit, Indicator: q.Indicator})
-	kindCode := p.kind.code(kindOrActual(q.Kind))
-	if !ok || kindCode < 0 {
-		return nil
-	}
 	per := func(id int64) indicator.Period { return dim.periods[p.period.at(id-1)] }
-	var ids []int64
-	for id := s.lo; id <= s.hi; id++ {
-		i, x := id-1, per(id)
-		if bit(p.canonical, i) && int(p.kind.codes[i]) == kindCode && (ranges || x.Kind != indicator.PeriodRange) &&
-			(q.From == nil || !x.Start.Before(q.From.Start)) && (q.To == nil || !x.End.After(q.To.End)) {
-			ids = append(ids, id)
-		}
-	}
+	_, ids := p.kindRows(nil, dim, indicator.SeriesKey{Unit: q.Unit, Indicator: q.Indicator}, p.kind.code(kindOrActual(q.Kind)), true)
+	ids = slices.DeleteFunc(ids, func(id int64) bool {
+		x := per(id)
+		return !ranges && x.Kind == indicator.PeriodRange ||
+			q.From != nil && x.Start.Before(q.From.Start) || q.To != nil && x.End.After(q.To.End)
+	})
 	sort.SliceStable(ids, func(a, b int) bool {
 		pa, pb := per(ids[a]), per(ids[b])
 		if !pa.Start.Equal(pb.Start) {
@@ -131,7 +123,6 @@ func (p *points) trend(dim *dimensions, q indicator.TrendQuery, ranges bool) []t
 			break
 		}
 	}
-	isRange := func(id int64) bool { return per(id).Kind == indicator.PeriodRange }
 	valid := func(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: true} }
 	rows := make([]trendRow, len(ids))
 	for k, id := range ids {
@@ -139,9 +130,9 @@ func (p *points) trend(dim *dimensions, q indicator.TrendQuery, ranges bool) []t
 		r.id, r.fid, r.last = valid(id), valid(ids[0]), sql.NullBool{Bool: k == len(ids)-1, Valid: true}
 		if k > 0 {
 			r.pid = valid(ids[k-1])
-			p.change(&r.prev, ids[k-1]-1, id-1, isRange(ids[k-1]) != isRange(id))
+			p.change(&r.prev, ids[k-1]-1, id-1, p.rangeRow(ids[k-1]) != p.rangeRow(id))
 		}
-		p.change(&r.first, ids[0]-1, id-1, isRange(ids[0]) != isRange(id))
+		p.change(&r.first, ids[0]-1, id-1, p.rangeRow(ids[0]) != p.rangeRow(id))
 		r.bCross = sql.NullBool{Bool: p.crossesBreak(base-1, id-1), Valid: true}
 		if base != 0 {
 			bv := p.value[base-1]

@@ -55,12 +55,6 @@ func rollupCols(ind indicator.Indicator) [3]string {
 	return [3]string{ind.Code, "", ""}
 }
 
-// cellRow is one canonical row of the rollup's kind: its period code and id.
-type cellRow struct {
-	code uint16
-	id   int64
-}
-
 // rollup computes a rollup from the index, as the rollup statement does
 // (see rollupTail): the grid joined to the rows of each input (a cell
 // with several canonical rows, one per basis, counts once per row, as the
@@ -68,25 +62,14 @@ type cellRow struct {
 // joined to the parents' own values.
 func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 	kindCode := p.kind.code(pl.kind)
-	// rows appends a series' canonical rows of the kind to buf.
-	rows := func(buf []cellRow, unit, ind string) []cellRow {
-		if ind == "" || kindCode < 0 {
+	// rows appends a series' canonical rows of the kind to buf (none for
+	// a column the rule does not read).
+	rows := func(buf []int64, unit, ind string) []int64 {
+		if ind == "" {
 			return buf
 		}
-		s, ok := p.lookup(dim, indicator.SeriesKey{Unit: unit, Indicator: ind})
-		if !ok {
-			return buf
-		}
-		for id := s.lo; id <= s.hi; id++ {
-			if i := id - 1; int(p.kind.codes[i]) == kindCode && bit(p.canonical, i) {
-				buf = append(buf, cellRow{p.period.codes[i], id})
-			}
-		}
+		_, buf = p.kindRows(buf, dim, indicator.SeriesKey{Unit: unit, Indicator: ind}, kindCode, true)
 		return buf
-	}
-	codeOf := make(map[string]int, len(p.period.vals))
-	for c, v := range p.period.vals {
-		codeOf[v] = c
 	}
 	// The grid: for each (parent, child) pair, the child's periods at
 	// positions 0..len(cper)-1. Over time each parent is its own child, the
@@ -95,7 +78,7 @@ func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 	var cper, parents []string
 	var pairs [][2]int // (parent index, index into kids)
 	var kids []string
-	var buf []cellRow
+	var buf []int64
 	if pl.overTime {
 		for y := pl.y0; y <= pl.y1; y++ {
 			cper = append(cper, strconv.Itoa(y))
@@ -122,8 +105,8 @@ func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 			for _, c := range pl.kids {
 				for _, x := range pl.cols {
 					buf = rows(buf[:0], c, x)
-					for _, r := range buf {
-						seen[r.code] = true
+					for _, id := range buf {
+						seen[p.period.codes[id-1]] = true
 					}
 				}
 			}
@@ -142,7 +125,7 @@ func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 		posOf[c] = -1
 	}
 	for pos, l := range cper {
-		if c, ok := codeOf[l]; ok {
+		if c := p.period.code(l); c >= 0 {
 			posOf[c] = pos
 		}
 	}
@@ -246,13 +229,13 @@ func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 			clear(first[c])
 			extra[c] = extra[c][:0]
 			buf = rows(buf[:0], child, x)
-			for _, r := range buf {
-				switch pos := posOf[r.code]; {
+			for _, id := range buf {
+				switch pos := posOf[p.period.codes[id-1]]; {
 				case pos < 0:
 				case first[c][pos] == 0:
-					first[c][pos] = r.id
+					first[c][pos] = id
 				default:
-					extra[c] = append(extra[c], extraRow{pos, r.id})
+					extra[c] = append(extra[c], extraRow{pos, id})
 				}
 			}
 		}
@@ -321,12 +304,10 @@ func (p *points) rollup(dim *dimensions, pl rollupPlan) []rollupRaw {
 		}
 		// The parent's own values for the grid period: one row per match.
 		var reps []int64
-		if pl.withRep {
-			if code, ok := codeOf[r.gperiod]; ok {
-				for _, x := range rows(nil, r.parent, pl.ind) {
-					if int(x.code) == code {
-						reps = append(reps, x.id)
-					}
+		if code := p.period.code(r.gperiod); pl.withRep && code >= 0 {
+			for _, id := range rows(nil, r.parent, pl.ind) {
+				if int(p.period.codes[id-1]) == code {
+					reps = append(reps, id)
 				}
 			}
 		}

@@ -41,6 +41,7 @@ type points struct {
 	raw, note                                   strCol
 	value, den                                  []float64
 	pos, endPos                                 []float64 // per period code
+	isRange                                     []bool    // per period code
 	line                                        []int32
 	canonical, hasDen                           []uint64 // bit sets
 
@@ -59,7 +60,7 @@ type dictCol struct {
 	codes []uint16
 	vals  []string
 	null  int               // NULL's code, or -1
-	index map[string]uint16 // while building
+	index map[string]uint16 // non-NULL value → code
 }
 
 func newDictCol(codes []uint16) dictCol {
@@ -95,10 +96,8 @@ func (c *dictCol) isNull(i int64) bool { return int(c.codes[i]) == c.null }
 
 // code is the code of a non-NULL value, or -1.
 func (c *dictCol) code(v string) int {
-	for k, x := range c.vals {
-		if x == v && k != c.null {
-			return k
-		}
+	if k, ok := c.index[v]; ok {
+		return int(k)
 	}
 	return -1
 }
@@ -240,8 +239,9 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []*dictCol{&p.period, &p.kind, &p.qual, &p.flags, &p.meth, &p.src, &p.basis} {
-		c.index = nil
+	p.isRange = make([]bool, len(p.period.vals))
+	for c, v := range p.period.vals {
+		p.isRange[c] = sn.dim.periods[v].Kind == indicator.PeriodRange
 	}
 	return p, nil
 }
@@ -343,6 +343,25 @@ func (p *points) obs(dim *dimensions, s span, id int64) indicator.Observation {
 	return o
 }
 
+// kindRows appends to buf the ids of a series' rows of one kind (a kind
+// code; -1 has none), only the canonical ones if asked, in id order; with
+// the series' span.
+func (p *points) kindRows(buf []int64, dim *dimensions, k indicator.SeriesKey, kindCode int, canonical bool) (span, []int64) {
+	s, ok := p.lookup(dim, k)
+	if !ok || kindCode < 0 {
+		return s, buf
+	}
+	for id := s.lo; id <= s.hi; id++ {
+		if i := id - 1; int(p.kind.codes[i]) == kindCode && (!canonical || bit(p.canonical, i)) {
+			buf = append(buf, id)
+		}
+	}
+	return s, buf
+}
+
+// rangeRow reports whether row id's period is a range.
+func (p *points) rangeRow(id int64) bool { return p.isRange[p.period.codes[id-1]] }
+
 // spanOf finds the series holding id.
 func (p *points) spanOf(id int64) span {
 	k := sort.Search(len(p.spans), func(k int) bool { return p.spans[k].hi >= id })
@@ -410,18 +429,14 @@ func (p *points) seriesOf(dim *dimensions, keys []indicator.SeriesKey, kinds []i
 // basis (the empty basis first), then the lowest id.
 func (p *points) latestOf(dim *dimensions, keys []indicator.SeriesKey, kind string) map[indicator.SeriesKey]indicator.Observation {
 	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
+	kindCode := p.kind.code(kind)
 	for _, k := range keys {
 		s, ok := p.lookup(dim, k)
 		if !ok {
 			continue
 		}
-		var cands []int64
-		for id := s.lo; id <= s.hi; id++ {
-			i := id - 1
-			if bit(p.canonical, i) && p.kind.at(i) == kind && dim.periods[p.period.at(i)].Kind != indicator.PeriodRange {
-				cands = append(cands, id)
-			}
-		}
+		_, cands := p.kindRows(nil, dim, k, kindCode, true)
+		cands = slices.DeleteFunc(cands, p.rangeRow)
 		best := p.latestAmong(dim, cands)
 		if best != 0 {
 			out[k] = p.obs(dim, s, best)
