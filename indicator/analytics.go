@@ -2,8 +2,8 @@ package indicator
 
 import "context"
 
-// Analytics answers comparisons, trends, rollups and progress in DuckDB,
-// each request in a bounded number of statements. Every computed value
+// Analytics answers comparisons, trends, rollups and progress, each
+// request in a bounded number of reads. Every computed value
 // names the observations it was computed from.
 //
 // Rules shared by every method (documented in README "Asking questions"):
@@ -31,6 +31,9 @@ import "context"
 //     non-empty methodologies, or whose later one is flagged break, crosses
 //     a break and says so.
 type Analytics interface {
+	// Latest returns each series' latest canonical single-period value of
+	// one kind (ranges excluded); absent keys have none.
+	Latest(ctx context.Context, keys []SeriesKey, kind ObservationKind) (map[SeriesKey]Observation, error)
 	Compare(ctx context.Context, q CompareQuery) (Comparison, error)
 	Trend(ctx context.Context, q TrendQuery) (Trend, error)
 	Rollup(ctx context.Context, q RollupQuery) ([]RollupRow, error)
@@ -38,7 +41,6 @@ type Analytics interface {
 	Reconcile(ctx context.Context, q ReconcileQuery) ([]ReconcileRow, error)
 	Matrix(ctx context.Context, q MatrixQuery) (Matrix, error)
 	ChangeBetween(ctx context.Context, q TrendQuery) (Change, error)
-	ObservationsByID(ctx context.Context, ids []int64) (map[int64]Observation, error)
 }
 
 // UnitSet selects units: an explicit list, the children of a unit, or
@@ -176,6 +178,9 @@ type RollupQuery struct {
 	Periods    []Period // periods to compute; empty means every period with child data
 	Over       *Period  // roll the parents' own yearly values up into this range instead
 	Kind       ObservationKind
+	// Basis is the children's basis read (nil: the first of Bases any
+	// child has; over time: point, the yearly values).
+	Basis *Basis
 	// Skip leaves out parts the caller will not read, so they cost nothing.
 	Skip RollupSkip
 }
@@ -206,6 +211,14 @@ type RollupRow struct {
 	GapRelative *float64 // Gap / |reported|
 	Inputs      []int64  // observation ids used
 	Missing     []string // children (or years) without data
+	// Basis is what Value measures: the children's basis across units;
+	// over time, a total over the range for SUM (cumulative), a yearly
+	// average for MEAN and WEIGHTED_MEAN (per_year), the level at the end
+	// for LAST and the period's ratio for RATIO (point).
+	Basis Basis
+	// GapReason says why Gap is null although the parent reports a value
+	// (its basis differs from the rollup's).
+	GapReason string
 }
 
 // ProgressQuery asks whether units are on track for their targets.

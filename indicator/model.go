@@ -259,3 +259,19 @@ type DatasetInfo struct {
 	Indicators   int
 	Observations int
 }
+
+// Basis says what a value over a period measures: the level at a point
+// or for the period as stated (BasisPoint, the empty basis), a yearly
+// average over the period (BasisPerYear), or a total over the period
+// (BasisCumulative). Two values of one key with different bases are
+// different facts, never alternatives of each other.
+type Basis string
+
+const (
+	BasisPoint      Basis = ""
+	BasisPerYear    Basis = "per_year"
+	BasisCumulative Basis = "cumulative"
+)
+
+// Bases lists the bases in the order a default choice prefers them.
+var Bases = []Basis{BasisPoint, BasisPerYear, BasisCumulative}

@@ -20,6 +20,7 @@ type dimensions struct {
 	sources    []indicator.Source
 	srcIndex   map[string]int
 	periods    map[string]indicator.Period
+	periodAt   map[string]*indicator.Period // the same periods, shared by the rows read
 }
 
 func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period) *dimensions {
@@ -33,6 +34,7 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		parts:      make(map[string][]int),
 		srcIndex:   make(map[string]int, len(srcs)),
 		periods:    make(map[string]indicator.Period, len(periods)),
+		periodAt:   make(map[string]*indicator.Period, len(periods)),
 	}
 	sort.SliceStable(d.units, func(i, j int) bool {
 		a, b := d.units[i], d.units[j]
@@ -60,6 +62,7 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 	}
 	for _, p := range periods {
 		d.periods[p.Label] = p
+		d.periodAt[p.Label] = &p
 	}
 	return d
 }
@@ -129,4 +132,41 @@ func (d *dimensions) unitMatches(i int, query string) bool {
 func (d *dimensions) indicatorMatches(i int, query string) bool {
 	x := d.indicators[i]
 	return matches(query, x.NameVI, x.NameEN, x.Code, x.Definition)
+}
+
+// The engine's view of the dimensions (engine.Catalog).
+
+func (d *dimensions) Unit(code string) (indicator.Unit, bool) { return d.unit(code) }
+
+func (d *dimensions) Children(code string) []indicator.Unit {
+	out := make([]indicator.Unit, len(d.children[code]))
+	for i, k := range d.children[code] {
+		out[i] = d.units[k]
+	}
+	return out
+}
+
+func (d *dimensions) Descendants(code string, level indicator.Level) []indicator.Unit {
+	return d.descendants(code, level)
+}
+
+func (d *dimensions) Indicator(code string) (indicator.Indicator, bool) {
+	i, ok := d.indIndex[code]
+	if !ok {
+		return indicator.Indicator{}, false
+	}
+	return d.indicators[i], true
+}
+
+func (d *dimensions) Parts(total string) []indicator.Indicator {
+	out := make([]indicator.Indicator, len(d.parts[total]))
+	for i, k := range d.parts[total] {
+		out[i] = d.indicators[k]
+	}
+	return out
+}
+
+func (d *dimensions) Period(label string) (*indicator.Period, bool) {
+	p, ok := d.periodAt[label]
+	return p, ok
 }

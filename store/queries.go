@@ -14,7 +14,7 @@ import (
 )
 
 // Check that Store implements the engine interface.
-var _ indicator.Engine = (*Store)(nil)
+var _ indicator.Reader = (*Store)(nil)
 
 // Units looks units up by code; unknown codes are absent from the map.
 func (s *Store) Units(ctx context.Context, codes []string) (map[string]indicator.Unit, error) {
@@ -384,44 +384,6 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	return out, err
 }
 
-// Latest returns each series' latest canonical single-period value.
-func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind indicator.ObservationKind) (map[indicator.SeriesKey]indicator.Observation, error) {
-	sn, done, err := s.snap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	if p := sn.pts.Load(); p != nil {
-		return p.latestOf(sn.dim, keys, kindOrActual(kind)), nil
-	}
-	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
-	us, is := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		us[i], is[i] = k.Unit, k.Indicator
-	}
-	args := []any{kindOrActual(kind), us, is}
-	// The picked ids are read back under the same pruning conditions.
-	prune := `indicator IN (` + inList(distinctIndicators(keys), &args, true) + `) AND ` + levelsSQL(levelRanks(nil, sn.dim, us))
-	q := `SELECT ` + obsColumns + ` FROM observations WHERE ` + prune + ` AND id IN (
-		SELECT arg_min(id, ` + latestKeySQL + `) FROM observations
-		WHERE ` + prune + ` AND canonical AND kind = $1::VARCHAR AND period_kind <> 'RANGE'
-			AND (unit, indicator) IN (SELECT unnest($2::VARCHAR[]), unnest($3::VARCHAR[]))
-		GROUP BY unit, indicator)`
-	err = s.query(ctx, sn, "store: latest", q, args, func(r *sql.Rows) error {
-		o, _, err := scanObservation(r, sn.dim)
-		out[indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}] = o
-		return err
-	})
-	return out, err
-}
-
-// latestKeySQL orders a series' candidates for its latest value:
-// arg_min over it picks the latest period end, then the latest start,
-// then basis in order (the empty basis first), then the lowest id. One
-// grouped pass costs a fraction of a row_number() window over the same
-// rows.
-const latestKeySQL = `(DATE '9999-12-31' - period_end, DATE '9999-12-31' - period_start, basis, id)`
-
 // levelsSQL is a condition on observations' level_rank that keeps the
 // rows of units at the given level ranks, as constants so that the scan
 // applies it before reading other columns (see sortSQL). With no rank,
@@ -671,4 +633,41 @@ func shortVersion(v string) string {
 		return v[:12]
 	}
 	return v
+}
+
+// observationsByID fetches observations by id in one statement.
+func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64) (map[int64]indicator.Observation, error) {
+	out := make(map[int64]indicator.Observation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if p := sn.pts.Load(); p != nil {
+		return p.byID(sn.dim, ids), nil
+	}
+	// ids are sorted in the table: the BETWEEN lets DuckDB skip row groups
+	// by their min/max.
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	err := s.query(ctx, sn, "store: observations by id",
+		`SELECT `+obsColumns+` FROM observations
+		WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND id IN (SELECT unnest(?::BIGINT[]))`, []any{lo, hi, ids},
+		func(r *sql.Rows) error {
+			o, _, err := scanObservation(r, sn.dim)
+			out[o.ID] = o
+			return err
+		})
+	return out, err
+}
+
+// ObservationsByID fetches observations by id (for provenance of computed
+// values).
+func (s *Store) ObservationsByID(ctx context.Context, ids []int64) (map[int64]indicator.Observation, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.observationsByID(ctx, sn, ids)
 }
