@@ -12,15 +12,22 @@ import (
 //
 // Rules: a unit's candidates are its canonical values of the kind (range
 // periods only when an exact range is asked for; only the exact period,
-// or the indicator's common period, when the mode says so); its pick is
+// or the indicator's common period, when the mode says so) of one basis
+// per indicator: the one asked for, else the first of indicator.Bases
+// that any unit's candidate has, so values are compared like with like
+// (a unit with values of other bases only is OTHER_BASIS). Its pick is
 // the latest candidate (see latest). COMMON's period is chosen per
 // indicator: the most recent period in which at least MinCoverage of the
-// units have a candidate. With MaxAgeYears, a pick whose period ended
-// more than that before the indicator's newest pick is STALE. The change
-// since the earliest value runs from the unit's earliest canonical
-// single-period value. Alternatives count the other observations of the
-// pick's key. The parent's value is its canonical value for the pick's
-// period. Ranks are competition ranks in the indicator's direction.
+// units have a candidate (a unit with candidates, none then, is
+// NOT_IN_COMMON_PERIOD). With MaxAgeYears, a pick whose period ended more
+// than that before the indicator's newest pick is STALE. The change since
+// the earliest value runs from the unit's earliest canonical
+// single-period value of the same basis. Alternatives count the other
+// observations of the pick's key (unit, indicator, kind, period, basis).
+// The parent's value is its canonical value for the pick's period and
+// basis. Ranks are competition ranks in the indicator's direction; when
+// an indicator's ranked values carry different methodologies, its rows
+// and the comparison say so (MixedMethodology).
 func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicator.Comparison, error) {
 	ctx, cat, done, err := e.pin(ctx)
 	if err != nil {
@@ -54,14 +61,17 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	var keys []rankKey
 	var ends []compareEnds
 	for _, x := range inds {
-		picks := sp.pick(cat, x, units, series)
+		picks, missing, basis, common := sp.pick(cat, x, units, series)
 		for _, u := range units {
 			if seen[slot{u, x.Code}] {
 				continue
 			}
 			seen[slot{u, x.Code}] = true
 			un, _ := cat.Unit(u)
-			row := indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA"}
+			row := indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA", Basis: basis, CommonPeriod: common}
+			if m, ok := missing[u]; ok {
+				row.Missing = m
+			}
 			key := rankKey{parent: un.Parent, lowerBetter: x.Direction == indicator.LowerBetter}
 			var end compareEnds
 			if k, ok := picks[u]; ok {
@@ -81,6 +91,21 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 			out.Rows = append(out.Rows, row)
 			keys = append(keys, key)
 			ends = append(ends, end)
+		}
+	}
+	// Ranks across methodologies are flagged, per indicator.
+	meths := map[string]map[string]bool{}
+	for i, r := range out.Rows {
+		if keys[i].rv != nil && ends[i].meth != "" {
+			if meths[r.Indicator] == nil {
+				meths[r.Indicator] = map[string]bool{}
+			}
+			meths[r.Indicator][ends[i].meth] = true
+		}
+	}
+	for i := range out.Rows {
+		if r := &out.Rows[i]; keys[i].rv != nil && len(meths[r.Indicator]) > 1 {
+			r.MixedMethodology, out.MixedMethodology = true, true
 		}
 	}
 	order := rankCompare(out.Rows, keys)
@@ -131,8 +156,8 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 		out.Periods = append(out.Periods, p)
 	}
 	sortPeriods(out.Periods)
-	if sp.mode == indicator.PeriodCommon && len(out.Periods) == 1 {
-		out.Common = &out.Periods[0]
+	if sp.mode == indicator.PeriodCommon {
+		out.Common = sameCommon(out.Rows)
 	}
 	return out, nil
 }
@@ -148,10 +173,11 @@ type compareSpec struct {
 	earliest  bool // the change since the earliest value is wanted
 	wantAlts  bool
 	wantPrnts bool
+	basis     *indicator.Basis
 }
 
 func compareSpecOf(q indicator.CompareQuery, nUnits int) (compareSpec, error) {
-	sp := compareSpec{mode: q.Period.Mode, rankBy: q.RankBy, maxAge: q.Period.MaxAgeYears, wantAlts: !q.Skip.Alternatives, wantPrnts: !q.Skip.Parent}
+	sp := compareSpec{mode: q.Period.Mode, rankBy: q.RankBy, maxAge: q.Period.MaxAgeYears, wantAlts: !q.Skip.Alternatives, wantPrnts: !q.Skip.Parent, basis: q.Basis}
 	if sp.mode == "" {
 		sp.mode = indicator.PeriodLatest
 	}
@@ -192,6 +218,7 @@ func compareSpecOf(q indicator.CompareQuery, nUnits int) (compareSpec, error) {
 type compareEnds struct {
 	pick, parent, earliest int64
 	since                  *indicator.Change
+	meth                   string // the pick's methodology
 }
 
 // comparePick is one unit's pick of one indicator.
@@ -204,24 +231,38 @@ type comparePick struct {
 	compareEnds
 }
 
-// pick chooses each unit's value of indicator x.
-func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, series map[indicator.SeriesKey][]Row) map[string]comparePick {
+// pick chooses each unit's value of indicator x: the picks, the reasons
+// of the units without one (when not NO_DATA), the basis compared and
+// COMMON's period.
+func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, series map[indicator.SeriesKey][]Row) (map[string]comparePick, map[string]string, indicator.Basis, *indicator.Period) {
 	type unitRows struct {
 		unit string
 		rows []Row
 		cand []*Row
 	}
 	us := make([]unitRows, 0, len(units))
+	has := map[indicator.Basis]bool{}
 	for _, u := range units {
 		ur := unitRows{unit: u, rows: series[indicator.SeriesKey{Unit: u, Indicator: x.Code}]}
 		for i := range ur.rows {
 			r := &ur.rows[i]
 			if r.Canonical && (sp.ranges || !isRange(r)) && (sp.exact == nil || r.Period.Label == sp.exact.Label) {
 				ur.cand = append(ur.cand, r)
+				has[r.Basis] = true
 			}
 		}
 		us = append(us, ur)
 	}
+	basis := firstBasis(sp.basis, has)
+	missing := map[string]string{}
+	for i := range us {
+		n := len(us[i].cand)
+		us[i].cand = slices.DeleteFunc(us[i].cand, func(r *Row) bool { return r.Basis != basis })
+		if n > 0 && len(us[i].cand) == 0 {
+			missing[us[i].unit] = "OTHER_BASIS"
+		}
+	}
+	var common *indicator.Period
 	if sp.mode == indicator.PeriodCommon {
 		// The most recent period at least minUnits units share.
 		n := map[string]int{}
@@ -236,14 +277,17 @@ func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, s
 				}
 			}
 		}
-		var common *indicator.Period
 		for l, k := range n {
 			if k >= sp.minUnits && (common == nil || laterPeriod(per[l], common)) {
 				common = per[l]
 			}
 		}
 		for i := range us {
+			n := len(us[i].cand)
 			us[i].cand = slices.DeleteFunc(us[i].cand, func(r *Row) bool { return common == nil || r.Period.Label != common.Label })
+			if n > 0 && len(us[i].cand) == 0 {
+				missing[us[i].unit] = "NOT_IN_COMMON_PERIOD"
+			}
 		}
 	}
 	picks := make(map[string]comparePick, len(us))
@@ -260,18 +304,18 @@ func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, s
 			continue
 		}
 		r := k.row
-		k.pick = r.ID
+		k.pick, k.meth = r.ID, r.Methodology
 		k.stale = sp.maxAge > 0 && newest-r.EndPos > sp.maxAge
 		if sp.wantAlts {
 			for i := range ur.rows {
-				if ur.rows[i].Period.Label == r.Period.Label && ur.rows[i].ID != r.ID {
+				if o := &ur.rows[i]; o.Period.Label == r.Period.Label && o.Basis == r.Basis && o.ID != r.ID {
 					k.alts++
 				}
 			}
 		}
 		if sp.earliest {
 			for i := range ur.rows {
-				if e := &ur.rows[i]; e.Canonical && !isRange(e) {
+				if e := &ur.rows[i]; e.Canonical && !isRange(e) && e.Basis == r.Basis {
 					if e.ID != r.ID {
 						k.earliest, k.since = e.ID, changeOf(e, r)
 					}
@@ -304,7 +348,37 @@ func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, s
 		}
 		picks[ur.unit] = k
 	}
-	return picks
+	return picks, missing, basis, common
+}
+
+// firstBasis is the basis asked for, else the first of indicator.Bases
+// in has (the point basis when has is empty).
+func firstBasis(asked *indicator.Basis, has map[indicator.Basis]bool) indicator.Basis {
+	if asked != nil {
+		return *asked
+	}
+	for _, b := range indicator.Bases {
+		if has[b] {
+			return b
+		}
+	}
+	return indicator.BasisPoint
+}
+
+// sameCommon is the common period every row shares, or nil when the
+// indicators' common periods differ (see CompareRow.CommonPeriod).
+func sameCommon(rows []indicator.CompareRow) *indicator.Period {
+	var common *indicator.Period
+	for i := range rows {
+		c := rows[i].CommonPeriod
+		switch {
+		case c == nil || common != nil && common.Label != c.Label:
+			return nil
+		case common == nil:
+			common = c
+		}
+	}
+	return common
 }
 
 func codesOf(inds []indicator.Indicator) []string {

@@ -249,13 +249,7 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 				}
 			}
 		}
-		b := indicator.BasisPoint
-		for _, x := range indicator.Bases {
-			if has[x] {
-				b = x
-				break
-			}
-		}
+		b := firstBasis(nil, has)
 		basis = &b
 	}
 	if !g.overTime && len(cper) == 0 {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"chiso/indicator"
@@ -16,7 +17,8 @@ import (
 // From, To or Base is a range); the base is Base's point, or the first;
 // a point crosses a break from the base when their methodologies differ
 // or it is flagged break; the overall change runs from the first point to
-// the last.
+// the last. The points are of one basis: the one asked for, else the
+// first of indicator.Bases among them.
 func (e *Engine) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.Trend, error) {
 	ctx, cat, done, err := e.pin(ctx)
 	if err != nil {
@@ -47,6 +49,12 @@ func (e *Engine) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.T
 		}
 		pts = append(pts, r)
 	}
+	has := map[indicator.Basis]bool{}
+	for _, r := range pts {
+		has[r.Basis] = true
+	}
+	basis := firstBasis(q.Basis, has)
+	pts = slices.DeleteFunc(pts, func(r *Row) bool { return r.Basis != basis })
 	sort.SliceStable(pts, func(a, b int) bool {
 		pa, pb := pts[a].Period, pts[b].Period
 		if !pa.Start.Equal(pb.Start) {
@@ -95,24 +103,67 @@ func (e *Engine) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.T
 	return t, nil
 }
 
-// ChangeBetween is the change between two periods of one series; both
-// must have a value.
+// ChangeBetween is the change between two periods of one series.
+//
+// Rules: each end is the series' canonical value of the kind for its
+// period, of the basis asked for (else the first of indicator.Bases the
+// period has); a missing end is NOT_FOUND. A range end meeting a single
+// period carries the warning RANGE_VS_POINT, and ends of different bases
+// BASIS_DIFFERS.
 func (e *Engine) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (indicator.Change, error) {
 	if q.From == nil || q.To == nil {
 		return indicator.Change{}, indicator.Invalidf("from", "a change needs both from and to")
 	}
-	t, err := e.Trend(ctx, q)
+	if q.From.Label == q.To.Label {
+		return indicator.Change{}, indicator.Invalidf("to", "from and to are the same period")
+	}
+	ctx, cat, done, err := e.pin(ctx)
 	if err != nil {
 		return indicator.Change{}, err
 	}
-	n := len(t.Points)
-	switch {
-	case n == 0 || t.Points[0].Obs.Period.Label != q.From.Label:
-		return indicator.Change{}, &indicator.ArgError{Arg: "from", Reason: fmt.Sprintf("%s has no %s value of %s for %s", q.Unit, kindOrActual(q.Kind), q.Indicator, q.From.Label), Kind: indicator.ErrNotFound}
-	case t.Points[n-1].Obs.Period.Label != q.To.Label:
-		return indicator.Change{}, &indicator.ArgError{Arg: "to", Reason: fmt.Sprintf("%s has no %s value of %s for %s", q.Unit, kindOrActual(q.Kind), q.Indicator, q.To.Label), Kind: indicator.ErrNotFound}
-	case n == 1:
-		return indicator.Change{}, indicator.Invalidf("to", "from and to are the same period")
+	defer done()
+	if _, err := knownUnit(cat, q.Unit, "unit"); err != nil {
+		return indicator.Change{}, err
 	}
-	return *t.Overall, nil
+	if _, err := knownIndicators(cat, []string{q.Indicator}, "indicator"); err != nil {
+		return indicator.Change{}, err
+	}
+	series, err := e.rows(ctx, RowQuery{Units: []string{q.Unit}, Indicators: []string{q.Indicator}, Kind: kindOrActual(q.Kind), Canonical: true})
+	if err != nil {
+		return indicator.Change{}, err
+	}
+	rows := series[indicator.SeriesKey{Unit: q.Unit, Indicator: q.Indicator}]
+	end := func(p *indicator.Period, arg string) (*Row, error) {
+		has := map[indicator.Basis]bool{}
+		for i := range rows {
+			if rows[i].Period.Label == p.Label {
+				has[rows[i].Basis] = true
+			}
+		}
+		b := firstBasis(q.Basis, has)
+		for i := range rows {
+			if r := &rows[i]; r.Period.Label == p.Label && r.Basis == b {
+				return r, nil
+			}
+		}
+		return nil, &indicator.ArgError{Arg: arg, Reason: fmt.Sprintf("%s has no %s value of %s for %s", q.Unit, kindOrActual(q.Kind), q.Indicator, p.Label), Kind: indicator.ErrNotFound}
+	}
+	from, err := end(q.From, "from")
+	if err != nil {
+		return indicator.Change{}, err
+	}
+	to, err := end(q.To, "to")
+	if err != nil {
+		return indicator.Change{}, err
+	}
+	ch := changeOf(from, to)
+	if from.Basis != to.Basis {
+		ch.Warnings = append(ch.Warnings, "BASIS_DIFFERS")
+	}
+	obs, err := e.observations(ctx, from.ID, to.ID)
+	if err != nil {
+		return indicator.Change{}, err
+	}
+	fillChange(ch, obs)
+	return *ch, nil
 }

@@ -150,6 +150,11 @@ func (r *observationResolver) Scale(ctx context.Context, obj *indicator.Observat
 	return ind.Scale, nil
 }
 
+// Basis is the resolver for the basis field.
+func (r *observationResolver) Basis(ctx context.Context, obj *indicator.Observation) (model.Basis, error) {
+	return apiBasis(obj.Basis), nil
+}
+
 // Kind is the resolver for the kind field.
 func (r *periodResolver) Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error) {
 	return model.PeriodKind(obj.Kind), nil

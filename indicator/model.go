@@ -225,8 +225,9 @@ type Observation struct {
 	Raw         string
 	Note        string
 	// Canonical marks the observation analytics use where several share
-	// unit, indicator, period and kind (see Analytics).
+	// unit, indicator, period, kind and basis (see Analytics).
 	Canonical bool
+	Basis     Basis
 }
 
 // HasFlag reports whether the observation carries flag f.

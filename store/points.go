@@ -332,6 +332,7 @@ func (p *points) obs(dim *dimensions, s span, id int64) indicator.Observation {
 		Period: dim.periods[p.period.at(i)], Kind: indicator.ObservationKind(p.kind.at(i)),
 		Value: p.value[i], Qualifier: p.qual.at(i), Methodology: p.meth.at(i), Source: p.src.at(i),
 		Line: int(p.line[i]), Raw: p.raw.at(i), Note: p.note.at(i), Flags: []string{}, Canonical: bit(p.canonical, i),
+		Basis: indicator.Basis(p.basis.at(i)),
 	}
 	if bit(p.hasDen, i) {
 		d := p.den[i]

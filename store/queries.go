@@ -301,7 +301,7 @@ func periodBefore(a, b indicator.Period) bool {
 	return a.Label < b.Label
 }
 
-const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical`
+const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical, basis`
 
 // scanObservation reads the obsColumns of a row, after any prefix
 // destinations; ok is false when the row carries no observation (the
@@ -312,7 +312,8 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 	var value, den sql.NullFloat64
 	var line sql.NullInt32
 	var canonical sql.NullBool
-	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note, &canonical)
+	var basis sql.NullString
+	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note, &canonical, &basis)
 	if err := r.Scan(dest...); err != nil || !id.Valid {
 		return o, false, err
 	}
@@ -320,7 +321,7 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 		ID: id.Int64, Unit: unit.String, Indicator: ind.String, Period: dim.periods[period.String],
 		Kind: indicator.ObservationKind(kind.String), Value: value.Float64, Qualifier: qual.String,
 		Methodology: meth.String, Source: src.String, Line: int(line.Int32), Raw: raw.String, Note: note.String,
-		Flags: []string{}, Canonical: canonical.Bool,
+		Flags: []string{}, Canonical: canonical.Bool, Basis: indicator.Basis(basis.String),
 	}
 	if den.Valid {
 		d := den.Float64
@@ -502,7 +503,7 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	sqlText := fmt.Sprintf(`WITH c AS (SELECT count(*) AS total FROM observations WHERE %[1]s),
 		p AS (SELECT * FROM observations WHERE %[1]s AND id > ? %[2]s LIMIT ?)
 		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
-			p.methodology, p.source, p.line, p.raw, p.note, p.canonical
+			p.methodology, p.source, p.line, p.raw, p.note, p.canonical, p.basis
 		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond, order)
 	args = append(append(args, args...), after, q.First+1)
 	var obs []indicator.Observation
