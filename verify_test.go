@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"chiso/indicator"
 )
 
 // TestVerifyCmdDimensions: `chiso verify` prints how many RATIO /
@@ -34,4 +36,24 @@ func TestVerifyCmdDimensions(t *testing.T) {
 	require.Contains(t, out.String(), "indicators.csv:4:4: column \"rollup\": RATIO(forest,pop) of cover: forest (ha, area) over pop (people, people) is area/people")
 	require.Contains(t, out.String(), "\nRATIO / WEIGHTED_MEAN rules with incompatible dimensions: 1 of 1\n")
 	require.Contains(t, out.String(), "indicators.csv:4: [dimension] RATIO(forest,pop) of cover")
+}
+
+// TestReadmeListsMeasureUnits: README's measure-unit table lists every
+// unit chiso knows, on the row of its dimension.
+func TestReadmeListsMeasureUnits(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	rows := map[string]string{} // dimension -> table row
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "| `") {
+			dim, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+			rows[dim] = line
+		}
+	}
+	for _, m := range indicator.MeasureUnits() {
+		row, ok := rows[string(m.Dimension)]
+		require.True(t, ok, "README has no row for dimension %s", m.Dimension)
+		require.Contains(t, row, "`"+m.Unit+"`", "README's %s row", m.Dimension)
+	}
 }
