@@ -19,7 +19,7 @@ import (
 type Problem struct {
 	File  string
 	Line  int
-	Check string // raw-on-line, raw-value, breakdown, reference
+	Check string // raw-on-line, raw-value, breakdown, reference, unit, dimension
 	Msg   string
 }
 
@@ -34,7 +34,12 @@ type Report struct {
 	RawChecked     int  // observations whose raw was found on its cited line
 	SourcesChecked bool // false when the source folder was not available
 	Breakdowns     int  // total/part groups compared
-	Problems       []Problem
+	// DimensionRules counts the RATIO and WEIGHTED_MEAN rules whose
+	// dimensions were checked (indicator.CheckRule); IncompatibleRules
+	// those refused (each is also a "dimension" problem).
+	DimensionRules    int
+	IncompatibleRules int
+	Problems          []Problem
 }
 
 // Verify checks a curated dataset folder: (1) each observation's raw
@@ -44,7 +49,8 @@ type Report struct {
 // the parts of a breakdown do not exceed their total within rounding
 // unless flagged inconsistent, (4) every referenced unit,
 // indicator and source exists, every indicator has a rollup rule, and
-// every observation carries its provenance.
+// every observation carries its provenance, (5) every measure unit is
+// known and every rollup rule's dimensions fit (indicator.CheckRule).
 func Verify(data fs.FS, sources fs.FS) (Report, error) {
 	rep := Report{PerSource: map[string]int{}, SourcesChecked: sources != nil}
 	srcRows, err := readTable(data, "sources.csv")
@@ -92,6 +98,37 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 			if ref != "" && inds[ref].line == 0 {
 				add("indicators.csv", r.line, "reference", "indicator %s refers to unknown indicator %q", r.get("code"), ref)
 			}
+		}
+	}
+	// Measure units and the dimensions of every rule.
+	catalog := map[string]indicator.Indicator{}
+	for _, r := range indRows {
+		x := indicator.Indicator{Code: r.get("code"), MeasureUnit: r.get("measure_unit"), Scale: 1}
+		if v, err := strconv.ParseFloat(r.get("scale"), 64); err == nil && v > 0 {
+			x.Scale = v
+		}
+		x.Rollup, _ = indicator.ParseRule(r.get("rollup"))
+		catalog[x.Code] = x
+	}
+	lookup := func(code string) (indicator.Indicator, bool) { x, ok := catalog[code]; return x, ok }
+	for _, r := range indRows {
+		x := catalog[r.get("code")]
+		if _, err := indicator.MeasureOf(x.MeasureUnit); err != nil {
+			add("indicators.csv", r.line, "unit", "indicator %s: %v", x.Code, err)
+			continue
+		}
+		if x.Rollup.Kind == "" {
+			continue // reported above
+		}
+		counted := x.Rollup.Kind == indicator.RuleRatio || x.Rollup.Kind == indicator.RuleWeightedMean
+		if counted {
+			rep.DimensionRules++
+		}
+		if err := indicator.CheckRule(x, lookup); err != nil {
+			if counted {
+				rep.IncompatibleRules++
+			}
+			add("indicators.csv", r.line, "dimension", "%v", err)
 		}
 	}
 	docs := map[string][]string{}

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,6 +41,8 @@ func TestLaiChauVerifies(t *testing.T) {
 		require.Equal(t, rep.Observations, rep.RawChecked, "every raw figure is on its cited line")
 	}
 	require.Positive(t, rep.Breakdowns)
+	require.Equal(t, 71, rep.DimensionRules, "every RATIO and WEIGHTED_MEAN rule is checked")
+	require.Zero(t, rep.IncompatibleRules)
 }
 
 // TestVerifyCatchesProblems: the verifier is not a rubber stamp. A copy of
@@ -69,4 +72,38 @@ func TestVerifyCatchesProblems(t *testing.T) {
 		checks[p.Check]++
 	}
 	require.Equal(t, map[string]int{"reference": 2, "raw-value": 2, "raw-on-line": 1, "breakdown": 1}, checks, "%v", rep.Problems)
+}
+
+// TestVerifyDimensions: unknown measure units and rules whose dimensions do
+// not fit are problems, and the incompatible RATIO / WEIGHTED_MEAN rules
+// are counted (a bad SUM is a problem but not in that count).
+func TestVerifyDimensions(t *testing.T) {
+	tmp := t.TempDir()
+	write := func(name, body string) {
+		require.NoError(t, os.WriteFile(filepath.Join(tmp, name), []byte(body), 0o644))
+	}
+	write("sources.csv", "id,title\ndoc,Doc\n")
+	write("units.csv", "code,name_vi,level,parent\nvn,Việt Nam,country,\n")
+	write("indicators.csv", "code,name_vi,measure_unit,scale,rollup\n"+
+		"forest,Rừng,ha,1,SUM\n"+
+		"area,Diện tích,km2,1,SUM\n"+
+		"pop,Dân số,people,1,SUM\n"+
+		"grdp,GRDP,VND,1000000000,SUM\n"+
+		"cover,Che phủ,%,1,\"RATIO(forest,area)\"\n"+ // fits: ha over km2 is a ratio
+		"gpc,GRDP/người,VND,1000000,\"RATIO(grdp,pop)\"\n"+ // line 7: wants VND/person
+		"lit,Biết chữ,%,1,WEIGHTED_MEAN(cover)\n"+ // line 8: a share is no weight
+		"inc,Thu nhập,VND/person,1000000,WEIGHTED_MEAN(pop)\n"+ // fits
+		"rate,Tỷ lệ,%,1,SUM\n"+ // line 10: a sum of shares
+		"road,Đường,furlongs,1,SUM\n") // line 11: unknown unit
+	write("observations.csv", "unit,indicator,period,kind,value,source,line,raw\nvn,forest,2020,actual,1,doc,1,1\n")
+	rep, err := Verify(os.DirFS(tmp), nil)
+	require.NoError(t, err)
+	require.Equal(t, 4, rep.DimensionRules)
+	require.Equal(t, 2, rep.IncompatibleRules)
+	var got []string
+	for _, p := range rep.Problems {
+		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Check))
+	}
+	require.Equal(t, []string{"7 dimension", "8 dimension", "10 dimension", "11 unit"}, got, "%v", rep.Problems)
+	require.Contains(t, rep.Problems[0].Msg, "is money_vnd/people, but gpc is in million VND")
 }

@@ -174,15 +174,12 @@ func (i Indicator) UnitLabel() string {
 }
 
 // RatioMultiplier is what a ratio of two quantities is multiplied by to be
-// expressed in measure unit mu: 100 for %, 1000 for ‰, 10000 per 10,000.
+// expressed in measure unit mu: 100 for %, 1000 for ‰, 10000 per 10,000,
+// and 1 for any other unit. It ignores the units of the two quantities;
+// RatioFactor converts them.
 func RatioMultiplier(mu string) float64 {
-	switch mu {
-	case "%", "per_100":
-		return 100
-	case "‰":
-		return 1000
-	case "per_10000":
-		return 10000
+	if d, ok := measureByName[strings.TrimSpace(mu)]; ok && d.per != 0 {
+		return d.per
 	}
 	return 1
 }

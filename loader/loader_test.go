@@ -472,6 +472,68 @@ func TestLoadColumnarDimensionErrors(t *testing.T) {
 	}
 }
 
+// TestLoadMeasureUnitErrors: an unknown measure unit is refused at its
+// measure_unit cell, and a rollup rule whose indicators' dimensions do not
+// fit at its rollup cell, in CSV (line:column) and columnar files (row and
+// column). A rule over an indicator whose own unit is unknown is not
+// reported twice.
+func TestLoadMeasureUnitErrors(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	ld := loader.New(st, loader.Options{})
+	inds := indicatorsCSV
+	for _, r := range []struct{ old, new string }{
+		// line 4, row 3: households over billions of VND is no percentage.
+		{`"RATIO(households_poor,households_total)"`, `"RATIO(households_poor,budget_revenue)"`},
+		// line 5, row 4: no such unit.
+		{"population,Dân số,Population,people,", "population,Dân số,Population,furlongs,"},
+		// line 6, row 5: a sum of incomes per person.
+		{"Income per capita,VND,1000000,economy,higher_better,all,WEIGHTED_MEAN(population)", "Income per capita,VND/person,1000000,economy,higher_better,all,SUM"},
+		// line 7, row 6: weighs by population, whose unit is reported on
+		// its own row only.
+		{"Budget revenue,VND,1000000000,budget,higher_better,all,SUM", "Budget revenue,VND,1000000000,budget,higher_better,all,WEIGHTED_MEAN(population)"},
+	} {
+		require.Contains(t, inds, r.old)
+		inds = strings.Replace(inds, r.old, r.new, 1)
+	}
+	ratio := `column "rollup": RATIO(households_poor,budget_revenue) of poverty_rate: households_poor (households, households) over budget_revenue (billion VND, money_vnd) is households/money_vnd, but poverty_rate is in % (ratio): want a unit of households/money_vnd such as households/VND`
+	unknown := `column "measure_unit": unknown measure unit "furlongs": want one of ha, km2, m2,`
+	sum := `column "rollup": SUM of income_per_capita: income_per_capita (million VND/person, money_vnd/people) does not sum across units: want MEAN, WEIGHTED_MEAN(weight), RATIO(numerator,denominator), LAST or NONE`
+	for _, tc := range []struct {
+		format string
+		at     func(line int) string // the position of a data line (2 = first row)
+	}{
+		{"csv", func(line int) string { return fmt.Sprintf(":%d:", line) }},
+		{"parquet", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+		{"arrow", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+		{"arrows", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			fix := baseFixture()
+			delete(fix, "indicators")
+			dir := fix.write(t, "d", "csv")
+			writeTable(t, dir.OSPath, "indicators", tc.format, inds)
+			_, err := ld.Load(ctx, dir)
+			le := loadError(t, err)
+			got := messages(le)
+			require.Len(t, got, 3, "%v", got)
+			file := dir.OSPath + "/indicators." + tc.format
+			cell := func(line, col int, msg string) string {
+				if tc.format == "csv" {
+					return file + tc.at(line) + fmt.Sprint(col) + ": " + msg
+				}
+				return file + tc.at(line) + fmt.Sprintf(" column %d ", col) + msg[len("column "):]
+			}
+			require.True(t, strings.HasPrefix(got[0], cell(5, 4, unknown)), got[0])
+			require.Equal(t, cell(4, 9, ratio), got[1])
+			require.Equal(t, cell(6, 9, sum), got[2])
+		})
+	}
+	// Nothing was loaded.
+	_, err := st.Dataset(ctx)
+	require.ErrorIs(t, err, indicator.ErrUnavailable)
+}
+
 func TestLoadNotColumnar(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, store.Options{})

@@ -182,6 +182,9 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 			if x.MeasureUnit == "" {
 				ld.p.add(r.errf("measure_unit", "a measure unit is required (%%, people, households, VND, ha, km …)"))
 				ok = false
+			} else if _, err := indicator.MeasureOf(x.MeasureUnit); err != nil {
+				ld.p.add(r.errf("measure_unit", "%v", err))
+				ok = false
 			}
 			if s := r.get("scale"); s != "" {
 				v, err := strconv.ParseFloat(s, 64)
@@ -214,18 +217,36 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		})
 	}
 	known := make(map[string]bool, len(recs))
+	byCode := make(map[string]indicator.Indicator, len(recs))
+	unitOK := make(map[string]bool, len(recs))
 	for _, x := range recs {
 		known[x.Code] = true
+		byCode[x.Code] = x.Indicator
+		_, err := indicator.MeasureOf(x.MeasureUnit)
+		unitOK[x.Code] = err == nil
 	}
+	lookup := func(code string) (indicator.Indicator, bool) { x, ok := byCode[code]; return x, ok }
 	out := make([]indicator.Indicator, 0, len(recs))
 	for _, x := range recs {
 		ok := x.ok
+		refsOK := unitOK[x.Code]
 		for _, ref := range x.Rollup.References() {
 			if !known[ref] {
 				ld.p.add(x.r.errf("rollup", "%s refers to %q, which is not an indicator", x.Rollup.Kind, ref))
-				ok = false
+				ok, refsOK = false, false
 			} else if ref == x.Code {
 				ld.p.add(x.r.errf("rollup", "%s cannot refer to the indicator itself", x.Rollup.Kind))
+				ok, refsOK = false, false
+			} else if !unitOK[ref] {
+				refsOK = false // its measure_unit cell is reported on its own row
+			}
+		}
+		// The rule's dimensions, once every unit it involves is known: a
+		// RATIO whose result unit is not the quotient of its operands', a
+		// weight that is not a size, a SUM of shares.
+		if refsOK && x.Rollup.Kind != "" { // a rule that did not parse is reported already
+			if err := indicator.CheckRule(x.Indicator, lookup); err != nil {
+				ld.p.add(x.r.errf("rollup", "%v", err))
 				ok = false
 			}
 		}
