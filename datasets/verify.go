@@ -50,7 +50,8 @@ type Report struct {
 // unless flagged inconsistent, (4) every referenced unit,
 // indicator and source exists, every indicator has a rollup rule, and
 // every observation carries its provenance, (5) every measure unit is
-// known and every rollup rule's dimensions fit (indicator.CheckRule).
+// known, every rollup rule's dimensions fit (indicator.CheckRule), and
+// every part converts into its total's unit.
 func Verify(data fs.FS, sources fs.FS) (Report, error) {
 	rep := Report{PerSource: map[string]int{}, SourcesChecked: sources != nil}
 	srcRows, err := readTable(data, "sources.csv")
@@ -129,6 +130,13 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 				rep.IncompatibleRules++
 			}
 			add("indicators.csv", r.line, "dimension", "%v", err)
+		}
+		if t, ok := catalog[r.get("total")]; ok {
+			if _, err := indicator.MeasureOf(t.MeasureUnit); err == nil {
+				if _, err := indicator.Factor(x, t); err != nil {
+					add("indicators.csv", r.line, "dimension", "a part must measure what its total does: %v", err)
+				}
+			}
 		}
 	}
 	docs := map[string][]string{}
@@ -259,8 +267,14 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 		flagged := false
 		sum, first := 0.0, 0
-		for _, o := range pv {
-			sum += o.value
+		for code, o := range pv {
+			f := 1.0 // a part in another unit of the total's dimension is converted
+			if k.kind != "share" {
+				if x, err := indicator.Factor(catalog[code], catalog[k.total]); err == nil {
+					f = x
+				}
+			}
+			sum += o.value * f
 			if strings.Contains(";"+o.get("flags")+";", ";inconsistent;") {
 				flagged = true
 			}

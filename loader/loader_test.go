@@ -475,14 +475,16 @@ func TestLoadColumnarDimensionErrors(t *testing.T) {
 // TestLoadMeasureUnitErrors: an unknown measure unit is refused at its
 // measure_unit cell, and a rollup rule whose indicators' dimensions do not
 // fit at its rollup cell, in CSV (line:column) and columnar files (row and
-// column). A rule over an indicator whose own unit is unknown is not
-// reported twice.
+// column), and so is a part whose unit does not convert into its total's.
+// A rule over an indicator whose own unit is unknown is not reported twice.
 func TestLoadMeasureUnitErrors(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, store.Options{})
 	ld := loader.New(st, loader.Options{})
 	inds := indicatorsCSV
 	for _, r := range []struct{ old, new string }{
+		// line 3, row 2: poor households are no part of a budget.
+		{"SUM,households_total,Poor households.", "SUM,budget_revenue,Poor households."},
 		// line 4, row 3: households over billions of VND is no percentage.
 		{`"RATIO(households_poor,households_total)"`, `"RATIO(households_poor,budget_revenue)"`},
 		// line 5, row 4: no such unit.
@@ -498,6 +500,7 @@ func TestLoadMeasureUnitErrors(t *testing.T) {
 	}
 	ratio := `column "rollup": RATIO(households_poor,budget_revenue) of poverty_rate: households_poor (households, households) over budget_revenue (billion VND, money_vnd) is households/money_vnd, but poverty_rate is in % (ratio): want a unit of households/money_vnd such as households/VND`
 	unknown := `column "measure_unit": unknown measure unit "furlongs": want one of ha, km2, m2,`
+	part := `column "total": a part must measure what its total does: cannot convert households_poor (households, households) into budget_revenue (billion VND, money_vnd): different dimensions`
 	sum := `column "rollup": SUM of income_per_capita: income_per_capita (million VND/person, money_vnd/people) does not sum across units: want MEAN, WEIGHTED_MEAN(weight), RATIO(numerator,denominator), LAST or NONE`
 	for _, tc := range []struct {
 		format string
@@ -516,7 +519,7 @@ func TestLoadMeasureUnitErrors(t *testing.T) {
 			_, err := ld.Load(ctx, dir)
 			le := loadError(t, err)
 			got := messages(le)
-			require.Len(t, got, 3, "%v", got)
+			require.Len(t, got, 4, "%v", got)
 			file := dir.OSPath + "/indicators." + tc.format
 			cell := func(line, col int, msg string) string {
 				if tc.format == "csv" {
@@ -525,8 +528,9 @@ func TestLoadMeasureUnitErrors(t *testing.T) {
 				return file + tc.at(line) + fmt.Sprintf(" column %d ", col) + msg[len("column "):]
 			}
 			require.True(t, strings.HasPrefix(got[0], cell(5, 4, unknown)), got[0])
-			require.Equal(t, cell(4, 9, ratio), got[1])
-			require.Equal(t, cell(6, 9, sum), got[2])
+			require.Equal(t, cell(3, 10, part), got[1])
+			require.Equal(t, cell(4, 9, ratio), got[2])
+			require.Equal(t, cell(6, 9, sum), got[3])
 		})
 	}
 	// Nothing was loaded.

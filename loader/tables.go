@@ -253,6 +253,13 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		if x.Total != "" && (!known[x.Total] || x.Total == x.Code) {
 			ld.p.add(x.r.errf("total", "expected the code of another indicator, got %q", x.Total))
 			ok = false
+		} else if x.Total != "" && unitOK[x.Code] && unitOK[x.Total] {
+			// Parts are summed into their total (reconcile): they must
+			// convert into its unit.
+			if _, err := indicator.Factor(x.Indicator, byCode[x.Total]); err != nil {
+				ld.p.add(x.r.errf("total", "a part must measure what its total does: %v", err))
+				ok = false
+			}
 		}
 		if x.Breakdown != "" && x.Total == "" {
 			ld.p.add(x.r.errf("breakdown", "a breakdown dimension needs the total it breaks down (column total)"))
