@@ -54,7 +54,7 @@ func (e *Engine) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]i
 	factor := map[string]float64{}
 	expected := map[string]int{}
 	for _, p := range parts {
-		f, err := convertFactor(p, total)
+		f, err := indicator.Factor(p, total)
 		if err != nil {
 			return nil, indicator.Invalidf("total", "part %s cannot be added into %s: %v", p.Code, total.Code, err)
 		}
@@ -153,13 +153,4 @@ func (e *Engine) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]i
 		out[i].TotalObs = obsPtr(obs, id)
 	}
 	return out, nil
-}
-
-// convertFactor turns a value of indicator from into to's measure unit
-// and scale.
-func convertFactor(from, to indicator.Indicator) (float64, error) {
-	if from.MeasureUnit != to.MeasureUnit {
-		return 0, fmt.Errorf("measured in %s, the total in %s", from.UnitLabel(), to.UnitLabel())
-	}
-	return from.Scale / to.Scale, nil
 }

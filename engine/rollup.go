@@ -150,7 +150,7 @@ func planRollup(cat Catalog, ind indicator.Indicator, q indicator.RollupQuery, p
 		if !okN || !okD {
 			return nil, fmt.Errorf("engine: %s's ratio names an unknown indicator", ind.Code)
 		}
-		m, err := ratioFactor(num, den, ind)
+		m, err := indicator.RatioFactor(num, den, ind)
 		if err != nil {
 			return nil, indicator.Invalidf("indicator", "%s cannot be rolled up: %v", ind.Code, err)
 		}
@@ -183,11 +183,6 @@ func planRollup(cat Catalog, ind indicator.Indicator, q indicator.RollupQuery, p
 	return g, nil
 }
 
-// ratioFactor is what a ratio of summed numerator and denominator is
-// multiplied by to be in the indicator's measure unit and scale.
-func ratioFactor(num, den, ind indicator.Indicator) (float64, error) {
-	return indicator.RatioMultiplier(ind.MeasureUnit) * num.Scale / den.Scale / ind.Scale, nil
-}
 
 // rollupRaw is one computed row, with the id of the parent's own value.
 type rollupRaw struct {
