@@ -51,7 +51,8 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	if !q.Skip.Parent {
 		parents = parentsOf(cat, units)
 	}
-	series, err := e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind)})
+	// Only alternatives need the rows that are not canonical.
+	series, err := e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind), Canonical: q.Skip.Alternatives})
 	if err != nil {
 		return out, err
 	}

@@ -64,10 +64,11 @@ type Catalog interface {
 // context pinned (or of the current one).
 type Source interface {
 	Catalog(ctx context.Context) (Catalog, error)
-	// Rows calls each for every row q selects, in stored order: by
-	// indicator, then unit, then period (start, end, label), kind, basis
-	// and preference (the canonical row of a key first). The Row passed to
-	// each is reused: copy it to keep it.
+	// Rows calls each for every row q selects, series by series (all of
+	// one series' rows together), each series in stored order: period
+	// (start, end, label), kind, basis and preference (the canonical row
+	// of a key first). The Row passed to each is reused: copy it to keep
+	// it.
 	Rows(ctx context.Context, q RowQuery, each func(*Row) error) error
 	ObservationsByID(ctx context.Context, ids []int64) (map[int64]indicator.Observation, error)
 }
@@ -108,25 +109,45 @@ func New(s Store, opts Options) *Engine {
 const checkEvery = 1024
 
 // rows reads q into series, keyed by (unit, indicator), each in stored
-// order, with the row cap and the context enforced.
+// order, with the row cap and the context enforced. The rows share one
+// backing array: a source yields each series' rows together.
 func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey][]Row, error) {
-	out := map[indicator.SeriesKey][]Row{}
-	n := 0
+	type run struct{ lo, hi int }
+	var all []Row
+	runs := map[indicator.SeriesKey]run{}
+	var cur indicator.SeriesKey
+	lo := 0
 	err := e.Store.Rows(ctx, q, func(r *Row) error {
-		if n++; n > e.opts.MaxRows {
+		n := len(all)
+		if n >= e.opts.MaxRows {
 			return indicator.Errorf(indicator.ErrTooLarge, "the answer reads more than %d rows: narrow the request", e.opts.MaxRows)
 		}
-		if n%checkEvery == 0 {
+		if (n+1)%checkEvery == 0 {
 			if err := ctxErr(ctx); err != nil {
 				return err
 			}
 		}
-		k := indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}
-		out[k] = append(out[k], *r)
+		if n == 0 || r.Unit != cur.Unit || r.Indicator != cur.Indicator {
+			if n > 0 {
+				runs[cur] = run{lo, n}
+			}
+			cur, lo = indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}, n
+			if _, seen := runs[cur]; seen {
+				return fmt.Errorf("engine: the rows of series %s/%s came apart", cur.Unit, cur.Indicator)
+			}
+		}
+		all = append(all, *r)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(all) > 0 {
+		runs[cur] = run{lo, len(all)}
+	}
+	out := make(map[indicator.SeriesKey][]Row, len(runs))
+	for k, r := range runs {
+		out[k] = all[r.lo:r.hi:r.hi]
 	}
 	return out, ctxErr(ctx)
 }
