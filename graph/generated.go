@@ -2070,6 +2070,8 @@ enum ObservationKind {
   SHARE
   "Percent of a plan achieved."
   ACHIEVEMENT
+  "Amount by which an actual exceeds its plan or target (\"exceeded the plan by …\"), in the indicator's unit (for a rate, percentage points); not a change over time."
+  EXCESS
 }
 
 "A unit's observations of one indicator, ordered by period."
