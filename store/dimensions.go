@@ -15,8 +15,8 @@ type dimensions struct {
 	unitIndex  map[string]int
 	children   map[string][]int      // parent code -> unit indexes, ordered
 	indicators []indicator.Indicator // ordered by code
-	indIndex   map[string]int // code or alias -> index
-	parts      map[string][]int // total code -> part indicator indexes
+	indIndex   map[string]int        // code or alias -> index
+	parts      map[string][]int      // total code -> part indicator indexes
 	sources    []indicator.Source
 	srcIndex   map[string]int
 	periods    map[string]indicator.Period
