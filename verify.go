@@ -52,6 +52,11 @@ func verifyCmd(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "raw-on-line: %d of %d observations found on their cited line\n", rep.RawChecked, rep.Observations)
 	}
 	fmt.Fprintf(out, "breakdowns compared with their totals: %d\n", rep.Breakdowns)
+	if rep.ReadmeChecked {
+		fmt.Fprintf(out, "README/data disagreements: %d (%d listed items of flagged figures)\n", rep.ReadmeDisagreements, rep.ReadmeItems)
+	} else {
+		fmt.Fprintln(out, "README.md not found: SKIPPING the check that its lists of flagged figures match the data")
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, p)
 	}
