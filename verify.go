@@ -52,6 +52,7 @@ func verifyCmd(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "raw-on-line: %d of %d observations found on their cited line\n", rep.RawChecked, rep.Observations)
 	}
 	fmt.Fprintf(out, "breakdowns compared with their totals: %d\n", rep.Breakdowns)
+	fmt.Fprintf(out, "indicator aliases resolving to one indicator each: %d\n", rep.Aliases)
 	if rep.ReadmeChecked {
 		fmt.Fprintf(out, "README/data disagreements: %d (%d listed items of flagged figures)\n", rep.ReadmeDisagreements, rep.ReadmeItems)
 	} else {

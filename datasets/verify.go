@@ -35,6 +35,7 @@ type Report struct {
 	RawChecked     int  // observations whose raw was found on its cited line
 	SourcesChecked bool // false when the source folder was not available
 	Breakdowns     int  // total/part groups compared
+	Aliases        int  // former indicator codes, each resolving to one indicator
 	// ReadmeChecked is false when the folder has no README.md; then the
 	// README's lists of flagged figures are not compared with the data.
 	ReadmeChecked bool
@@ -52,7 +53,8 @@ type Report struct {
 // the parts of a breakdown do not exceed their total within rounding
 // unless flagged inconsistent, (4) every referenced unit,
 // indicator and source exists, every indicator has a rollup rule, and
-// every observation carries its provenance, (5) the README's lists of
+// every observation carries its provenance and every alias names one
+// indicator, (5) the README's lists of
 // flagged figures ("Source inconsistencies", "Suspected typos") and the
 // flags in the data agree (see checkReadme).
 func Verify(data fs.FS, sources fs.FS) (Report, error) {
@@ -96,6 +98,27 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 			parts[t] = append(parts[t], code)
 		}
 	}
+	// Every alias (a former code) resolves to exactly one indicator.
+	aliasOf := map[string]string{}
+	for _, r := range indRows {
+		if r.get("aliases") == "" {
+			continue
+		}
+		for _, a := range strings.Split(r.get("aliases"), ";") {
+			a = strings.TrimSpace(a)
+			switch owner, dup := aliasOf[a]; {
+			case a == "":
+				add("indicators.csv", r.line, "reference", "indicator %s: empty alias in %q", r.get("code"), r.get("aliases"))
+			case inds[a].line != 0:
+				add("indicators.csv", r.line, "reference", "indicator %s: alias %q is the code of an indicator", r.get("code"), a)
+			case dup:
+				add("indicators.csv", r.line, "reference", "indicator %s: alias %q is also an alias of %s", r.get("code"), a, owner)
+			default:
+				aliasOf[a] = r.get("code")
+			}
+		}
+	}
+	rep.Aliases = len(aliasOf)
 	for _, r := range indRows {
 		rule, _ := indicator.ParseRule(r.get("rollup"))
 		for _, ref := range append(rule.References(), r.get("total")) {

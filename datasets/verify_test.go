@@ -43,6 +43,7 @@ func TestLaiChauVerifies(t *testing.T) {
 	require.True(t, rep.ReadmeChecked, "the dataset README is embedded")
 	require.Zero(t, rep.ReadmeDisagreements, "README and data agree on flagged figures")
 	require.Greater(t, rep.ReadmeItems, 50)
+	require.Equal(t, 5, rep.Aliases, "the merged duplicates' former codes")
 }
 
 // TestVerifyCatchesProblems: the verifier is not a rubber stamp. A copy of
@@ -55,7 +56,7 @@ func TestVerifyCatchesProblems(t *testing.T) {
 	}
 	write("sources.csv", "id,title\ndoc,Doc\n")
 	write("units.csv", "code,name_vi,level,parent\nvn,Việt Nam,country,\n")
-	write("indicators.csv", "code,name_vi,measure_unit,rollup,total,breakdown\nroads,Đường,km,SUM,,\nroads_a,A,km,SUM,roads,surface\nroads_b,B,km,SUM,roads,surface\nx,X,%,,,\n")
+	write("indicators.csv", "code,name_vi,measure_unit,rollup,total,breakdown,aliases\nroads,Đường,km,SUM,,,old_roads\nroads_a,A,km,SUM,roads,surface,old_roads\nroads_b,B,km,SUM,roads,surface,roads_a\nx,X,%,,,,\n")
 	write("observations.csv", "unit,indicator,period,kind,value,factor,source,line,raw,flags\n"+
 		"vn,roads,2020,actual,100,,doc,1,100 km,\n"+
 		"vn,roads_a,2020,actual,70,,doc,1,70 km,\n"+
@@ -71,7 +72,9 @@ func TestVerifyCatchesProblems(t *testing.T) {
 	for _, p := range rep.Problems {
 		checks[p.Check]++
 	}
-	require.Equal(t, map[string]int{"reference": 2, "raw-value": 2, "raw-on-line": 1, "breakdown": 1}, checks, "%v", rep.Problems)
+	// reference: x has no rule, an unknown unit, an alias given twice and
+	// an alias that is a code.
+	require.Equal(t, map[string]int{"reference": 4, "raw-value": 2, "raw-on-line": 1, "breakdown": 1}, checks, "%v", rep.Problems)
 }
 
 // TestVerifyReadme: the README's lists of flagged figures and the flags in

@@ -947,25 +947,43 @@ func TestLoadAliases(t *testing.T) {
 		"households_poor,Số hộ nghèo,households,SUM,poor_households; hh_poor\n" +
 		"poverty_rate,Tỷ lệ hộ nghèo,%,\"RATIO(households_poor,households_total)\",poverty_rate_old\n" +
 		"population,Dân số,people,SUM,\nincome_per_capita,Thu nhập,VND,SUM,\nbudget_revenue,Thu ngân sách,VND,SUM,\n"
-	_, err := ld.Load(ctx, baseFixture().with("indicators", good).write(t, "a", "csv"))
+	dir := baseFixture().with("indicators", good).write(t, "a", "csv")
+	// Both the SQL answers and the in-memory point index resolve aliases.
+	pts := newStore(t, store.Options{PointsMax: 1 << 20})
+	_, err := loader.New(pts, loader.Options{}).Load(ctx, dir)
 	require.NoError(t, err)
-	m, err := st.Indicators(ctx, []string{"hh_poor", "poor_households", "poverty_rate_old", "households_poor"})
+	ready, err := pts.WaitPointIndex(ctx)
 	require.NoError(t, err)
-	require.Equal(t, "households_poor", m["hh_poor"].Code)
-	require.Equal(t, "households_poor", m["poor_households"].Code)
-	require.Equal(t, []string{"poor_households", "hh_poor"}, m["households_poor"].Aliases)
-	require.Equal(t, "poverty_rate", m["poverty_rate_old"].Code)
-	// Series and observations asked for by an alias answer with the code.
-	key := indicator.SeriesKey{Unit: "vn.lc.pt", Indicator: "poverty_rate_old"}
-	series, err := st.Series(ctx, []indicator.SeriesKey{key}, nil)
+	require.True(t, ready)
+	_, err = ld.Load(ctx, dir)
 	require.NoError(t, err)
-	require.NotEmpty(t, series[key])
-	for _, o := range series[key] {
-		require.Equal(t, "poverty_rate", o.Indicator)
+	for _, st := range []*store.Store{st, pts} {
+		m, err := st.Indicators(ctx, []string{"hh_poor", "poor_households", "poverty_rate_old", "households_poor"})
+		require.NoError(t, err)
+		require.Equal(t, "households_poor", m["hh_poor"].Code)
+		require.Equal(t, "households_poor", m["poor_households"].Code)
+		require.Equal(t, []string{"poor_households", "hh_poor"}, m["households_poor"].Aliases)
+		require.Equal(t, "poverty_rate", m["poverty_rate_old"].Code)
+		// Series, latest values, coverage and observations asked for by an
+		// alias answer under the alias, naming the code.
+		key := indicator.SeriesKey{Unit: "vn.lc.pt", Indicator: "poverty_rate_old"}
+		series, err := st.Series(ctx, []indicator.SeriesKey{key, {Unit: "vn.lc.pt", Indicator: "poverty_rate"}}, nil)
+		require.NoError(t, err)
+		require.Len(t, series[key], 5)
+		for _, o := range series[key] {
+			require.Equal(t, "poverty_rate", o.Indicator)
+		}
+		latest, err := st.Latest(ctx, []indicator.SeriesKey{key}, indicator.KindActual)
+		require.NoError(t, err)
+		require.Equal(t, 37.93, latest[key].Value)
+		require.Equal(t, "poverty_rate", latest[key].Indicator)
+		cov, err := st.Coverage(ctx, []string{"poverty_rate_old"})
+		require.NoError(t, err)
+		require.Equal(t, 6, cov["poverty_rate_old"].Observations)
+		obs, _, err := st.Observations(ctx, indicator.ObservationQuery{Indicators: []string{"poverty_rate_old"}, Page: indicator.Page{First: 100}})
+		require.NoError(t, err)
+		require.Len(t, obs, 6)
 	}
-	obs, _, err := st.Observations(ctx, indicator.ObservationQuery{Indicators: []string{"poverty_rate_old"}, Page: indicator.Page{First: 100}})
-	require.NoError(t, err)
-	require.Len(t, obs, 6)
 
 	bad := head + "households_total,Tổng số hộ,households,SUM,population\n" +
 		"households_poor,Số hộ nghèo,households,SUM,old;old\n" +
