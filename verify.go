@@ -57,6 +57,12 @@ func verifyCmd(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "breakdowns compared with their totals: %d\n", rep.Breakdowns)
 	fmt.Fprintf(out, "RATIO / WEIGHTED_MEAN rules with incompatible dimensions: %d of %d\n", rep.IncompatibleRules, rep.DimensionRules)
+	fmt.Fprintf(out, "indicator aliases resolving to one indicator each: %d\n", rep.Aliases)
+	if rep.ReadmeChecked {
+		fmt.Fprintf(out, "README/data disagreements: %d (%d listed items of flagged figures)\n", rep.ReadmeDisagreements, rep.ReadmeItems)
+	} else {
+		fmt.Fprintln(out, "README.md not found: SKIPPING the check that its lists of flagged figures match the data")
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, p)
 	}

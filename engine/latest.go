@@ -14,19 +14,27 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 	if len(keys) == 0 {
 		return out, nil
 	}
-	ctx, _, done, err := e.pin(ctx)
+	ctx, cat, done, err := e.pin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
+	// A key may name an indicator by an alias: it is answered under the
+	// key asked, with the indicator's code.
 	want := make(map[indicator.SeriesKey]bool, len(keys))
+	asked := map[indicator.SeriesKey][]indicator.SeriesKey{}
 	var units, inds []string
 	for _, k := range keys {
-		if !want[k] {
-			want[k] = true
-			units = append(units, k.Unit)
-			if !slices.Contains(inds, k.Indicator) {
-				inds = append(inds, k.Indicator)
+		c := k
+		if x, ok := cat.Indicator(k.Indicator); ok {
+			c.Indicator = x.Code
+		}
+		asked[c] = append(asked[c], k)
+		if !want[c] {
+			want[c] = true
+			units = append(units, c.Unit)
+			if !slices.Contains(inds, c.Indicator) {
+				inds = append(inds, c.Indicator)
 			}
 		}
 	}
@@ -60,7 +68,9 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 		return nil, err
 	}
 	for k, r := range best {
-		out[k] = obs[r.ID]
+		for _, a := range asked[k] {
+			out[a] = obs[r.ID]
+		}
 	}
 	return out, ctxErr(ctx)
 }

@@ -31,9 +31,11 @@ func (e *Engine) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator
 	if err != nil {
 		return indicator.Matrix{}, err
 	}
-	if _, err := knownIndicators(cat, q.Indicators, "indicators"); err != nil {
+	x, err := knownIndicators(cat, q.Indicators, "indicators")
+	if err != nil {
 		return indicator.Matrix{}, err
 	}
+	q.Indicators = codesOf(x)
 	labels := make([]string, len(q.Periods))
 	for i, p := range q.Periods {
 		labels[i] = p.Label

@@ -29,9 +29,11 @@ func (e *Engine) Progress(ctx context.Context, q indicator.ProgressQuery) ([]ind
 		return nil, err
 	}
 	if len(q.Indicators) > 0 {
-		if _, err := knownIndicators(cat, q.Indicators, "indicators"); err != nil {
+		x, err := knownIndicators(cat, q.Indicators, "indicators")
+		if err != nil {
 			return nil, err
 		}
+		q.Indicators = codesOf(x)
 	}
 	series, err := e.rows(ctx, RowQuery{Units: units, Indicators: q.Indicators, Canonical: true})
 	if err != nil {

@@ -183,7 +183,6 @@ func planRollup(cat Catalog, ind indicator.Indicator, q indicator.RollupQuery, p
 	return g, nil
 }
 
-
 // rollupRaw is one computed row, with the id of the parent's own value.
 type rollupRaw struct {
 	row indicator.RollupRow

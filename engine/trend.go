@@ -28,9 +28,11 @@ func (e *Engine) Trend(ctx context.Context, q indicator.TrendQuery) (indicator.T
 	if _, err := knownUnit(cat, q.Unit, "unit"); err != nil {
 		return indicator.Trend{}, err
 	}
-	if _, err := knownIndicators(cat, []string{q.Indicator}, "indicator"); err != nil {
+	x, err := knownIndicators(cat, []string{q.Indicator}, "indicator")
+	if err != nil {
 		return indicator.Trend{}, err
 	}
+	q.Indicator = x[0].Code
 	ranges := false
 	for _, p := range []*indicator.Period{q.From, q.To, q.Base} {
 		ranges = ranges || p != nil && p.Kind == indicator.PeriodRange
@@ -125,9 +127,11 @@ func (e *Engine) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (ind
 	if _, err := knownUnit(cat, q.Unit, "unit"); err != nil {
 		return indicator.Change{}, err
 	}
-	if _, err := knownIndicators(cat, []string{q.Indicator}, "indicator"); err != nil {
+	x, err := knownIndicators(cat, []string{q.Indicator}, "indicator")
+	if err != nil {
 		return indicator.Change{}, err
 	}
+	q.Indicator = x[0].Code
 	series, err := e.rows(ctx, RowQuery{Units: []string{q.Unit}, Indicators: []string{q.Indicator}, Kind: kindOrActual(q.Kind), Canonical: true})
 	if err != nil {
 		return indicator.Change{}, err

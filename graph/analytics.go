@@ -18,6 +18,9 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	if err != nil {
 		return nil, err
 	}
+	if inds, err = r.indicatorCodes(ctx, inds); err != nil {
+		return nil, err
+	}
 	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind), Basis: domainBasis(basis)}
 	if rankBy != nil {
 		q.RankBy = indicator.RankBy(*rankBy)
@@ -50,6 +53,10 @@ func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, bas
 }
 
 func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.ObservationKind, base, from, to *string, basis *model.Basis) (*indicator.Trend, error) {
+	ind, err := r.indicatorCode(ctx, ind)
+	if err != nil {
+		return nil, err
+	}
 	q, err := r.trendQuery(unit, ind, kind, base, from, to, basis)
 	if err != nil {
 		return nil, err
@@ -59,6 +66,10 @@ func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.Obse
 }
 
 func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error) {
+	ind, err := r.indicatorCode(ctx, ind)
+	if err != nil {
+		return nil, err
+	}
 	q, err := r.trendQuery(unit, ind, kind, nil, &from, &to, basis)
 	if err != nil {
 		return nil, err
@@ -79,6 +90,9 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 	if o != nil && len(ps) > 0 {
 		return nil, indicator.Invalidf("over", "give either periods (roll children up) or over (roll years up), not both")
 	}
+	if ind, err = r.indicatorCode(ctx, ind); err != nil {
+		return nil, err
+	}
 	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind), Basis: domainBasis(basis)}
 	// Compute only the parts the request reads.
 	fields := selectedAt(ctx)
@@ -95,6 +109,10 @@ func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYea
 	if len(units) == 0 {
 		return nil, indicator.Invalidf("units", "name at least one unit")
 	}
+	inds, err := r.indicatorCodes(ctx, inds)
+	if err != nil {
+		return nil, err
+	}
 	q := indicator.ProgressQuery{Units: units, Indicators: inds}
 	if targetYear != nil {
 		q.TargetYear = *targetYear
@@ -107,6 +125,9 @@ func (r *Resolver) reconcile(ctx context.Context, total string, units []string, 
 	if err != nil {
 		return nil, err
 	}
+	if total, err = r.indicatorCode(ctx, total); err != nil {
+		return nil, err
+	}
 	return r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)})
 }
 
@@ -117,6 +138,9 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 	}
 	choice, err := periodChoice(pc)
 	if err != nil {
+		return nil, err
+	}
+	if inds, err = r.indicatorCodes(ctx, inds); err != nil {
 		return nil, err
 	}
 	byIndicator := by != nil && *by == model.MatrixColumnsIndicator

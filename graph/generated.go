@@ -113,6 +113,7 @@ type ComplexityRoot struct {
 	}
 
 	Indicator struct {
+		Aliases     func(childComplexity int) int
 		Breakdown   func(childComplexity int) int
 		Code        func(childComplexity int) int
 		Coverage    func(childComplexity int) int
@@ -374,6 +375,7 @@ type IndicatorResolver interface {
 	Rollup(ctx context.Context, obj *indicator.Indicator) (*indicator.Rule, error)
 	Total(ctx context.Context, obj *indicator.Indicator) (*indicator.Indicator, error)
 	Breakdown(ctx context.Context, obj *indicator.Indicator) (*string, error)
+
 	Parts(ctx context.Context, obj *indicator.Indicator) ([]indicator.Indicator, error)
 	Coverage(ctx context.Context, obj *indicator.Indicator) (*indicator.Coverage, error)
 }
@@ -774,6 +776,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Dataset.Version(childComplexity), true
 
+	case "Indicator.aliases":
+		if e.ComplexityRoot.Indicator.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Aliases(childComplexity), true
 	case "Indicator.breakdown":
 		if e.ComplexityRoot.Indicator.Breakdown == nil {
 			break
@@ -2064,6 +2072,8 @@ type Indicator {
   total: Indicator
   "The dimension along which this indicator breaks its total down (road_surface, school_level …). Parts sharing a total and a breakdown partition the total; parts without one are subsets."
   breakdown: String
+  "Former codes of this indicator (merged duplicates). Every argument that takes an indicator code accepts an alias, and the answer names this indicator's code."
+  aliases: [String!]!
   "Indicators that are parts of this one."
   parts: [Indicator!]!
   "Which units and periods have data."
@@ -2124,6 +2134,8 @@ enum ObservationKind {
   SHARE
   "Percent of a plan achieved."
   ACHIEVEMENT
+  "Amount by which an actual exceeds its plan or target (\"exceeded the plan by …\"), in the indicator's unit (for a rate, percentage points); not a change over time."
+  EXCESS
 }
 
 "A unit's observations of one indicator, ordered by period."
@@ -2670,6 +2682,8 @@ func (ec *executionContext) childFields_Indicator(ctx context.Context, field gra
 		return ec.fieldContext_Indicator_total(ctx, field)
 	case "breakdown":
 		return ec.fieldContext_Indicator_breakdown(ctx, field)
+	case "aliases":
+		return ec.fieldContext_Indicator_aliases(ctx, field)
 	case "parts":
 		return ec.fieldContext_Indicator_parts(ctx, field)
 	case "coverage":
@@ -5476,6 +5490,29 @@ func (ec *executionContext) _Indicator_breakdown(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Indicator_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Indicator", field, true, true, "String")
+}
+
+func (ec *executionContext) _Indicator_aliases(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicator_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aliases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicator_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicator", field, false, false, "String")
 }
 
 func (ec *executionContext) _Indicator_parts(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
@@ -11550,6 +11587,11 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Indicator_breakdown(ctx, field, obj)
 				})
+		case "aliases":
+			out.Values[i] = ec._Indicator_aliases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "parts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -154,6 +154,9 @@ type Indicator struct {
 	// Breakdown are subsets that need not.
 	Breakdown  string
 	Definition string
+	// Aliases are former codes of this indicator (merged duplicates); a
+	// lookup by an alias answers with this indicator and its Code.
+	Aliases []string
 }
 
 // UnitLabel renders measure unit and scale for people: "billion VND".
@@ -193,10 +196,14 @@ const (
 	KindChange      ObservationKind = "change"
 	KindShare       ObservationKind = "share"
 	KindAchievement ObservationKind = "achievement"
+	// KindExcess is the amount by which an actual exceeds its plan or
+	// target ("exceeded the plan by …"), in the indicator's unit (for a
+	// rate, percentage points); not a change over time.
+	KindExcess ObservationKind = "excess"
 )
 
 // ObservationKinds lists the valid kinds.
-var ObservationKinds = []ObservationKind{KindActual, KindTarget, KindChange, KindShare, KindAchievement}
+var ObservationKinds = []ObservationKind{KindActual, KindTarget, KindChange, KindShare, KindAchievement, KindExcess}
 
 // Qualifiers a source attaches to a figure ("over", "about" …).
 var Qualifiers = []string{"over", "about", "under", "at_least", "at_most", "nearly", "range_min", "range_max"}

@@ -174,6 +174,11 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 			x := indicator.Indicator{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), MeasureUnit: r.get("measure_unit"),
 				Theme: r.get("theme"), Direction: indicator.Direction(r.get("direction")), Group: r.get("group"), Total: r.get("total"), Breakdown: r.get("breakdown"),
 				Definition: r.get("definition"), Scale: 1}
+			if a := r.get("aliases"); a != "" {
+				for _, alias := range strings.Split(a, ";") {
+					x.Aliases = append(x.Aliases, strings.TrimSpace(alias))
+				}
+			}
 			x.NameASCII = indicator.Fold(x.NameVI)
 			if x.NameVI == "" {
 				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))
@@ -226,6 +231,28 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		unitOK[x.Code] = err == nil
 	}
 	lookup := func(code string) (indicator.Indicator, bool) { x, ok := byCode[code]; return x, ok }
+	// An alias (a former code) names exactly one indicator: it is neither
+	// a code nor another indicator's alias.
+	aliasOf := map[string]string{}
+	for i := range recs {
+		x := &recs[i]
+		for _, a := range x.Aliases {
+			switch owner, dup := aliasOf[a]; {
+			case a == "" || !codePattern.MatchString(a):
+				ld.p.add(x.r.errf("aliases", "expected ';'-separated codes of letters, digits, '.', '_' or '-', got %q", a))
+			case known[a]:
+				ld.p.add(x.r.errf("aliases", "alias %q is the code of an indicator", a))
+			case dup && owner == x.Code:
+				ld.p.add(x.r.errf("aliases", "alias %q is given twice", a))
+			case dup:
+				ld.p.add(x.r.errf("aliases", "alias %q is already an alias of %q", a, owner))
+			default:
+				aliasOf[a] = x.Code
+				continue
+			}
+			x.ok = false
+		}
+	}
 	out := make([]indicator.Indicator, 0, len(recs))
 	for _, x := range recs {
 		ok := x.ok

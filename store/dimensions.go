@@ -15,8 +15,8 @@ type dimensions struct {
 	unitIndex  map[string]int
 	children   map[string][]int      // parent code -> unit indexes, ordered
 	indicators []indicator.Indicator // ordered by code
-	indIndex   map[string]int
-	parts      map[string][]int // total code -> part indicator indexes
+	indIndex   map[string]int        // code or alias -> index
+	parts      map[string][]int      // total code -> part indicator indexes
 	sources    []indicator.Source
 	srcIndex   map[string]int
 	periods    map[string]indicator.Period
@@ -56,6 +56,15 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 			d.parts[ind.Total] = append(d.parts[ind.Total], i)
 		}
 	}
+	// An alias (a former code, validated by the loader never to be a code
+	// or another indicator's alias) finds its indicator too.
+	for i, ind := range d.indicators {
+		for _, a := range ind.Aliases {
+			if _, taken := d.indIndex[a]; !taken {
+				d.indIndex[a] = i
+			}
+		}
+	}
 	sort.SliceStable(d.sources, func(i, j int) bool { return d.sources[i].ID < d.sources[j].ID })
 	for i, s := range d.sources {
 		d.srcIndex[s.ID] = i
@@ -65,6 +74,36 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		d.periodAt[p.Label] = &p
 	}
 	return d
+}
+
+// indicatorCode returns the canonical code of an indicator code or alias;
+// an unknown code is returned as given.
+func (d *dimensions) indicatorCode(code string) string {
+	if i, ok := d.indIndex[code]; ok {
+		return d.indicators[i].Code
+	}
+	return code
+}
+
+// canonicalKeys returns keys with aliases replaced by indicator codes
+// (duplicates kept), and the keys asked for by an alias with their
+// canonical key, so that answers can be filed under what was asked.
+func (d *dimensions) canonicalKeys(keys []indicator.SeriesKey) (map[indicator.SeriesKey]indicator.SeriesKey, []indicator.SeriesKey) {
+	var asked map[indicator.SeriesKey]indicator.SeriesKey
+	out := keys
+	for i, k := range keys {
+		c := d.indicatorCode(k.Indicator)
+		if c == k.Indicator {
+			continue
+		}
+		if asked == nil {
+			asked = map[indicator.SeriesKey]indicator.SeriesKey{}
+			out = append([]indicator.SeriesKey(nil), keys...)
+		}
+		out[i] = indicator.SeriesKey{Unit: k.Unit, Indicator: c}
+		asked[k] = out[i]
+	}
+	return asked, out
 }
 
 func (d *dimensions) unit(code string) (indicator.Unit, bool) {

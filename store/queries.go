@@ -257,11 +257,22 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 		return p.coverageOf(sn.dim, inds), nil
 	}
 	out := make(map[string]indicator.Coverage, len(inds))
-	for _, c := range inds {
-		out[c] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
+	asked := map[string]string{} // an alias asked for -> its code
+	codes := make([]string, len(inds))
+	for i, c := range inds {
+		codes[i] = sn.dim.indicatorCode(c)
+		if codes[i] != c {
+			asked[c] = codes[i]
+		}
+		out[codes[i]] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
 	}
+	defer func() {
+		for a, c := range asked {
+			out[a] = out[c]
+		}
+	}()
 	var args []any
-	list := inList(inds, &args, false)
+	list := inList(codes, &args, false)
 	err = s.query(ctx, sn, "store: coverage",
 		`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
 		FROM observations WHERE indicator IN (`+list+`) GROUP BY indicator`,
@@ -347,6 +358,7 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 		return p.seriesOf(sn.dim, keys, kinds, s.opts.MaxRows)
 	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
+	asked, keys := sn.dim.canonicalKeys(keys)
 	us, is := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		us[i], is[i] = k.Unit, k.Indicator
@@ -382,6 +394,9 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 		out[k] = append(out[k], o)
 		return nil
 	})
+	for a, k := range asked {
+		out[a] = out[k]
+	}
 	return out, err
 }
 
@@ -444,6 +459,13 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	q.First = max(q.First, 0)
+	if len(q.Indicators) > 0 {
+		codes := make([]string, len(q.Indicators))
+		for i, c := range q.Indicators {
+			codes[i] = sn.dim.indicatorCode(c)
+		}
+		q.Indicators = codes
+	}
 	if p := sn.pts.Load(); p != nil {
 		obs, total := p.page(sn.dim, q, after, q.First+1)
 		return pageOf(obs, total, q.First, sn.info.Version)

@@ -432,6 +432,8 @@ const (
 	ObservationKindShare ObservationKind = "SHARE"
 	// Percent of a plan achieved.
 	ObservationKindAchievement ObservationKind = "ACHIEVEMENT"
+	// Amount by which an actual exceeds its plan or target ("exceeded the plan by …"), in the indicator's unit (for a rate, percentage points); not a change over time.
+	ObservationKindExcess ObservationKind = "EXCESS"
 )
 
 var AllObservationKind = []ObservationKind{
@@ -440,11 +442,12 @@ var AllObservationKind = []ObservationKind{
 	ObservationKindChange,
 	ObservationKindShare,
 	ObservationKindAchievement,
+	ObservationKindExcess,
 }
 
 func (e ObservationKind) IsValid() bool {
 	switch e {
-	case ObservationKindActual, ObservationKindTarget, ObservationKindChange, ObservationKindShare, ObservationKindAchievement:
+	case ObservationKindActual, ObservationKindTarget, ObservationKindChange, ObservationKindShare, ObservationKindAchievement, ObservationKindExcess:
 		return true
 	}
 	return false
