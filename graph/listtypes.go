@@ -8,13 +8,13 @@ import (
 	"chiso/indicator"
 )
 
-// fastTypes are the object types FastLists writes, each with the fields it
+// listTypes are the object types ListWriter writes, each with the fields it
 // writes itself. A field is listed only when its value comes from the row
 // alone: a struct field or method, or a resolver that only maps the row's
 // own value (kinds, levels, coverage). Fields that look anything up (an
 // observation's unit or measure unit, a unit's children or latest value)
 // are not listed, so selecting one leaves the list to gqlgen.
-type fastTypes struct {
+type listTypes struct {
 	rollupRow   *objectType[indicator.RollupRow]
 	coverage    *objectType[model.RollupCoverage]
 	compareRow  *objectType[indicator.CompareRow]
@@ -27,8 +27,8 @@ type fastTypes struct {
 	unitEdge    *objectType[model.UnitEdge]
 }
 
-func newFastTypes(r *Resolver) *fastTypes {
-	t := &fastTypes{}
+func newListTypes(r *Resolver) *listTypes {
+	t := &listTypes{}
 	t.period = &objectType[indicator.Period]{name: "Period", implementors: periodImplementors, fields: map[string]fieldCompiler[indicator.Period]{
 		"label": leaf(func(p *indicator.Period) string { return p.Label }, putString),
 		"kind": resolvedLeaf(func(ctx context.Context, p *indicator.Period) (model.PeriodKind, error) {

@@ -16,7 +16,7 @@ import (
 	"chiso/indicator"
 )
 
-// FastLists is a field interceptor that writes long lists of analytic rows
+// ListWriter is a field interceptor that writes long lists of analytic rows
 // (rollup rows, comparison rows, observations, a matrix's cells), of
 // units, and the edges of their pages in one pass. gqlgen
 // executes every field of every row on its own: a field context, a
@@ -35,30 +35,30 @@ import (
 // errors and nulls are unchanged. The same arguments, limits, complexity
 // and errors apply either way: only the writing of the resolved rows
 // differs.
-type FastLists struct {
-	t       *fastTypes
+type ListWriter struct {
+	t       *listTypes
 	written atomic.Int64
 }
 
-// NewFastLists returns the interceptor for a resolver's schema.
-func NewFastLists(r *Resolver) *FastLists { return &FastLists{t: newFastTypes(r)} }
+// NewListWriter returns the interceptor for a resolver's schema.
+func NewListWriter(r *Resolver) *ListWriter { return &ListWriter{t: newListTypes(r)} }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.FieldInterceptor
-} = (*FastLists)(nil)
+} = (*ListWriter)(nil)
 
 // ExtensionName names the extension.
-func (*FastLists) ExtensionName() string { return "chiso.FastLists" }
+func (*ListWriter) ExtensionName() string { return "chiso.ListWriter" }
 
 // Validate accepts any schema.
-func (*FastLists) Validate(graphql.ExecutableSchema) error { return nil }
+func (*ListWriter) Validate(graphql.ExecutableSchema) error { return nil }
 
 // Written is the number of lists written so far (not left to gqlgen).
-func (f *FastLists) Written() int64 { return f.written.Load() }
+func (f *ListWriter) Written() int64 { return f.written.Load() }
 
 // InterceptField resolves the field, then writes a supported list itself.
-func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+func (f *ListWriter) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
 		return res, err
@@ -169,10 +169,10 @@ func written(out []byte) graphql.Marshaler {
 type emit[T any] func(b *bytes.Buffer, v *T) bool
 
 // fieldCompiler compiles one selected field of T into its value's writer;
-// false means the field is not one the fast path writes.
+// false means the field is not one the list writer writes.
 type fieldCompiler[T any] func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool)
 
-// objectType is a GraphQL object type the fast path can write: its name,
+// objectType is a GraphQL object type the list writer can write: its name,
 // gqlgen's implementors list for collecting fields, and its fields.
 type objectType[T any] struct {
 	name         string
