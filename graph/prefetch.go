@@ -19,19 +19,19 @@ type ahead struct{ latest, series []seriesKey }
 // prefetch looks ahead from a list of units just resolved (a unit's
 // children or descendants, or a page of units): the latest values and
 // series the request selects on those units, and on their children and
-// descendants further down, are fetched now, one engine call for each kind of value (run
-// side by side), and primed in the request's loaders. Their resolvers
-// then answer at once instead of each waiting for the batch window; a
+// descendants further down, are fetched at once, one engine call for each
+// kind of value (run side by side), and primed in the request's loaders.
+// Their resolvers then answer without waiting for the batch window; a
 // tree of a province's districts and communes with each commune's latest
-// value costs one statement and no wait. The look ahead follows only unit
+// value costs one statement and no wait. The look-ahead follows only unit
 // lists, which come from the snapshot's index without SQL. Whatever it
-// misses (an argument it cannot read, too many keys) is still fetched by
-// the resolvers through the loaders as before.
+// misses (an argument it cannot read, too many keys) the resolvers fetch
+// through the loaders' batches.
 //
 // Only the top list of a tree looks ahead (a list inside another list
 // does not): its look-ahead covers the whole tree, and when the tree is
-// too big for one fetch, the loaders' batches serve it as before rather
-// than one fetch per sub-list, one after another.
+// too big for one fetch, the loaders' batches serve it rather than one
+// fetch per sub-list, one after another.
 func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
 	if fc, oc := topList(ctx); fc != nil {
 		r.prefetchBelow(ctx, oc, fc.Field.Selections, units)
