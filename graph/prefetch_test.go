@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"chiso/graph/model"
 )
@@ -14,7 +15,7 @@ import (
 // unitFields returns the fields a query selects on unit(code: "x").
 func unitFields(t *testing.T, query string) map[string]graphql.CollectedField {
 	schema := NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, rules.NewDefaultRules())
 	require.Empty(t, errs)
 	unit := doc.Operations[0].SelectionSet[0].(*ast.Field)
 	out := map[string]graphql.CollectedField{}
