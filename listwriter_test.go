@@ -57,44 +57,50 @@ func TestListWriterAnswersAsGqlgen(t *testing.T) {
 	synthDir := filepath.Join(t.TempDir(), "xs")
 	_, err = synth.Write(ctx, synthDir, xs, synth.Parquet)
 	require.NoError(t, err)
+	// Over DuckDB alone and over the point index.
 	for _, ds := range []loader.Dir{
 		{Name: "embedded:laichau", FS: datasets.LaiChau()},
 		loader.OSDir(synthDir),
 	} {
-		t.Run(ds.Name, func(t *testing.T) {
-			st := store.New(store.Options{})
-			t.Cleanup(func() { st.Close() })
-			_, err := loader.New(st, loader.Options{}).Load(ctx, ds)
-			require.NoError(t, err)
-			cfg := httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
-				Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
-			fh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
-			fast := fh.Lists
-			require.NotNil(t, fast)
-			cfg.GqlgenLists = true
-			gh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
-			require.Nil(t, gh.Lists)
-			fs, gs := httptest.NewServer(fh), httptest.NewServer(gh)
-			t.Cleanup(fs.Close)
-			t.Cleanup(gs.Close)
+		for _, pointsMax := range []int{0, 1 << 30} {
+			t.Run(fmt.Sprintf("%s/points-max=%d", ds.Name, pointsMax), func(t *testing.T) {
+				st := store.New(store.Options{PointsMax: pointsMax})
+				t.Cleanup(func() { st.Close() })
+				_, err := loader.New(st, loader.Options{}).Load(ctx, ds)
+				require.NoError(t, err)
+				ready, err := st.WaitPointIndex(ctx)
+				require.NoError(t, err)
+				require.Equal(t, pointsMax > 0, ready, "the point index")
+				cfg := httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
+					Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
+				fh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
+				fast := fh.Lists
+				require.NotNil(t, fast)
+				cfg.GqlgenLists = true
+				gh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
+				require.Nil(t, gh.Lists)
+				fs, gs := httptest.NewServer(fh), httptest.NewServer(gh)
+				t.Cleanup(fs.Close)
+				t.Cleanup(gs.Close)
 
-			cases := listCases(t, st)
-			written := 0
-			for _, c := range cases {
-				before := fast.Written()
-				want := postRaw(t, gs.URL, c.query, c.vars)
-				got := postRaw(t, fs.URL, c.query, c.vars)
-				require.Equal(t, string(want), string(got), "%s: the ListWriter answers differently", c.name)
-				if c.fast {
-					require.Greater(t, fast.Written(), before, "%s: expected the ListWriter to write the list", c.name)
-					require.NotContains(t, string(got), `"errors"`, c.name)
-					written++
-				} else {
-					require.Equal(t, before, fast.Written(), "%s: expected gqlgen to write the list", c.name)
+				cases := listCases(t, st)
+				written := 0
+				for _, c := range cases {
+					before := fast.Written()
+					want := postRaw(t, gs.URL, c.query, c.vars)
+					got := postRaw(t, fs.URL, c.query, c.vars)
+					require.Equal(t, string(want), string(got), "%s: the ListWriter answers differently", c.name)
+					if c.fast {
+						require.Greater(t, fast.Written(), before, "%s: expected the ListWriter to write the list", c.name)
+						require.NotContains(t, string(got), `"errors"`, c.name)
+						written++
+					} else {
+						require.Equal(t, before, fast.Written(), "%s: expected gqlgen to write the list", c.name)
+					}
 				}
-			}
-			require.Greater(t, written, 10, "too few lists written by the ListWriter to mean anything")
-		})
+				require.Greater(t, written, 10, "too few lists written by the ListWriter to mean anything")
+			})
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"testing"
@@ -16,26 +18,51 @@ import (
 // scriptWorld is a world for scripts and the statement-count tests: a
 // real store (in-memory DuckDB), a loader, and chiso's API over them.
 func scriptWorld(t *testing.T, limits graph.Limits, q graph.QueryLimits, timeout time.Duration) (scripttest.World, *store.Store) {
+	return scriptWorldOf(t, store.Options{MaxRows: 100_000}, limits, q, timeout)
+}
+
+// scriptWorldOf is scriptWorld over a store with the given options.
+func scriptWorldOf(t *testing.T, opts store.Options, limits graph.Limits, q graph.QueryLimits, timeout time.Duration) (scripttest.World, *store.Store) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("CHISO_TEST_LOG") != "" { // show internal errors while debugging a script
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	st := store.New(store.Options{MaxRows: 100_000})
+	st := store.New(opts)
 	t.Cleanup(func() { st.Close() })
 	api := newAPI(httpapi.Config{Timeout: timeout, Limits: limits, QueryLimits: q,
 		// A generous window: under -race on 2 cores, a thousand sibling
 		// resolvers may take long to arrive; batches must still not split.
 		Loader: graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second}, MaxBody: 1 << 20}, st, log)
-	return scripttest.World{Handler: api, Loader: loader.New(st, loader.Options{MaxErrors: 20}), Store: st}, st
+	w := scripttest.World{Handler: api, Loader: loader.New(st, loader.Options{MaxErrors: 20}), Store: st}
+	if opts.PointsMax > 0 {
+		w.UncountedStatements = true
+		w.AfterLoad = func(ctx context.Context) error {
+			ready, err := st.WaitPointIndex(ctx)
+			if err == nil && !ready {
+				err = errors.New("the point index was not built")
+			}
+			return err
+		}
+	}
+	return w, st
 }
 
 // TestScripts runs the acceptance scripts, testdata/*.test (their
-// commands: testdata/README.md). Run with -rewrite to update expected
+// commands: testdata/README.md), twice: over DuckDB alone, and over the
+// point index production serves from (same answers; statement counts
+// are checked on the first). Run with -rewrite to update expected
 // outputs after checking them.
 func TestScripts(t *testing.T) {
-	scripttest.Run(t, "testdata/*.test", func(t *testing.T) scripttest.World {
-		w, _ := scriptWorld(t, graph.Limits{DefaultPageSize: 50, MaxPageSize: 200}, graph.DefaultQueryLimits, 10*time.Second)
-		return w
-	})
+	for name, opts := range map[string]store.Options{
+		"duckdb":      {MaxRows: 100_000},
+		"point-index": {MaxRows: 100_000, PointsMax: 1 << 30},
+	} {
+		t.Run(name, func(t *testing.T) {
+			scripttest.Run(t, "testdata/*.test", func(t *testing.T) scripttest.World {
+				w, _ := scriptWorldOf(t, opts, graph.Limits{DefaultPageSize: 50, MaxPageSize: 200}, graph.DefaultQueryLimits, 10*time.Second)
+				return w
+			})
+		})
+	}
 }
