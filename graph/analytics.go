@@ -33,7 +33,10 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
-	return &c, err
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string) (indicator.TrendQuery, error) {
@@ -55,7 +58,10 @@ func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.Obse
 		return nil, err
 	}
 	t, err := r.Engine.Trend(ctx, q)
-	return &t, err
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind) (*indicator.Change, error) {
@@ -64,7 +70,10 @@ func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind 
 		return nil, err
 	}
 	c, err := r.Engine.ChangeBetween(ctx, q)
-	return &c, err
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error) {
@@ -88,7 +97,7 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 		Reported: !fields["reported"],
 		Gap:      !fields["gap"] && !fields["gapRelative"],
 	}
-	return r.Engine.Rollup(ctx, q)
+	return rows(r.Engine.Rollup(ctx, q))
 }
 
 func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYear *int) ([]indicator.ProgressRow, error) {
@@ -99,7 +108,7 @@ func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYea
 	if targetYear != nil {
 		q.TargetYear = *targetYear
 	}
-	return r.Engine.Progress(ctx, q)
+	return rows(r.Engine.Progress(ctx, q))
 }
 
 func (r *Resolver) reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error) {
@@ -107,7 +116,20 @@ func (r *Resolver) reconcile(ctx context.Context, total string, units []string, 
 	if err != nil {
 		return nil, err
 	}
-	return r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)})
+	return rows(r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)}))
+}
+
+// rows is an analytic's answer as a root field returns it: these fields
+// are nullable (a failed one is null beside its siblings), so an answer
+// without rows must be an empty list, not null; a failure is nil.
+func rows[T any](list []T, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []T{}
+	}
+	return list, nil
 }
 
 func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, pc *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error) {

@@ -1875,22 +1875,27 @@ scalar Date
 "A timestamp, RFC 3339."
 scalar Time
 
+"""
+Fields that can fail on their own (an unknown code, a bad cursor, a page
+over the limit) are nullable: a failed field is null with its error in
+errors, and the other fields of the request still answer.
+"""
 type Query {
   "A unit by code; null if no unit has that code."
   unit(code: ID!): Unit
   "Units filtered by level, parent and search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ), ordered by level then code."
-  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection!
+  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection
 
   "An indicator by code; null if no indicator has that code."
   indicator(code: ID!): Indicator
   "Indicators filtered by theme, search (` + "`" + `ho ngheo` + "`" + ` finds indicators about hộ nghèo) and whether a unit has data, ordered by code."
-  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection!
+  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection
 
   "The observations of one indicator for one unit, ordered by period. Errors with NOT_FOUND if either code is unknown."
-  series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series!
+  series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series
 
   "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
-  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection!
+  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection
 
   "A source document by id."
   source(id: ID!): Source
@@ -2179,28 +2184,33 @@ type Dataset {
 # best value in the indicator's direction; time between periods is measured
 # midpoint to midpoint on a calendar-year scale (consecutive years are 1 apart); a change whose ends differ in methodology
 # is flagged crossesBreak.
+#
+# Every field below is nullable: a field that fails (an unknown code, a bad
+# argument) is null in data with its error in errors (path names the field
+# or its alias, extensions.argument the argument), and its siblings still
+# answer (GraphQL's partial results).
 
 extend type Query {
   "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
-  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE): Comparison!
+  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE): Comparison
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
-  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String): Trend!
+  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String): Trend
 
   "The change between two periods of one series; NOT_FOUND unless the series has a value for both."
-  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL): Change!
+  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL): Change
 
   "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
-  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL): [RollupRow!]!
+  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL): [RollupRow!]
 
   "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
-  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]!
+  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]
 
   "Breakdowns against their total: for each breakdown dimension of the total (road surface, school level …), the sum of the parts with the total's own value and the gap."
-  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]!
+  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]
 
   "A table for charts: units × periods of one indicator (by PERIOD), or units × indicators for one period choice (by INDICATOR). Cells are null where there is no value."
-  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix!
+  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix
 }
 
 "What a comparison ranks on; better is always in the indicator's direction (a falling poverty rate ranks above a rising one)."
@@ -6865,10 +6875,10 @@ func (ec *executionContext) _Query_units(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
-			return ec.marshalNUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx, selections, v)
+			return ec.marshalOUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_units(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6953,10 +6963,10 @@ func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
-			return ec.marshalNIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx, selections, v)
+			return ec.marshalOIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6997,10 +7007,10 @@ func (ec *executionContext) _Query_series(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Series) graphql.Marshaler {
-			return ec.marshalNSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx, selections, v)
+			return ec.marshalOSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7041,10 +7051,10 @@ func (ec *executionContext) _Query_observations(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
-			return ec.marshalNObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx, selections, v)
+			return ec.marshalOObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_observations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7193,10 +7203,10 @@ func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
-			return ec.marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx, selections, v)
+			return ec.marshalOComparison2ᚖchisoᚋindicatorᚐComparison(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_compare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7237,10 +7247,10 @@ func (ec *executionContext) _Query_trend(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
-			return ec.marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx, selections, v)
+			return ec.marshalOTrend2ᚖchisoᚋindicatorᚐTrend(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_trend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7281,10 +7291,10 @@ func (ec *executionContext) _Query_change(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
-			return ec.marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+			return ec.marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_change(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7325,10 +7335,10 @@ func (ec *executionContext) _Query_rollup(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
-			return ec.marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx, selections, v)
+			return ec.marshalORollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_rollup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7369,10 +7379,10 @@ func (ec *executionContext) _Query_progress(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
-			return ec.marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx, selections, v)
+			return ec.marshalOProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_progress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7413,10 +7423,10 @@ func (ec *executionContext) _Query_reconcile(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
-			return ec.marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx, selections, v)
+			return ec.marshalOReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_reconcile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7457,10 +7467,10 @@ func (ec *executionContext) _Query_matrix(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
-			return ec.marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx, selections, v)
+			return ec.marshalOMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_matrix(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11885,7 +11895,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "units":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_units(ctx, field)
 				})
@@ -11897,19 +11907,19 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "indicators":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_indicators(ctx, field)
 				})
 		case "series":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_series(ctx, field)
 				})
 		case "observations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_observations(ctx, field)
 				})
@@ -11933,43 +11943,43 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "compare":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_compare(ctx, field)
 				})
 		case "trend":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_trend(ctx, field)
 				})
 		case "change":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_change(ctx, field)
 				})
 		case "rollup":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_rollup(ctx, field)
 				})
 		case "progress":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_progress(ctx, field)
 				})
 		case "reconcile":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reconcile(ctx, field)
 				})
 		case "matrix":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_matrix(ctx, field)
 				})
@@ -13054,22 +13064,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx context.Context, sel ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Change!")
-		return graphql.Null
-	}
-	return ec._Change(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx context.Context, sel ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Comparison!")
-		return graphql.Null
-	}
-	return ec._Comparison(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNComparisonRow2chisoᚋindicatorᚐCompareRow(ctx context.Context, sel ast.SelectionSet, v indicator.CompareRow) graphql.Marshaler {
 	return ec._ComparisonRow(ctx, sel, &v)
 }
@@ -13215,14 +13209,6 @@ func (ec *executionContext) marshalNIndicator2ᚖchisoᚋindicatorᚐIndicator(c
 	return ec._Indicator(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "IndicatorConnection!")
-		return graphql.Null
-	}
-	return ec._IndicatorConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNIndicatorEdge2chisoᚋgraphᚋmodelᚐIndicatorEdge(ctx context.Context, sel ast.SelectionSet, v model.IndicatorEdge) graphql.Marshaler {
 	return ec._IndicatorEdge(ctx, sel, &v)
 }
@@ -13265,14 +13251,6 @@ func (ec *executionContext) unmarshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx co
 
 func (ec *executionContext) marshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx context.Context, sel ast.SelectionSet, v model.Level) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx context.Context, sel ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Matrix!")
-		return graphql.Null
-	}
-	return ec._Matrix(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMatrixCell2ᚕᚕᚖchisoᚋgraphᚋmodelᚐMatrixCellᚄ(ctx context.Context, sel ast.SelectionSet, v [][]*model.MatrixCell) graphql.Marshaler {
@@ -13327,14 +13305,6 @@ func (ec *executionContext) marshalNObservation2ᚖchisoᚋindicatorᚐObservati
 		return graphql.Null
 	}
 	return ec._Observation(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ObservationConnection!")
-		return graphql.Null
-	}
-	return ec._ObservationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNObservationEdge2chisoᚋgraphᚋmodelᚐObservationEdge(ctx context.Context, sel ast.SelectionSet, v model.ObservationEdge) graphql.Marshaler {
@@ -13427,22 +13397,6 @@ func (ec *executionContext) marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx
 	return ec._Progress(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNProgressStatus2chisoᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, v any) (model.ProgressStatus, error) {
 	var res model.ProgressStatus
 	err := res.UnmarshalGQL(v)
@@ -13465,22 +13419,6 @@ func (ec *executionContext) marshalNReconciliation2chisoᚋindicatorᚐReconcile
 	return ec._Reconciliation(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNRollupCoverage2ᚖchisoᚋgraphᚋmodelᚐRollupCoverage(ctx context.Context, sel ast.SelectionSet, v *model.RollupCoverage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RollupCoverage!")
@@ -13501,22 +13439,6 @@ func (ec *executionContext) marshalNRollupKind2chisoᚋgraphᚋmodelᚐRollupKin
 
 func (ec *executionContext) marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx context.Context, sel ast.SelectionSet, v indicator.RollupRow) graphql.Marshaler {
 	return ec._RollupRow(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNRollupRule2chisoᚋindicatorᚐRule(ctx context.Context, sel ast.SelectionSet, v indicator.Rule) graphql.Marshaler {
@@ -13624,14 +13546,6 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx context.Context, sel ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Trend!")
-		return graphql.Null
-	}
-	return ec._Trend(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNTrendPoint2chisoᚋindicatorᚐTrendPoint(ctx context.Context, sel ast.SelectionSet, v indicator.TrendPoint) graphql.Marshaler {
 	return ec._TrendPoint(ctx, sel, &v)
 }
@@ -13678,14 +13592,6 @@ func (ec *executionContext) marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx context
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx context.Context, sel ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "UnitConnection!")
-		return graphql.Null
-	}
-	return ec._UnitConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUnitEdge2chisoᚋgraphᚋmodelᚐUnitEdge(ctx context.Context, sel ast.SelectionSet, v model.UnitEdge) graphql.Marshaler {
@@ -13892,6 +13798,13 @@ func (ec *executionContext) marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx con
 	return ec._Change(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOComparison2ᚖchisoᚋindicatorᚐComparison(ctx context.Context, sel ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Comparison(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -13987,6 +13900,13 @@ func (ec *executionContext) marshalOIndicator2ᚖchisoᚋindicatorᚐIndicator(c
 	return ec._Indicator(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IndicatorConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -14019,6 +13939,13 @@ func (ec *executionContext) marshalOLevel2ᚖchisoᚋgraphᚋmodelᚐLevel(ctx c
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx context.Context, sel ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Matrix(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMatrixCell2ᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx context.Context, sel ast.SelectionSet, v *model.MatrixCell) graphql.Marshaler {
@@ -14065,6 +13992,13 @@ func (ec *executionContext) marshalOObservation2ᚖchisoᚋindicatorᚐObservati
 		return graphql.Null
 	}
 	return ec._Observation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ObservationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOObservationFilter2ᚖchisoᚋgraphᚋmodelᚐObservationFilter(ctx context.Context, v any) (*model.ObservationFilter, error) {
@@ -14142,6 +14076,25 @@ func (ec *executionContext) unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodel
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx context.Context, v any) (*model.RankBy, error) {
 	if v == nil {
 		return nil, nil
@@ -14156,6 +14109,51 @@ func (ec *executionContext) marshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalORollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx context.Context, sel ast.SelectionSet, v *model.Series) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Series(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v *indicator.Source) graphql.Marshaler {
@@ -14218,11 +14216,25 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalOTrend2ᚖchisoᚋindicatorᚐTrend(ctx context.Context, sel ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Trend(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOUnit2ᚖchisoᚋindicatorᚐUnit(ctx context.Context, sel ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx context.Context, sel ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._UnitConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {
