@@ -25,9 +25,11 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	// Compute only the parts the request reads.
 	rows := selectedAt(ctx, "rows")
 	q.Skip = indicator.CompareSkip{
-		Parent:       !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
-		Earliest:     !rows["sinceEarliest"],
-		Alternatives: !rows["alternatives"],
+		Parent:   !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
+		Earliest: !rows["sinceEarliest"],
+		// Counted below from the observations' own alternatives, so the
+		// count is the length of observation.alternatives.
+		Alternatives: true,
 		// The change's own fields are computed in SQL; only its from
 		// observation needs the second statement.
 		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],
@@ -36,7 +38,49 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	if err != nil {
 		return nil, err
 	}
+	if rows["alternatives"] || selectedAt(ctx, "rows", "observation")["alternatives"] {
+		if err := r.countAlternatives(ctx, c.Rows); err != nil {
+			return nil, err
+		}
+	}
 	return &c, nil
+}
+
+// countAlternatives sets each row's alternatives to the number of other
+// observations of its observation's key (unit, indicator, period, kind
+// and basis), from one engine call whose answers also serve the rows'
+// observation.alternatives lists.
+func (r *Resolver) countAlternatives(ctx context.Context, rows []indicator.CompareRow) error {
+	var ids []int64
+	for _, row := range rows {
+		if row.Obs != nil {
+			ids = append(ids, row.Obs.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var alts map[int64][]indicator.Observation
+	if l, _ := ctx.Value(loadersKey{}).(*loaders); l != nil {
+		if err := l.alternatives.prime(ids); err != nil {
+			return err
+		}
+		var err error
+		if alts, err = l.alternatives.loadMany(ctx, ids); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if alts, err = r.Engine.Alternatives(ctx, ids); err != nil {
+			return err
+		}
+	}
+	for i := range rows {
+		if rows[i].Obs != nil {
+			rows[i].Alternatives = len(alts[rows[i].Obs.ID])
+		}
+	}
+	return nil
 }
 
 func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string) (indicator.TrendQuery, error) {

@@ -151,6 +151,7 @@ type ComplexityRoot struct {
 	}
 
 	Observation struct {
+		Alternatives     func(childComplexity int) int
 		Canonical        func(childComplexity int) int
 		Denominator      func(childComplexity int) int
 		Flags            func(childComplexity int) int
@@ -283,12 +284,13 @@ type ComplexityRoot struct {
 	}
 
 	Source struct {
-		Date   func(childComplexity int) int
-		ID     func(childComplexity int) int
-		Issuer func(childComplexity int) int
-		Kind   func(childComplexity int) int
-		Number func(childComplexity int) int
-		Title  func(childComplexity int) int
+		ContentDate func(childComplexity int) int
+		Date        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Issuer      func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	Trend struct {
@@ -376,6 +378,8 @@ type ObservationResolver interface {
 
 	MeasureUnit(ctx context.Context, obj *indicator.Observation) (string, error)
 	Scale(ctx context.Context, obj *indicator.Observation) (float64, error)
+
+	Alternatives(ctx context.Context, obj *indicator.Observation) ([]indicator.Observation, error)
 }
 type PeriodResolver interface {
 	Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error)
@@ -437,6 +441,7 @@ type SourceResolver interface {
 	Number(ctx context.Context, obj *indicator.Source) (*string, error)
 	Date(ctx context.Context, obj *indicator.Source) (*string, error)
 	Kind(ctx context.Context, obj *indicator.Source) (*string, error)
+	ContentDate(ctx context.Context, obj *indicator.Source) (*string, error)
 }
 type UnitResolver interface {
 	NameEn(ctx context.Context, obj *indicator.Unit) (*string, error)
@@ -905,6 +910,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MatrixCell.Value(childComplexity), true
 
+	case "Observation.alternatives":
+		if e.ComplexityRoot.Observation.Alternatives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.Alternatives(childComplexity), true
 	case "Observation.canonical":
 		if e.ComplexityRoot.Observation.Canonical == nil {
 			break
@@ -1547,6 +1558,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Series.Unit(childComplexity), true
 
+	case "Source.contentDate":
+		if e.ComplexityRoot.Source.ContentDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ContentDate(childComplexity), true
 	case "Source.date":
 		if e.ComplexityRoot.Source.Date == nil {
 			break
@@ -2113,9 +2130,11 @@ type Observation {
   flags: [String!]!
   "Methodology in force, where it changes (poverty_2016_2020, poverty_2021_2025 …)."
   methodology: String
-  "True for the observation analytics use where several share unit, indicator, period and kind (the most recent source wins; see README)."
+  "True for the observation analytics use where several share unit, indicator, period, kind and basis: not flagged doubtful first, then the latest statement, by when the source's figures are as of (Source.contentDate, else its date), not when it was published (see README, Rules behind the answers)."
   canonical: Boolean!
   provenance: Provenance!
+  "The other observations of this one's key (unit, indicator, period, kind and basis: several documents, or one document twice), the canonical one first, each with its provenance. A value that differs from this one's is a source conflict. Batched: every alternatives list of a request costs one engine call together."
+  alternatives: [Observation!]!
 }
 
 "Where a value comes from."
@@ -2137,6 +2156,8 @@ type Source {
   "As precise as known: YYYY, YYYY-MM or YYYY-MM-DD."
   date: String
   kind: String
+  "When the document's figures were stated, where that differs from date (a text republished years later); same format. Conflicting figures are resolved by it (null: by date)."
+  contentDate: String
 }
 
 input ObservationFilter {
@@ -2290,7 +2311,7 @@ type ComparisonRow {
   period: Period
   observation: Observation
   missing: MissingReason
-  "Other observations for the same unit, indicator, period and kind (not used)."
+  "How many other observations share the row's key (unit, indicator, period, kind and basis) and were not used: the length of observation.alternatives, which lists them with their provenance."
   alternatives: Int!
   "Competition rank within the set (1 = best in the indicator's direction); null without a value."
   rank: Int
@@ -2678,6 +2699,8 @@ func (ec *executionContext) childFields_Observation(ctx context.Context, field g
 		return ec.fieldContext_Observation_canonical(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Observation_provenance(ctx, field)
+	case "alternatives":
+		return ec.fieldContext_Observation_alternatives(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Observation", field.Name)
 }
@@ -2882,6 +2905,8 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_date(ctx, field)
 	case "kind":
 		return ec.fieldContext_Source_kind(ctx, field)
+	case "contentDate":
+		return ec.fieldContext_Source_contentDate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
 }
@@ -6106,6 +6131,38 @@ func (ec *executionContext) fieldContext_Observation_provenance(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Observation_alternatives(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Observation_alternatives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Observation().Alternatives(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚕchisoᚋindicatorᚐObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Observation_alternatives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Observation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ObservationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ObservationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8620,6 +8677,29 @@ func (ec *executionContext) _Source_kind(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Source_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, true, true, "String")
+}
+
+func (ec *executionContext) _Source_contentDate(ctx context.Context, field graphql.CollectedField, obj *indicator.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_contentDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Source().ContentDate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_contentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Source", field, true, true, "String")
 }
 
@@ -11542,6 +11622,12 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "alternatives":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Observation_alternatives(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12376,6 +12462,12 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Source_kind(ctx, field, obj)
+				})
+		case "contentDate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Source_contentDate(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
