@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
+	"chiso/engine"
 	"chiso/graph"
 	"chiso/loader"
 	"chiso/store"
@@ -67,10 +68,10 @@ func TestFastListsAnswerAsGqlgen(t *testing.T) {
 			require.NoError(t, err)
 			cfg := serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
 				Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
-			fh, fast := buildHandler(cfg, st, slog.New(slog.DiscardHandler))
+			fh, fast := buildHandler(cfg, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
 			require.NotNil(t, fast)
 			cfg.GqlgenLists = true
-			gh, none := buildHandler(cfg, st, slog.New(slog.DiscardHandler))
+			gh, none := buildHandler(cfg, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
 			require.Nil(t, none)
 			fs, gs := httptest.NewServer(fh), httptest.NewServer(gh)
 			t.Cleanup(fs.Close)

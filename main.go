@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"chiso/datasets"
+	"chiso/engine"
 	"chiso/graph"
 	"chiso/loader"
 	"chiso/store"
@@ -233,7 +234,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer, ready func(addr
 		Loader:      graph.LoaderOptions{Wait: cfg.batchWait},
 		MaxBody:     1 << 20,
 		CacheBytes:  int64(cfg.cacheMB) << 20,
-	}, st, log)
+	}, engine.New(st, engine.Options{MaxRows: cfg.maxRows}), log)
 	srv := &http.Server{Addr: cfg.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
+	"chiso/engine"
 	"chiso/graph"
 	"chiso/loader"
 	"chiso/store"
@@ -36,7 +37,7 @@ func newCacheEnv(t *testing.T, cacheBytes int64) *cacheEnv {
 	_, err := ld.Load(context.Background(), loader.Dir{Name: "embedded:laichau", FS: datasets.LaiChau()})
 	require.NoError(t, err)
 	h := newHandler(serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
-		Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20, CacheBytes: cacheBytes}, st, slog.New(slog.DiscardHandler))
+		Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20, CacheBytes: cacheBytes}, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &cacheEnv{st: st, ld: ld, srv: srv}

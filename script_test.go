@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
+	"chiso/engine"
 	"chiso/graph"
 	"chiso/loader"
 	"chiso/store"
@@ -44,7 +45,7 @@ func newScriptEnv(t *testing.T, limits graph.Limits, q graph.QueryLimits, timeou
 	h := newHandler(serverConfig{Timeout: timeout, Limits: limits, QueryLimits: q,
 		// A generous window: under -race on 2 cores, a thousand sibling
 		// resolvers may take long to arrive; batches must still not split.
-		Loader: graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second}, MaxBody: 1 << 20}, st, log)
+		Loader: graph.LoaderOptions{Wait: 100 * time.Millisecond, MaxWait: 30 * time.Second}, MaxBody: 1 << 20}, engine.New(st, engine.Options{MaxRows: 100_000}), log)
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 	return &scriptEnv{t: t, st: st, ld: loader.New(st, loader.Options{MaxErrors: 20}), srv: srv}

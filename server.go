@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"chiso/engine"
 	"chiso/graph"
 	"chiso/indicator"
 )
@@ -74,7 +75,11 @@ func buildHandler(cfg serverConfig, eng indicator.Engine, log *slog.Logger) (htt
 			return
 		}
 		body := map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations}
-		if pi, ok := eng.(interface{ PointIndex() string }); ok {
+		src := any(eng)
+		if w, ok := eng.(interface{ Unwrap() engine.Store }); ok {
+			src = w.Unwrap()
+		}
+		if pi, ok := src.(interface{ PointIndex() string }); ok {
 			body["pointIndex"] = pi.PointIndex() // off, building or ready
 		}
 		json.NewEncoder(w).Encode(body)

@@ -15,7 +15,8 @@ import (
 
 // verifyCmd checks a curated dataset: it must load with no errors, and
 // every figure must be found as written on its cited source line and parse
-// to its value (see datasets.Verify).
+// to its value, and every rollup rule's measure units must fit (see
+// datasets.Verify).
 func verifyCmd(args []string, out io.Writer) error {
 	fl := flag.NewFlagSet("chiso verify", flag.ContinueOnError)
 	fl.SetOutput(out)
@@ -30,11 +31,14 @@ func verifyCmd(args []string, out io.Writer) error {
 	}
 	st := store.New(store.Options{})
 	defer st.Close()
-	info, err := loader.New(st, loader.Options{}).Load(context.Background(), dir)
-	if err != nil {
-		return err
+	info, loadErr := loader.New(st, loader.Options{}).Load(context.Background(), dir)
+	if loadErr != nil {
+		// The file checks below still run: they say more about a dataset
+		// the loader refuses (how many rules have incompatible units …).
+		fmt.Fprintf(out, "load: %v\n", loadErr)
+	} else {
+		fmt.Fprintf(out, "load: ok (%d sources, %d units, %d indicators, %d observations)\n", info.Sources, info.Units, info.Indicators, info.Observations)
 	}
-	fmt.Fprintf(out, "load: ok (%d sources, %d units, %d indicators, %d observations)\n", info.Sources, info.Units, info.Indicators, info.Observations)
 	var srcFS fs.FS
 	if st, err := os.Stat(*seeds); err == nil && st.IsDir() {
 		srcFS = os.DirFS(*seeds)
@@ -52,11 +56,21 @@ func verifyCmd(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "raw-on-line: %d of %d observations found on their cited line\n", rep.RawChecked, rep.Observations)
 	}
 	fmt.Fprintf(out, "breakdowns compared with their totals: %d\n", rep.Breakdowns)
+	fmt.Fprintf(out, "RATIO / WEIGHTED_MEAN rules with incompatible dimensions: %d of %d\n", rep.IncompatibleRules, rep.DimensionRules)
+	fmt.Fprintf(out, "indicator aliases resolving to one indicator each: %d\n", rep.Aliases)
+	if rep.ReadmeChecked {
+		fmt.Fprintf(out, "README/data disagreements: %d (%d listed items of flagged figures)\n", rep.ReadmeDisagreements, rep.ReadmeItems)
+	} else {
+		fmt.Fprintln(out, "README.md not found: SKIPPING the check that its lists of flagged figures match the data")
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, p)
 	}
 	if len(rep.Problems) > 0 {
 		return fmt.Errorf("verify: %d problems", len(rep.Problems))
+	}
+	if loadErr != nil {
+		return fmt.Errorf("verify: the dataset does not load: %w", loadErr)
 	}
 	fmt.Fprintln(out, "verify: ok")
 	return nil

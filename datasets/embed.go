@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed laichau/*.csv
+//go:embed laichau/*.csv laichau/README.md
 var files embed.FS
 
 // LaiChau is the Lai Châu dataset: sources, units, indicators and

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 type Problem struct {
 	File  string
 	Line  int
-	Check string // raw-on-line, raw-value, breakdown, reference
+	Check string // raw-on-line, raw-value, breakdown, reference, unit, dimension, readme
 	Msg   string
 }
 
@@ -34,7 +35,20 @@ type Report struct {
 	RawChecked     int  // observations whose raw was found on its cited line
 	SourcesChecked bool // false when the source folder was not available
 	Breakdowns     int  // total/part groups compared
-	Problems       []Problem
+	// DimensionRules counts the RATIO and WEIGHTED_MEAN rules whose
+	// dimensions were checked (indicator.CheckRule); IncompatibleRules
+	// those refused (each is also a "dimension" problem).
+	DimensionRules    int
+	IncompatibleRules int
+	Aliases           int // former indicator codes, each resolving to one indicator
+	// ReadmeChecked is false when the folder has no README.md; then the
+	// README's lists of flagged figures are not compared with the data.
+	ReadmeChecked bool
+	ReadmeItems   int // items of the README's flagged lists
+	// ReadmeDisagreements counts the README items without a flagged row
+	// and the flagged rows without a README item (also in Problems).
+	ReadmeDisagreements int
+	Problems            []Problem
 }
 
 // Verify checks a curated dataset folder: (1) each observation's raw
@@ -44,7 +58,12 @@ type Report struct {
 // the parts of a breakdown do not exceed their total within rounding
 // unless flagged inconsistent, (4) every referenced unit,
 // indicator and source exists, every indicator has a rollup rule, and
-// every observation carries its provenance.
+// every observation carries its provenance and every alias names one
+// indicator, (5) every measure unit is known, every rollup rule's
+// dimensions fit (indicator.CheckRule), and every part converts into its
+// total's unit, (6) the README's lists of flagged figures ("Source
+// inconsistencies", "Suspected typos") and the flags in the data agree
+// (see checkReadme).
 func Verify(data fs.FS, sources fs.FS) (Report, error) {
 	rep := Report{PerSource: map[string]int{}, SourcesChecked: sources != nil}
 	srcRows, err := readTable(data, "sources.csv")
@@ -86,11 +105,70 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 			parts[t] = append(parts[t], code)
 		}
 	}
+	// Every alias (a former code) resolves to exactly one indicator.
+	aliasOf := map[string]string{}
+	for _, r := range indRows {
+		if r.get("aliases") == "" {
+			continue
+		}
+		for _, a := range strings.Split(r.get("aliases"), ";") {
+			a = strings.TrimSpace(a)
+			switch owner, dup := aliasOf[a]; {
+			case a == "":
+				add("indicators.csv", r.line, "reference", "indicator %s: empty alias in %q", r.get("code"), r.get("aliases"))
+			case inds[a].line != 0:
+				add("indicators.csv", r.line, "reference", "indicator %s: alias %q is the code of an indicator", r.get("code"), a)
+			case dup:
+				add("indicators.csv", r.line, "reference", "indicator %s: alias %q is also an alias of %s", r.get("code"), a, owner)
+			default:
+				aliasOf[a] = r.get("code")
+			}
+		}
+	}
+	rep.Aliases = len(aliasOf)
 	for _, r := range indRows {
 		rule, _ := indicator.ParseRule(r.get("rollup"))
 		for _, ref := range append(rule.References(), r.get("total")) {
 			if ref != "" && inds[ref].line == 0 {
 				add("indicators.csv", r.line, "reference", "indicator %s refers to unknown indicator %q", r.get("code"), ref)
+			}
+		}
+	}
+	// Measure units and the dimensions of every rule.
+	catalog := map[string]indicator.Indicator{}
+	for _, r := range indRows {
+		x := indicator.Indicator{Code: r.get("code"), MeasureUnit: r.get("measure_unit"), Scale: 1}
+		if v, err := strconv.ParseFloat(r.get("scale"), 64); err == nil && v > 0 {
+			x.Scale = v
+		}
+		x.Rollup, _ = indicator.ParseRule(r.get("rollup"))
+		catalog[x.Code] = x
+	}
+	lookup := func(code string) (indicator.Indicator, bool) { x, ok := catalog[code]; return x, ok }
+	for _, r := range indRows {
+		x := catalog[r.get("code")]
+		if _, err := indicator.MeasureOf(x.MeasureUnit); err != nil {
+			add("indicators.csv", r.line, "unit", "indicator %s: %v", x.Code, err)
+			continue
+		}
+		if x.Rollup.Kind == "" {
+			continue // reported above
+		}
+		counted := x.Rollup.Kind == indicator.RuleRatio || x.Rollup.Kind == indicator.RuleWeightedMean
+		if counted {
+			rep.DimensionRules++
+		}
+		if err := indicator.CheckRule(x, lookup); err != nil {
+			if counted {
+				rep.IncompatibleRules++
+			}
+			add("indicators.csv", r.line, "dimension", "%v", err)
+		}
+		if t, ok := catalog[r.get("total")]; ok {
+			if _, err := indicator.MeasureOf(t.MeasureUnit); err == nil {
+				if _, err := indicator.Factor(x, t); err != nil {
+					add("indicators.csv", r.line, "dimension", "a part must measure what its total does: %v", err)
+				}
 			}
 		}
 	}
@@ -179,6 +257,10 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 		all = append(all, obs{r, value})
 	}
+	if readme, err := fs.ReadFile(data, "README.md"); err == nil {
+		rep.ReadmeChecked = true
+		checkReadme(&rep, string(readme), srcRows, obsRows)
+	}
 	// Breakdowns: the parts of one breakdown dimension of a total (same
 	// unit, period, kind and source) must not exceed the total within
 	// rounding, nor their shares 100%, unless a figure is flagged
@@ -222,8 +304,14 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 		flagged := false
 		sum, first := 0.0, 0
-		for _, o := range pv {
-			sum += o.value
+		for code, o := range pv {
+			f := 1.0 // a part in another unit of the total's dimension is converted
+			if k.kind != "share" {
+				if x, err := indicator.Factor(catalog[code], catalog[k.total]); err == nil {
+					f = x
+				}
+			}
+			sum += o.value * f
 			if strings.Contains(";"+o.get("flags")+";", ";inconsistent;") {
 				flagged = true
 			}
@@ -258,6 +346,124 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// readmeLists are the README sections that list flagged figures, with the
+// flag their rows carry.
+var readmeLists = []struct{ heading, flag string }{
+	{"## Source inconsistencies", "inconsistent"},
+	{"## Suspected typos", "typo_suspected"},
+}
+
+var (
+	readmeItem = regexp.MustCompile(`^- (\d{3}) ([^:]*):`)
+	readmeLine = regexp.MustCompile(`L(\d+)(?:-(\d+))?`)
+)
+
+// checkReadme compares the README's lists of flagged figures with the
+// data. An item ("- 003 L568 vs L627: …") names a document by the first
+// three characters of its id and one or more lines (L12, L12-14, L12/L14);
+// at least one row of that document at one of those lines must carry the
+// list's flag. Conversely every row with the flag must be at a line some
+// item of the list names for its document.
+func checkReadme(rep *Report, readme string, srcRows, obsRows []row) {
+	srcOf := map[string]string{} // "003" -> source id
+	for _, r := range srcRows {
+		if id := r.get("id"); len(id) >= 3 {
+			srcOf[id[:3]] = id
+		}
+	}
+	lines := strings.Split(readme, "\n")
+	type loc = readmeLoc
+	for _, list := range readmeLists {
+		start := -1
+		for i, l := range lines {
+			if strings.TrimSpace(l) == list.heading {
+				start = i
+			}
+		}
+		if start < 0 {
+			rep.ReadmeDisagreements++
+			rep.Problems = append(rep.Problems, Problem{File: "README.md", Check: "readme", Msg: fmt.Sprintf("no section %q", list.heading)})
+			continue
+		}
+		listed := map[loc]bool{}
+		type item struct {
+			line int
+			locs []loc
+		}
+		var items []item
+		for i := start + 1; i < len(lines) && !strings.HasPrefix(lines[i], "## "); i++ {
+			m := readmeItem.FindStringSubmatch(lines[i])
+			if m == nil {
+				continue
+			}
+			it := item{line: i + 1}
+			src, ok := srcOf[m[1]]
+			if !ok {
+				rep.ReadmeDisagreements++
+				rep.Problems = append(rep.Problems, Problem{File: "README.md", Line: i + 1, Check: "readme", Msg: fmt.Sprintf("document %s is not a source", m[1])})
+				continue
+			}
+			for _, lm := range readmeLine.FindAllStringSubmatch(m[2], -1) {
+				a, _ := strconv.Atoi(lm[1])
+				b := a
+				if lm[2] != "" {
+					b, _ = strconv.Atoi(lm[2])
+				}
+				for n := a; n <= b && n-a < 1000; n++ {
+					it.locs = append(it.locs, loc{src, n})
+					listed[loc{src, n}] = true
+				}
+			}
+			if len(it.locs) == 0 {
+				rep.ReadmeDisagreements++
+				rep.Problems = append(rep.Problems, Problem{File: "README.md", Line: i + 1, Check: "readme", Msg: fmt.Sprintf("item names no line (L12, L12-14): %q", m[0])})
+				continue
+			}
+			items = append(items, it)
+		}
+		rep.ReadmeItems += len(items)
+		flagged := map[loc]bool{}
+		for _, r := range obsRows {
+			if !strings.Contains(";"+r.get("flags")+";", ";"+list.flag+";") {
+				continue
+			}
+			n, _ := strconv.Atoi(r.get("line"))
+			l := loc{r.get("source"), n}
+			flagged[l] = true
+			if !listed[l] {
+				rep.ReadmeDisagreements++
+				rep.Problems = append(rep.Problems, Problem{File: "observations.csv", Line: r.line, Check: "readme",
+					Msg: fmt.Sprintf("%s is flagged %s but README's %q does not list %s line %d", r.get("indicator"), list.flag, strings.TrimPrefix(list.heading, "## "), l.src, l.line)})
+			}
+		}
+		for _, it := range items {
+			hit := false
+			for _, l := range it.locs {
+				hit = hit || flagged[l]
+			}
+			if !hit {
+				rep.ReadmeDisagreements++
+				rep.Problems = append(rep.Problems, Problem{File: "README.md", Line: it.line, Check: "readme",
+					Msg: fmt.Sprintf("no row of %s at line(s) %v is flagged %s", it.locs[0].src, lineNumbers(it.locs), list.flag)})
+			}
+		}
+	}
+}
+
+// readmeLoc is a document line.
+type readmeLoc struct {
+	src  string
+	line int
+}
+
+func lineNumbers(ls []readmeLoc) []int {
+	out := make([]int, len(ls))
+	for i, l := range ls {
+		out[i] = l.line
+	}
+	return out
 }
 
 func close(a, b float64) bool {

@@ -13,12 +13,15 @@ import (
 // generated resolvers delegate here because their parameters are named
 // after the schema's arguments (indicator, period …).
 
-func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error) {
+func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error) {
 	choice, err := periodChoice(pc)
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind)}
+	if inds, err = r.indicatorCodes(ctx, inds); err != nil {
+		return nil, err
+	}
+	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind), Basis: domainBasis(basis)}
 	if rankBy != nil {
 		q.RankBy = indicator.RankBy(*rankBy)
 	}
@@ -30,8 +33,8 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 		// Counted below from the observations' own alternatives, so the
 		// count is the length of observation.alternatives.
 		Alternatives: true,
-		// The change's own fields are computed in SQL; only its from
-		// observation needs the second statement.
+		// The change's own fields are computed from the rows read; only
+		// its from observation needs reading.
 		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
@@ -83,8 +86,8 @@ func (r *Resolver) countAlternatives(ctx context.Context, rows []indicator.Compa
 	return nil
 }
 
-func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string) (indicator.TrendQuery, error) {
-	q := indicator.TrendQuery{Unit: unit, Indicator: ind, Kind: domainKind(kind)}
+func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string, basis *model.Basis) (indicator.TrendQuery, error) {
+	q := indicator.TrendQuery{Unit: unit, Indicator: ind, Kind: domainKind(kind), Basis: domainBasis(basis)}
 	var err error
 	if q.Base, err = parsePeriod("base", base); err != nil {
 		return q, err
@@ -96,8 +99,12 @@ func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, bas
 	return q, err
 }
 
-func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.ObservationKind, base, from, to *string) (*indicator.Trend, error) {
-	q, err := r.trendQuery(unit, ind, kind, base, from, to)
+func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.ObservationKind, base, from, to *string, basis *model.Basis) (*indicator.Trend, error) {
+	ind, err := r.indicatorCode(ctx, ind)
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.trendQuery(unit, ind, kind, base, from, to, basis)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +115,12 @@ func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.Obse
 	return &t, nil
 }
 
-func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind) (*indicator.Change, error) {
-	q, err := r.trendQuery(unit, ind, kind, nil, &from, &to)
+func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error) {
+	ind, err := r.indicatorCode(ctx, ind)
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.trendQuery(unit, ind, kind, nil, &from, &to, basis)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +131,7 @@ func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind 
 	return &c, nil
 }
 
-func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error) {
+func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error) {
 	ps, err := parsePeriods("periods", periods)
 	if err != nil {
 		return nil, err
@@ -132,14 +143,17 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 	if o != nil && len(ps) > 0 {
 		return nil, indicator.Invalidf("over", "give either periods (roll children up) or over (roll years up), not both")
 	}
-	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind)}
+	if ind, err = r.indicatorCode(ctx, ind); err != nil {
+		return nil, err
+	}
+	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind), Basis: domainBasis(basis)}
 	// Compute only the parts the request reads.
 	fields := selectedAt(ctx)
 	q.Skip = indicator.RollupSkip{
 		Inputs:   !fields["inputs"],
 		Missing:  !selectedAt(ctx, "coverage")["missing"],
 		Reported: !fields["reported"],
-		Gap:      !fields["gap"] && !fields["gapRelative"],
+		Gap:      !fields["gap"] && !fields["gapRelative"] && !fields["gapReason"],
 	}
 	return rows(r.Engine.Rollup(ctx, q))
 }
@@ -147,6 +161,10 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYear *int) ([]indicator.ProgressRow, error) {
 	if len(units) == 0 {
 		return nil, indicator.Invalidf("units", "name at least one unit")
+	}
+	inds, err := r.indicatorCodes(ctx, inds)
+	if err != nil {
+		return nil, err
 	}
 	q := indicator.ProgressQuery{Units: units, Indicators: inds}
 	if targetYear != nil {
@@ -158,6 +176,9 @@ func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYea
 func (r *Resolver) reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error) {
 	p, err := parsePeriod("period", period)
 	if err != nil {
+		return nil, err
+	}
+	if total, err = r.indicatorCode(ctx, total); err != nil {
 		return nil, err
 	}
 	return rows(r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)}))
@@ -183,6 +204,9 @@ func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSe
 	}
 	choice, err := periodChoice(pc)
 	if err != nil {
+		return nil, err
+	}
+	if inds, err = r.indicatorCodes(ctx, inds); err != nil {
 		return nil, err
 	}
 	byIndicator := by != nil && *by == model.MatrixColumnsIndicator
@@ -226,4 +250,31 @@ func selectedAt(ctx context.Context, path ...string) map[string]bool {
 		out[f.Name] = true
 	}
 	return out
+}
+
+// domainBasis is a Basis argument in the domain's terms; nil leaves the
+// choice to the engine's default.
+func domainBasis(b *model.Basis) *indicator.Basis {
+	if b == nil {
+		return nil
+	}
+	x := indicator.BasisPoint
+	switch *b {
+	case model.BasisPerYear:
+		x = indicator.BasisPerYear
+	case model.BasisCumulative:
+		x = indicator.BasisCumulative
+	}
+	return &x
+}
+
+// apiBasis is a basis as the schema's enum.
+func apiBasis(b indicator.Basis) model.Basis {
+	switch b {
+	case indicator.BasisPerYear:
+		return model.BasisPerYear
+	case indicator.BasisCumulative:
+		return model.BasisCumulative
+	}
+	return model.BasisPoint
 }

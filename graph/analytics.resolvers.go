@@ -25,6 +25,11 @@ func (r *comparisonRowResolver) Missing(ctx context.Context, obj *indicator.Comp
 	return &m, nil
 }
 
+// Basis is the resolver for the basis field.
+func (r *comparisonRowResolver) Basis(ctx context.Context, obj *indicator.CompareRow) (model.Basis, error) {
+	return apiBasis(obj.Basis), nil
+}
+
 // Unit is the resolver for the unit field.
 func (r *progressResolver) Unit(ctx context.Context, obj *indicator.ProgressRow) (*indicator.Unit, error) {
 	return r.mustUnit(ctx, obj.Unit)
@@ -46,23 +51,23 @@ func (r *progressResolver) Note(ctx context.Context, obj *indicator.ProgressRow)
 }
 
 // Compare is the resolver for the compare field.
-func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error) {
-	return r.compare(ctx, indicators, units, period, kind, rankBy)
+func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error) {
+	return r.compare(ctx, indicators, units, period, kind, rankBy, basis)
 }
 
 // Trend is the resolver for the trend field.
-func (r *queryResolver) Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) (*indicator.Trend, error) {
-	return r.trend(ctx, unit, indicator, kind, base, from, to)
+func (r *queryResolver) Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error) {
+	return r.trend(ctx, unit, indicator, kind, base, from, to, basis)
 }
 
 // Change is the resolver for the change field.
-func (r *queryResolver) Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind) (*indicator.Change, error) {
-	return r.change(ctx, unit, indicator, from, to, kind)
+func (r *queryResolver) Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error) {
+	return r.change(ctx, unit, indicator, from, to, kind, basis)
 }
 
 // Rollup is the resolver for the rollup field.
-func (r *queryResolver) Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error) {
-	return r.rollup(ctx, indicator, units, childLevel, periods, over, kind)
+func (r *queryResolver) Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error) {
+	return r.rollup(ctx, indicator, units, childLevel, periods, over, kind, basis)
 }
 
 // Progress is the resolver for the progress field.
@@ -125,6 +130,11 @@ func (r *rollupRowResolver) Coverage(ctx context.Context, obj *indicator.RollupR
 // Inputs is the resolver for the inputs field.
 func (r *rollupRowResolver) Inputs(ctx context.Context, obj *indicator.RollupRow) ([]indicator.Observation, error) {
 	return r.observations(ctx, obj.Inputs)
+}
+
+// Basis is the resolver for the basis field.
+func (r *rollupRowResolver) Basis(ctx context.Context, obj *indicator.RollupRow) (model.Basis, error) {
+	return apiBasis(obj.Basis), nil
 }
 
 // Comparison returns ComparisonResolver implementation.

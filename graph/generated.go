@@ -61,20 +61,24 @@ type ComplexityRoot struct {
 	}
 
 	Comparison struct {
-		CommonPeriod func(childComplexity int) int
-		MixedPeriods func(childComplexity int) int
-		Periods      func(childComplexity int) int
-		Rows         func(childComplexity int) int
-		UnitsInSet   func(childComplexity int) int
+		CommonPeriod     func(childComplexity int) int
+		MixedMethodology func(childComplexity int) int
+		MixedPeriods     func(childComplexity int) int
+		Periods          func(childComplexity int) int
+		Rows             func(childComplexity int) int
+		UnitsInSet       func(childComplexity int) int
 	}
 
 	ComparisonRow struct {
 		Alternatives      func(childComplexity int) int
+		Basis             func(childComplexity int) int
+		CommonPeriod      func(childComplexity int) int
 		DiffFromMean      func(childComplexity int) int
 		DiffFromParent    func(childComplexity int) int
 		Earliest          func(childComplexity int) int
 		IndicatorInfo     func(childComplexity int) int
 		Missing           func(childComplexity int) int
+		MixedMethodology  func(childComplexity int) int
 		Obs               func(childComplexity int) int
 		Parent            func(childComplexity int) int
 		ParentTiesOrNil   func(childComplexity int) int
@@ -109,6 +113,7 @@ type ComplexityRoot struct {
 	}
 
 	Indicator struct {
+		Aliases     func(childComplexity int) int
 		Breakdown   func(childComplexity int) int
 		Code        func(childComplexity int) int
 		Coverage    func(childComplexity int) int
@@ -152,6 +157,7 @@ type ComplexityRoot struct {
 
 	Observation struct {
 		Alternatives     func(childComplexity int) int
+		Basis            func(childComplexity int) int
 		Canonical        func(childComplexity int) int
 		Denominator      func(childComplexity int) int
 		Flags            func(childComplexity int) int
@@ -217,8 +223,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Change       func(childComplexity int, unit string, indicator string, from string, to string, kind *model.ObservationKind) int
-		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) int
+		Change       func(childComplexity int, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) int
+		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
 		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string) int
@@ -226,11 +232,11 @@ type ComplexityRoot struct {
 		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string) int
 		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
 		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
-		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) int
+		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) int
 		Series       func(childComplexity int, unit string, indicator string, kinds []model.ObservationKind) int
 		Source       func(childComplexity int, id string) int
 		Sources      func(childComplexity int) int
-		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) int
+		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) int
 		Unit         func(childComplexity int, code string) int
 		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string) int
 	}
@@ -258,8 +264,10 @@ type ComplexityRoot struct {
 	}
 
 	RollupRow struct {
+		Basis       func(childComplexity int) int
 		Coverage    func(childComplexity int) int
 		Gap         func(childComplexity int) int
+		GapReason   func(childComplexity int) int
 		GapRelative func(childComplexity int) int
 		Inputs      func(childComplexity int) int
 		Period      func(childComplexity int) int
@@ -347,6 +355,8 @@ type ComparisonResolver interface {
 }
 type ComparisonRowResolver interface {
 	Missing(ctx context.Context, obj *indicator.CompareRow) (*model.MissingReason, error)
+
+	Basis(ctx context.Context, obj *indicator.CompareRow) (model.Basis, error)
 }
 type CoverageResolver interface {
 	ObservationCount(ctx context.Context, obj *indicator.Coverage) (int, error)
@@ -367,6 +377,7 @@ type IndicatorResolver interface {
 	Rollup(ctx context.Context, obj *indicator.Indicator) (*indicator.Rule, error)
 	Total(ctx context.Context, obj *indicator.Indicator) (*indicator.Indicator, error)
 	Breakdown(ctx context.Context, obj *indicator.Indicator) (*string, error)
+
 	Parts(ctx context.Context, obj *indicator.Indicator) ([]indicator.Indicator, error)
 	Coverage(ctx context.Context, obj *indicator.Indicator) (*indicator.Coverage, error)
 }
@@ -378,6 +389,8 @@ type ObservationResolver interface {
 
 	MeasureUnit(ctx context.Context, obj *indicator.Observation) (string, error)
 	Scale(ctx context.Context, obj *indicator.Observation) (float64, error)
+
+	Basis(ctx context.Context, obj *indicator.Observation) (model.Basis, error)
 
 	Alternatives(ctx context.Context, obj *indicator.Observation) ([]indicator.Observation, error)
 }
@@ -405,10 +418,10 @@ type QueryResolver interface {
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
-	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy) (*indicator.Comparison, error)
-	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string) (*indicator.Trend, error)
-	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind) (*indicator.Change, error)
-	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind) ([]indicator.RollupRow, error)
+	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error)
+	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error)
+	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error)
+	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error)
 	Progress(ctx context.Context, units []string, indicators []string, targetYear *int) ([]indicator.ProgressRow, error)
 	Reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error)
 	Matrix(ctx context.Context, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error)
@@ -428,6 +441,7 @@ type RollupRowResolver interface {
 	Coverage(ctx context.Context, obj *indicator.RollupRow) (*model.RollupCoverage, error)
 
 	Inputs(ctx context.Context, obj *indicator.RollupRow) ([]indicator.Observation, error)
+	Basis(ctx context.Context, obj *indicator.RollupRow) (model.Basis, error)
 }
 type RollupRuleResolver interface {
 	Kind(ctx context.Context, obj *indicator.Rule) (model.RollupKind, error)
@@ -529,6 +543,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Comparison.CommonPeriod(childComplexity), true
+	case "Comparison.mixedMethodology":
+		if e.ComplexityRoot.Comparison.MixedMethodology == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comparison.MixedMethodology(childComplexity), true
 	case "Comparison.mixedPeriods":
 		if e.ComplexityRoot.Comparison.MixedPeriods == nil {
 			break
@@ -560,6 +580,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.Alternatives(childComplexity), true
+	case "ComparisonRow.basis":
+		if e.ComplexityRoot.ComparisonRow.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Basis(childComplexity), true
+	case "ComparisonRow.commonPeriod":
+		if e.ComplexityRoot.ComparisonRow.CommonPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.CommonPeriod(childComplexity), true
 	case "ComparisonRow.diffFromMean":
 		if e.ComplexityRoot.ComparisonRow.DiffFromMean == nil {
 			break
@@ -590,6 +622,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.Missing(childComplexity), true
+	case "ComparisonRow.mixedMethodology":
+		if e.ComplexityRoot.ComparisonRow.MixedMethodology == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.MixedMethodology(childComplexity), true
 	case "ComparisonRow.observation":
 		if e.ComplexityRoot.ComparisonRow.Obs == nil {
 			break
@@ -743,6 +781,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Dataset.Version(childComplexity), true
 
+	case "Indicator.aliases":
+		if e.ComplexityRoot.Indicator.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.Aliases(childComplexity), true
 	case "Indicator.breakdown":
 		if e.ComplexityRoot.Indicator.Breakdown == nil {
 			break
@@ -916,6 +960,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.Alternatives(childComplexity), true
+	case "Observation.basis":
+		if e.ComplexityRoot.Observation.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.Basis(childComplexity), true
 	case "Observation.canonical":
 		if e.ComplexityRoot.Observation.Canonical == nil {
 			break
@@ -1197,7 +1247,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Change(childComplexity, args["unit"].(string), args["indicator"].(string), args["from"].(string), args["to"].(string), args["kind"].(*model.ObservationKind)), true
+		return e.ComplexityRoot.Query.Change(childComplexity, args["unit"].(string), args["indicator"].(string), args["from"].(string), args["to"].(string), args["kind"].(*model.ObservationKind), args["basis"].(*model.Basis)), true
 	case "Query.compare":
 		if e.ComplexityRoot.Query.Compare == nil {
 			break
@@ -1208,7 +1258,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind), args["rankBy"].(*model.RankBy)), true
+		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind), args["rankBy"].(*model.RankBy), args["basis"].(*model.Basis)), true
 	case "Query.dataset":
 		if e.ComplexityRoot.Query.Dataset == nil {
 			break
@@ -1292,7 +1342,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Rollup(childComplexity, args["indicator"].(string), args["units"].(model.UnitSetInput), args["childLevel"].(*model.Level), args["periods"].([]string), args["over"].(*string), args["kind"].(*model.ObservationKind)), true
+		return e.ComplexityRoot.Query.Rollup(childComplexity, args["indicator"].(string), args["units"].(model.UnitSetInput), args["childLevel"].(*model.Level), args["periods"].([]string), args["over"].(*string), args["kind"].(*model.ObservationKind), args["basis"].(*model.Basis)), true
 	case "Query.series":
 		if e.ComplexityRoot.Query.Series == nil {
 			break
@@ -1331,7 +1381,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Trend(childComplexity, args["unit"].(string), args["indicator"].(string), args["kind"].(*model.ObservationKind), args["base"].(*string), args["from"].(*string), args["to"].(*string)), true
+		return e.ComplexityRoot.Query.Trend(childComplexity, args["unit"].(string), args["indicator"].(string), args["kind"].(*model.ObservationKind), args["base"].(*string), args["from"].(*string), args["to"].(*string), args["basis"].(*model.Basis)), true
 	case "Query.unit":
 		if e.ComplexityRoot.Query.Unit == nil {
 			break
@@ -1453,6 +1503,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RollupCoverage.WithData(childComplexity), true
 
+	case "RollupRow.basis":
+		if e.ComplexityRoot.RollupRow.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Basis(childComplexity), true
 	case "RollupRow.coverage":
 		if e.ComplexityRoot.RollupRow.Coverage == nil {
 			break
@@ -1465,6 +1521,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RollupRow.Gap(childComplexity), true
+	case "RollupRow.gapReason":
+		if e.ComplexityRoot.RollupRow.GapReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.GapReason(childComplexity), true
 	case "RollupRow.gapRelative":
 		if e.ComplexityRoot.RollupRow.GapRelative == nil {
 			break
@@ -2032,6 +2094,8 @@ type Indicator {
   total: Indicator
   "The dimension along which this indicator breaks its total down (road_surface, school_level …). Parts sharing a total and a breakdown partition the total; parts without one are subsets."
   breakdown: String
+  "Former codes of this indicator (merged duplicates). Every argument that takes an indicator code accepts an alias, and the answer names this indicator's code."
+  aliases: [String!]!
   "Indicators that are parts of this one."
   parts: [Indicator!]!
   "Which units and periods have data."
@@ -2092,6 +2156,8 @@ enum ObservationKind {
   SHARE
   "Percent of a plan achieved."
   ACHIEVEMENT
+  "Amount by which an actual exceeds its plan or target (\"exceeded the plan by …\"), in the indicator's unit (for a rate, percentage points); not a change over time."
+  EXCESS
 }
 
 "A unit's observations of one indicator, ordered by period."
@@ -2132,6 +2198,8 @@ type Observation {
   methodology: String
   "True for the observation analytics use where several share unit, indicator, period, kind and basis: not flagged doubtful first, then the latest statement, by when the source's figures are as of (Source.contentDate, else its date), not when it was published (see README, Rules behind the answers)."
   canonical: Boolean!
+  "What the value measures over its period (see Basis)."
+  basis: Basis!
   provenance: Provenance!
   "The other observations of this one's key (unit, indicator, period, kind and basis: several documents, or one document twice), the canonical one first, each with its provenance. A value that differs from this one's is a source conflict. Batched: every alternatives list of a request costs one engine call together."
   alternatives: [Observation!]!
@@ -2213,16 +2281,16 @@ type Dataset {
 
 extend type Query {
   "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
-  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE): Comparison
+  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE, basis: Basis): Comparison
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
-  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String): Trend
+  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String, basis: Basis): Trend
 
   "The change between two periods of one series; NOT_FOUND unless the series has a value for both."
-  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL): Change
+  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL, basis: Basis): Change
 
   "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
-  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL): [RollupRow!]
+  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL, basis: Basis): [RollupRow!]
 
   "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
   progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]
@@ -2271,8 +2339,14 @@ input PeriodChoiceInput {
 
 "Why a comparison row has no value."
 enum MissingReason {
+  "No value of the kind (in the exact period, when one is asked for)."
   NO_DATA
+  "The unit's latest value is older than maxAgeYears before the newest in the set."
   STALE
+  "Values only of another basis than the one compared (see Basis)."
+  OTHER_BASIS
+  "Values, but none in the indicator's common period (COMMON mode)."
+  NOT_IN_COMMON_PERIOD
 }
 
 "The change between two observations of one series."
@@ -2288,7 +2362,7 @@ type Change {
   cagr: Float
   "The two ends differ in methodology (or the later is flagged break): do not read as a like-for-like change."
   crossesBreak: Boolean!
-  "RANGE_VS_POINT when a plan-period total meets a single-period value."
+  "RANGE_VS_POINT when a plan-period total meets a single-period value; BASIS_DIFFERS when the two ends are of different bases."
   warnings: [String!]!
 }
 
@@ -2299,9 +2373,11 @@ type Comparison {
   periods: [Period!]!
   "Rows of one indicator use different periods: the comparison mixes periods."
   mixedPeriods: Boolean!
-  "COMMON mode: the period chosen."
+  "COMMON mode: the period chosen, when every indicator has the same one (each row has its indicator's)."
   commonPeriod: Period
   unitsInSet: Int!
+  "Some indicator's ranked values were measured under different methodologies: those ranks compare across a break."
+  mixedMethodology: Boolean!
 }
 
 type ComparisonRow {
@@ -2328,8 +2404,14 @@ type ComparisonRow {
   diffFromParent: Float
   setMean: Float
   diffFromMean: Float
-  "From the unit's earliest value of this kind (single periods only) to this one."
+  "From the unit's earliest value of this kind and basis (single periods only) to this one."
   sinceEarliest: Change
+  "The basis the indicator is compared on (every row of one indicator has the same)."
+  basis: Basis!
+  "COMMON mode: this indicator's common period."
+  commonPeriod: Period
+  "This indicator's ranked values were measured under different methodologies: the rank compares across a break."
+  mixedMethodology: Boolean!
 }
 
 type Trend {
@@ -2380,6 +2462,24 @@ type RollupRow {
   gapRelative: Float
   "The observations the value was computed from."
   inputs: [Observation!]!
+  "What value measures: the children's basis; over time CUMULATIVE for SUM, PER_YEAR for MEAN and WEIGHTED_MEAN, POINT for LAST and RATIO."
+  basis: Basis!
+  "Why gap is null although the unit reports a value (its basis differs)."
+  gapReason: String
+}
+
+"""
+What a value over a period measures. Values of one key with different
+bases are different facts, never alternatives of each other, and are
+compared only like with like.
+"""
+enum Basis {
+  "The level at a point in time, or the value for the period as stated."
+  POINT
+  "A yearly average over the period."
+  PER_YEAR
+  "A total over the period."
+  CUMULATIVE
 }
 
 enum ProgressStatus {
@@ -2491,6 +2591,8 @@ func (ec *executionContext) childFields_Comparison(ctx context.Context, field gr
 		return ec.fieldContext_Comparison_commonPeriod(ctx, field)
 	case "unitsInSet":
 		return ec.fieldContext_Comparison_unitsInSet(ctx, field)
+	case "mixedMethodology":
+		return ec.fieldContext_Comparison_mixedMethodology(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Comparison", field.Name)
 }
@@ -2533,6 +2635,12 @@ func (ec *executionContext) childFields_ComparisonRow(ctx context.Context, field
 		return ec.fieldContext_ComparisonRow_diffFromMean(ctx, field)
 	case "sinceEarliest":
 		return ec.fieldContext_ComparisonRow_sinceEarliest(ctx, field)
+	case "basis":
+		return ec.fieldContext_ComparisonRow_basis(ctx, field)
+	case "commonPeriod":
+		return ec.fieldContext_ComparisonRow_commonPeriod(ctx, field)
+	case "mixedMethodology":
+		return ec.fieldContext_ComparisonRow_mixedMethodology(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComparisonRow", field.Name)
 }
@@ -2605,6 +2713,8 @@ func (ec *executionContext) childFields_Indicator(ctx context.Context, field gra
 		return ec.fieldContext_Indicator_total(ctx, field)
 	case "breakdown":
 		return ec.fieldContext_Indicator_breakdown(ctx, field)
+	case "aliases":
+		return ec.fieldContext_Indicator_aliases(ctx, field)
 	case "parts":
 		return ec.fieldContext_Indicator_parts(ctx, field)
 	case "coverage":
@@ -2697,6 +2807,8 @@ func (ec *executionContext) childFields_Observation(ctx context.Context, field g
 		return ec.fieldContext_Observation_methodology(ctx, field)
 	case "canonical":
 		return ec.fieldContext_Observation_canonical(ctx, field)
+	case "basis":
+		return ec.fieldContext_Observation_basis(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Observation_provenance(ctx, field)
 	case "alternatives":
@@ -2859,6 +2971,10 @@ func (ec *executionContext) childFields_RollupRow(ctx context.Context, field gra
 		return ec.fieldContext_RollupRow_gapRelative(ctx, field)
 	case "inputs":
 		return ec.fieldContext_RollupRow_inputs(ctx, field)
+	case "basis":
+		return ec.fieldContext_RollupRow_basis(ctx, field)
+	case "gapReason":
+		return ec.fieldContext_RollupRow_gapReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RollupRow", field.Name)
 }
@@ -3172,6 +3288,14 @@ func (ec *executionContext) field_Query_change_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["kind"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (*model.Basis, error) {
+			return ec.unmarshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg5
 	return args, nil
 }
 
@@ -3218,6 +3342,14 @@ func (ec *executionContext) field_Query_compare_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["rankBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (*model.Basis, error) {
+			return ec.unmarshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg5
 	return args, nil
 }
 
@@ -3484,6 +3616,14 @@ func (ec *executionContext) field_Query_rollup_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["kind"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (*model.Basis, error) {
+			return ec.unmarshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg6
 	return args, nil
 }
 
@@ -3582,6 +3722,14 @@ func (ec *executionContext) field_Query_trend_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["to"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (*model.Basis, error) {
+			return ec.unmarshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg6
 	return args, nil
 }
 
@@ -4135,6 +4283,29 @@ func (ec *executionContext) fieldContext_Comparison_unitsInSet(_ context.Context
 	return graphql.NewScalarFieldContext("Comparison", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Comparison_mixedMethodology(ctx context.Context, field graphql.CollectedField, obj *indicator.Comparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comparison_mixedMethodology(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MixedMethodology, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comparison_mixedMethodology(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Comparison", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ComparisonRow_unit(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4601,6 +4772,84 @@ func (ec *executionContext) fieldContext_ComparisonRow_sinceEarliest(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_basis(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComparisonRow().Basis(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Basis) graphql.Marshaler {
+			return ec.marshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, true, "Basis")
+}
+
+func (ec *executionContext) _ComparisonRow_commonPeriod(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_commonPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommonPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Period) graphql.Marshaler {
+			return ec.marshalOPeriod2ᚖchisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_commonPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComparisonRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComparisonRow_mixedMethodology(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_mixedMethodology(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MixedMethodology, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_mixedMethodology(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Coverage_observationCount(ctx context.Context, field graphql.CollectedField, obj *indicator.Coverage) (ret graphql.Marshaler) {
@@ -5276,6 +5525,29 @@ func (ec *executionContext) _Indicator_breakdown(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Indicator_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Indicator", field, true, true, "String")
+}
+
+func (ec *executionContext) _Indicator_aliases(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicator_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aliases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicator_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicator", field, false, false, "String")
 }
 
 func (ec *executionContext) _Indicator_parts(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
@@ -6097,6 +6369,29 @@ func (ec *executionContext) _Observation_canonical(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Observation_canonical(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Observation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Observation_basis(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Observation_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Observation().Basis(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Basis) graphql.Marshaler {
+			return ec.marshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Observation_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Observation", field, true, true, "Basis")
 }
 
 func (ec *executionContext) _Observation_provenance(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
@@ -7256,7 +7551,7 @@ func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind), fc.Args["rankBy"].(*model.RankBy))
+			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind), fc.Args["rankBy"].(*model.RankBy), fc.Args["basis"].(*model.Basis))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
@@ -7300,7 +7595,7 @@ func (ec *executionContext) _Query_trend(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Trend(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["kind"].(*model.ObservationKind), fc.Args["base"].(*string), fc.Args["from"].(*string), fc.Args["to"].(*string))
+			return ec.Resolvers.Query().Trend(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["kind"].(*model.ObservationKind), fc.Args["base"].(*string), fc.Args["from"].(*string), fc.Args["to"].(*string), fc.Args["basis"].(*model.Basis))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
@@ -7344,7 +7639,7 @@ func (ec *executionContext) _Query_change(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Change(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["kind"].(*model.ObservationKind))
+			return ec.Resolvers.Query().Change(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["kind"].(*model.ObservationKind), fc.Args["basis"].(*model.Basis))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
@@ -7388,7 +7683,7 @@ func (ec *executionContext) _Query_rollup(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Rollup(ctx, fc.Args["indicator"].(string), fc.Args["units"].(model.UnitSetInput), fc.Args["childLevel"].(*model.Level), fc.Args["periods"].([]string), fc.Args["over"].(*string), fc.Args["kind"].(*model.ObservationKind))
+			return ec.Resolvers.Query().Rollup(ctx, fc.Args["indicator"].(string), fc.Args["units"].(model.UnitSetInput), fc.Args["childLevel"].(*model.Level), fc.Args["periods"].([]string), fc.Args["over"].(*string), fc.Args["kind"].(*model.ObservationKind), fc.Args["basis"].(*model.Basis))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
@@ -8302,6 +8597,52 @@ func (ec *executionContext) fieldContext_RollupRow_inputs(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RollupRow_basis(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RollupRow().Basis(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Basis) graphql.Marshaler {
+			return ec.marshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, true, true, "Basis")
+}
+
+func (ec *executionContext) _RollupRow_gapReason(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_gapReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GapReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_gapReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "String")
 }
 
 func (ec *executionContext) _RollupRule_kind(ctx context.Context, field graphql.CollectedField, obj *indicator.Rule) (ret graphql.Marshaler) {
@@ -10964,6 +11305,11 @@ func (ec *executionContext) _Comparison(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "mixedMethodology":
+			out.Values[i] = ec._Comparison_mixedMethodology(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11081,6 +11427,22 @@ func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.Selectio
 		case "sinceEarliest":
 			out.Values[i] = ec._ComparisonRow_sinceEarliest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "basis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComparisonRow_basis(ctx, field, obj)
+				})
+		case "commonPeriod":
+			out.Values[i] = ec._ComparisonRow_commonPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mixedMethodology":
+			out.Values[i] = ec._ComparisonRow_mixedMethodology(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -11315,6 +11677,11 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Indicator_breakdown(ctx, field, obj)
 				})
+		case "aliases":
+			out.Values[i] = ec._Indicator_aliases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "parts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -11617,6 +11984,12 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "basis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Observation_basis(ctx, field, obj)
+				})
 		case "provenance":
 			out.Values[i] = ec._Observation_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12300,6 +12673,17 @@ func (ec *executionContext) _RollupRow(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._RollupRow_inputs(ctx, field, obj)
 				})
+		case "basis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RollupRow_basis(ctx, field, obj)
+				})
+		case "gapReason":
+			out.Values[i] = ec._RollupRow_gapReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13142,6 +13526,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx context.Context, v any) (model.Basis, error) {
+	var res model.Basis
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx context.Context, sel ast.SelectionSet, v model.Basis) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13853,6 +14247,22 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx context.Context, v any) (*model.Basis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Basis)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBasis2ᚖchisoᚋgraphᚋmodelᚐBasis(ctx context.Context, sel ast.SelectionSet, v *model.Basis) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14253,6 +14663,18 @@ func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx con
 		return graphql.Null
 	}
 	return ec._Source(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

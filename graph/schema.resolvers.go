@@ -150,6 +150,11 @@ func (r *observationResolver) Scale(ctx context.Context, obj *indicator.Observat
 	return ind.Scale, nil
 }
 
+// Basis is the resolver for the basis field.
+func (r *observationResolver) Basis(ctx context.Context, obj *indicator.Observation) (model.Basis, error) {
+	return apiBasis(obj.Basis), nil
+}
+
 // Alternatives is the resolver for the alternatives field.
 func (r *observationResolver) Alternatives(ctx context.Context, obj *indicator.Observation) ([]indicator.Observation, error) {
 	return r.alternatives(ctx, obj.ID)

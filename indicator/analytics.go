@@ -2,8 +2,8 @@ package indicator
 
 import "context"
 
-// Analytics answers comparisons, trends, rollups and progress in DuckDB,
-// each request in a bounded number of statements. Every computed value
+// Analytics answers comparisons, trends, rollups and progress, each
+// request in a bounded number of reads. Every computed value
 // names the observations it was computed from.
 //
 // Rules shared by every method (documented in README "Asking questions"):
@@ -33,6 +33,9 @@ import "context"
 //     non-empty methodologies, or whose later one is flagged break, crosses
 //     a break and says so.
 type Analytics interface {
+	// Latest returns each series' latest canonical single-period value of
+	// one kind (ranges excluded); absent keys have none.
+	Latest(ctx context.Context, keys []SeriesKey, kind ObservationKind) (map[SeriesKey]Observation, error)
 	Compare(ctx context.Context, q CompareQuery) (Comparison, error)
 	Trend(ctx context.Context, q TrendQuery) (Trend, error)
 	Rollup(ctx context.Context, q RollupQuery) ([]RollupRow, error)
@@ -40,7 +43,6 @@ type Analytics interface {
 	Reconcile(ctx context.Context, q ReconcileQuery) ([]ReconcileRow, error)
 	Matrix(ctx context.Context, q MatrixQuery) (Matrix, error)
 	ChangeBetween(ctx context.Context, q TrendQuery) (Change, error)
-	ObservationsByID(ctx context.Context, ids []int64) (map[int64]Observation, error)
 }
 
 // UnitSet selects units: an explicit list, the children of a unit, or
@@ -90,6 +92,9 @@ type CompareQuery struct {
 	Period     PeriodChoice
 	Kind       ObservationKind
 	RankBy     RankBy // default VALUE; in every case the better direction is the indicator's
+	// Basis compares values of this basis only (nil: per indicator, the
+	// first of Bases that any unit's candidate has).
+	Basis *Basis
 	// Skip leaves out parts the caller will not read, so they cost nothing.
 	Skip CompareSkip
 }
@@ -121,19 +126,28 @@ type CompareRow struct {
 	UnitInfo        *Unit        // the unit itself
 	IndicatorInfo   *Indicator   // the indicator itself
 	Obs             *Observation // nil when the unit has no value (see Missing)
-	Missing         string       // NO_DATA or STALE when Obs is nil
-	Alternatives    int          // other observations for the same key
-	Rank            int          // within the set, per indicator; 0 when missing
-	RankTies        int
-	RankInParent    int // among units of the set with the same parent
-	RankInParentOf  int // how many units of the set share the parent and have values
-	ParentTies      int
-	Parent          *Observation // the parent unit's own value, same period and kind
-	ShareOfParent   *float64     // value / parent value × 100, for SUM indicators only
-	DiffFromParent  *float64
-	SetMean         *float64 // mean of the set's values for the indicator
-	DiffFromMean    *float64
-	Earliest        *Change // from the unit's earliest value of the same kind to Obs
+	// Missing says why Obs is nil: NO_DATA (no value of the kind),
+	// STALE (older than the age limit), OTHER_BASIS (values only of
+	// another basis than the comparison's), NOT_IN_COMMON_PERIOD (values,
+	// none in the indicator's common period).
+	Missing        string
+	Alternatives   int // other observations for the same key
+	Rank           int // within the set, per indicator; 0 when missing
+	RankTies       int
+	RankInParent   int // among units of the set with the same parent
+	RankInParentOf int // how many units of the set share the parent and have values
+	ParentTies     int
+	Parent         *Observation // the parent unit's own value, same period and kind
+	ShareOfParent  *float64     // value / parent value × 100, for SUM indicators only
+	DiffFromParent *float64
+	SetMean        *float64 // mean of the set's values for the indicator
+	DiffFromMean   *float64
+	Earliest       *Change // from the unit's earliest value of the same kind to Obs
+	Basis          Basis   // the comparison's basis for the indicator
+	CommonPeriod   *Period // COMMON: the indicator's common period
+	// MixedMethodology: the indicator's ranked values were measured under
+	// different methodologies, so this rank compares across a break.
+	MixedMethodology bool
 }
 
 // Comparison is the answer to a CompareQuery.
@@ -141,8 +155,11 @@ type Comparison struct {
 	Rows         []CompareRow
 	Periods      []Period // the periods actually used, ordered
 	MixedPeriods bool     // rows of one indicator use different periods
-	Common       *Period  // PeriodCommon: the period chosen
+	Common       *Period  // PeriodCommon: the period chosen, when every indicator has the same one
 	UnitsInSet   int
+	// MixedMethodology: some indicator's ranked values were measured
+	// under different methodologies (see CompareRow.MixedMethodology).
+	MixedMethodology bool
 }
 
 // TrendQuery asks for one series' changes over time.
@@ -151,6 +168,9 @@ type TrendQuery struct {
 	Kind            ObservationKind
 	Base            *Period // index base = 100; default the first period
 	From, To        *Period // bounds of the points returned; also the endpoints of Overall
+	// Basis reads values of this basis only (nil: the first of Bases the
+	// series has among the periods asked for).
+	Basis *Basis
 }
 
 // TrendPoint is one period of a trend.
@@ -178,6 +198,9 @@ type RollupQuery struct {
 	Periods    []Period // periods to compute; empty means every period with child data
 	Over       *Period  // roll the parents' own yearly values up into this range instead
 	Kind       ObservationKind
+	// Basis is the children's basis read (nil: the first of Bases any
+	// child has; over time: point, the yearly values).
+	Basis *Basis
 	// Skip leaves out parts the caller will not read, so they cost nothing.
 	Skip RollupSkip
 }
@@ -208,6 +231,14 @@ type RollupRow struct {
 	GapRelative *float64 // Gap / |reported|
 	Inputs      []int64  // observation ids used
 	Missing     []string // children (or years) without data
+	// Basis is what Value measures: the children's basis across units;
+	// over time, a total over the range for SUM (cumulative), a yearly
+	// average for MEAN and WEIGHTED_MEAN (per_year), the level at the end
+	// for LAST and the period's ratio for RATIO (point).
+	Basis Basis
+	// GapReason says why Gap is null although the parent reports a value
+	// (its basis differs from the rollup's).
+	GapReason string
 }
 
 // ProgressQuery asks whether units are on track for their targets.

@@ -154,6 +154,9 @@ type Indicator struct {
 	// Breakdown are subsets that need not.
 	Breakdown  string
 	Definition string
+	// Aliases are former codes of this indicator (merged duplicates); a
+	// lookup by an alias answers with this indicator and its Code.
+	Aliases []string
 }
 
 // UnitLabel renders measure unit and scale for people: "billion VND".
@@ -174,15 +177,12 @@ func (i Indicator) UnitLabel() string {
 }
 
 // RatioMultiplier is what a ratio of two quantities is multiplied by to be
-// expressed in measure unit mu: 100 for %, 1000 for ‰, 10000 per 10,000.
+// expressed in measure unit mu: 100 for %, 1000 for ‰, 10000 per 10,000,
+// and 1 for any other unit. It ignores the units of the two quantities;
+// RatioFactor converts them.
 func RatioMultiplier(mu string) float64 {
-	switch mu {
-	case "%", "per_100":
-		return 100
-	case "‰":
-		return 1000
-	case "per_10000":
-		return 10000
+	if d, ok := measureByName[strings.TrimSpace(mu)]; ok && d.per != 0 {
+		return d.per
 	}
 	return 1
 }
@@ -196,10 +196,14 @@ const (
 	KindChange      ObservationKind = "change"
 	KindShare       ObservationKind = "share"
 	KindAchievement ObservationKind = "achievement"
+	// KindExcess is the amount by which an actual exceeds its plan or
+	// target ("exceeded the plan by …"), in the indicator's unit (for a
+	// rate, percentage points); not a change over time.
+	KindExcess ObservationKind = "excess"
 )
 
 // ObservationKinds lists the valid kinds.
-var ObservationKinds = []ObservationKind{KindActual, KindTarget, KindChange, KindShare, KindAchievement}
+var ObservationKinds = []ObservationKind{KindActual, KindTarget, KindChange, KindShare, KindAchievement, KindExcess}
 
 // Qualifiers a source attaches to a figure ("over", "about" …).
 var Qualifiers = []string{"over", "about", "under", "at_least", "at_most", "nearly", "range_min", "range_max"}
@@ -228,6 +232,7 @@ type Observation struct {
 	// unit, indicator, period, kind and basis (see Analytics and the
 	// README's rule for conflicts).
 	Canonical bool
+	Basis     Basis
 }
 
 // HasFlag reports whether the observation carries flag f.
@@ -274,3 +279,19 @@ type DatasetInfo struct {
 	Indicators   int
 	Observations int
 }
+
+// Basis says what a value over a period measures: the level at a point
+// or for the period as stated (BasisPoint, the empty basis), a yearly
+// average over the period (BasisPerYear), or a total over the period
+// (BasisCumulative). Two values of one key with different bases are
+// different facts, never alternatives of each other.
+type Basis string
+
+const (
+	BasisPoint      Basis = ""
+	BasisPerYear    Basis = "per_year"
+	BasisCumulative Basis = "cumulative"
+)
+
+// Bases lists the bases in the order a default choice prefers them.
+var Bases = []Basis{BasisPoint, BasisPerYear, BasisCumulative}

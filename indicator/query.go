@@ -55,9 +55,17 @@ type Coverage struct {
 	Periods      []Period // distinct, ordered by start then end
 }
 
-// Engine answers queries over one consistent dataset. Methods taking a
-// list of keys answer them set-at-a-time, in one statement.
+// Engine answers queries over one consistent dataset: the reads of a
+// Reader and the analytics computed from them.
 type Engine interface {
+	Reader
+	Analytics
+}
+
+// Reader reads one consistent dataset: its catalog, series and pages.
+// Methods taking a list of keys answer them set-at-a-time, in one
+// statement.
+type Reader interface {
 	// Pin returns a context that reads one dataset snapshot until release
 	// is called, so a request never mixes two loads.
 	Pin(ctx context.Context) (context.Context, func())
@@ -76,9 +84,6 @@ type Engine interface {
 	UnitIndicators(ctx context.Context, units []string) (map[string][]string, error)
 
 	Series(ctx context.Context, keys []SeriesKey, kinds []ObservationKind) (map[SeriesKey][]Observation, error)
-	// Latest returns each series' latest canonical single-period value of
-	// one kind (ranges excluded); absent keys have none.
-	Latest(ctx context.Context, keys []SeriesKey, kind ObservationKind) (map[SeriesKey]Observation, error)
 	Observations(ctx context.Context, q ObservationQuery) ([]Observation, PageInfo, error)
 	// Alternatives returns, per observation id, the other observations of
 	// its key (unit, indicator, period, kind and basis), the canonical one
@@ -88,6 +93,5 @@ type Engine interface {
 
 	Sources(ctx context.Context, ids []string) (map[string]Source, error)
 	ListSources(ctx context.Context) ([]Source, error)
-
-	Analytics
+	ObservationsByID(ctx context.Context, ids []int64) (map[int64]Observation, error)
 }

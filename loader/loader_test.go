@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
+	"chiso/engine"
 	"chiso/indicator"
 	"chiso/loader"
 	"chiso/store"
@@ -470,6 +471,72 @@ func TestLoadColumnarDimensionErrors(t *testing.T) {
 			}, messages(le))
 		})
 	}
+}
+
+// TestLoadMeasureUnitErrors: an unknown measure unit is refused at its
+// measure_unit cell, and a rollup rule whose indicators' dimensions do not
+// fit at its rollup cell, in CSV (line:column) and columnar files (row and
+// column), and so is a part whose unit does not convert into its total's.
+// A rule over an indicator whose own unit is unknown is not reported twice.
+func TestLoadMeasureUnitErrors(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	ld := loader.New(st, loader.Options{})
+	inds := indicatorsCSV
+	for _, r := range []struct{ old, new string }{
+		// line 3, row 2: poor households are no part of a budget.
+		{"SUM,households_total,Poor households.", "SUM,budget_revenue,Poor households."},
+		// line 4, row 3: households over billions of VND is no percentage.
+		{`"RATIO(households_poor,households_total)"`, `"RATIO(households_poor,budget_revenue)"`},
+		// line 5, row 4: no such unit.
+		{"population,Dân số,Population,people,", "population,Dân số,Population,furlongs,"},
+		// line 6, row 5: a sum of incomes per person.
+		{"Income per capita,VND,1000000,economy,higher_better,all,WEIGHTED_MEAN(population)", "Income per capita,VND/person,1000000,economy,higher_better,all,SUM"},
+		// line 7, row 6: weighs by population, whose unit is reported on
+		// its own row only.
+		{"Budget revenue,VND,1000000000,budget,higher_better,all,SUM", "Budget revenue,VND,1000000000,budget,higher_better,all,WEIGHTED_MEAN(population)"},
+	} {
+		require.Contains(t, inds, r.old)
+		inds = strings.Replace(inds, r.old, r.new, 1)
+	}
+	ratio := `column "rollup": RATIO(households_poor,budget_revenue) of poverty_rate: households_poor (households, households) over budget_revenue (billion VND, money_vnd) is households/money_vnd, but poverty_rate is in % (ratio): want a unit of households/money_vnd such as households/VND`
+	unknown := `column "measure_unit": unknown measure unit "furlongs": want one of ha, km2, m2,`
+	part := `column "total": a part must measure what its total does: cannot convert households_poor (households, households) into budget_revenue (billion VND, money_vnd): different dimensions`
+	sum := `column "rollup": SUM of income_per_capita: income_per_capita (million VND/person, money_vnd/people) does not sum across units: want MEAN, WEIGHTED_MEAN(weight), RATIO(numerator,denominator), LAST or NONE`
+	for _, tc := range []struct {
+		format string
+		at     func(line int) string // the position of a data line (2 = first row)
+	}{
+		{"csv", func(line int) string { return fmt.Sprintf(":%d:", line) }},
+		{"parquet", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+		{"arrow", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+		{"arrows", func(line int) string { return fmt.Sprintf(": row %d:", line-1) }},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			fix := baseFixture()
+			delete(fix, "indicators")
+			dir := fix.write(t, "d", "csv")
+			writeTable(t, dir.OSPath, "indicators", tc.format, inds)
+			_, err := ld.Load(ctx, dir)
+			le := loadError(t, err)
+			got := messages(le)
+			require.Len(t, got, 4, "%v", got)
+			file := dir.OSPath + "/indicators." + tc.format
+			cell := func(line, col int, msg string) string {
+				if tc.format == "csv" {
+					return file + tc.at(line) + fmt.Sprint(col) + ": " + msg
+				}
+				return file + tc.at(line) + fmt.Sprintf(" column %d ", col) + msg[len("column "):]
+			}
+			require.True(t, strings.HasPrefix(got[0], cell(5, 4, unknown)), got[0])
+			require.Equal(t, cell(3, 10, part), got[1])
+			require.Equal(t, cell(4, 9, ratio), got[2])
+			require.Equal(t, cell(6, 9, sum), got[3])
+		})
+	}
+	// Nothing was loaded.
+	_, err := st.Dataset(ctx)
+	require.ErrorIs(t, err, indicator.ErrUnavailable)
 }
 
 func TestLoadNotColumnar(t *testing.T) {
@@ -932,4 +999,74 @@ func countRecords(t *testing.T, data []byte) int {
 	require.NoError(t, err, "a CSV file that loaded must parse")
 	require.NotEmpty(t, recs, "a CSV file that loaded has a header")
 	return len(recs) - 1
+}
+
+// TestLoadAliases: the optional aliases column lists former codes of an
+// indicator (';'-separated); an alias answers with its indicator, and an
+// alias that is a code, another indicator's alias or given twice is
+// refused at file:line:column.
+func TestLoadAliases(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t, store.Options{})
+	ld := loader.New(st, loader.Options{})
+	head := "code,name_vi,measure_unit,rollup,aliases\n"
+	good := head + "households_total,Tổng số hộ,households,SUM,\n" +
+		"households_poor,Số hộ nghèo,households,SUM,poor_households; hh_poor\n" +
+		"poverty_rate,Tỷ lệ hộ nghèo,%,\"RATIO(households_poor,households_total)\",poverty_rate_old\n" +
+		"population,Dân số,people,SUM,\nincome_per_capita,Thu nhập,VND,SUM,\nbudget_revenue,Thu ngân sách,VND,SUM,\n"
+	dir := baseFixture().with("indicators", good).write(t, "a", "csv")
+	// Both the SQL answers and the in-memory point index resolve aliases.
+	pts := newStore(t, store.Options{PointsMax: 1 << 20})
+	_, err := loader.New(pts, loader.Options{}).Load(ctx, dir)
+	require.NoError(t, err)
+	ready, err := pts.WaitPointIndex(ctx)
+	require.NoError(t, err)
+	require.True(t, ready)
+	_, err = ld.Load(ctx, dir)
+	require.NoError(t, err)
+	for _, st := range []*store.Store{st, pts} {
+		m, err := st.Indicators(ctx, []string{"hh_poor", "poor_households", "poverty_rate_old", "households_poor"})
+		require.NoError(t, err)
+		require.Equal(t, "households_poor", m["hh_poor"].Code)
+		require.Equal(t, "households_poor", m["poor_households"].Code)
+		require.Equal(t, []string{"poor_households", "hh_poor"}, m["households_poor"].Aliases)
+		require.Equal(t, "poverty_rate", m["poverty_rate_old"].Code)
+		// Series, latest values, coverage and observations asked for by an
+		// alias answer under the alias, naming the code.
+		key := indicator.SeriesKey{Unit: "vn.lc.pt", Indicator: "poverty_rate_old"}
+		series, err := st.Series(ctx, []indicator.SeriesKey{key, {Unit: "vn.lc.pt", Indicator: "poverty_rate"}}, nil)
+		require.NoError(t, err)
+		require.Len(t, series[key], 5)
+		for _, o := range series[key] {
+			require.Equal(t, "poverty_rate", o.Indicator)
+		}
+		latest, err := engine.New(st, engine.Options{}).Latest(ctx, []indicator.SeriesKey{key}, indicator.KindActual)
+		require.NoError(t, err)
+		require.Equal(t, 37.93, latest[key].Value)
+		require.Equal(t, "poverty_rate", latest[key].Indicator)
+		cov, err := st.Coverage(ctx, []string{"poverty_rate_old"})
+		require.NoError(t, err)
+		require.Equal(t, 6, cov["poverty_rate_old"].Observations)
+		obs, _, err := st.Observations(ctx, indicator.ObservationQuery{Indicators: []string{"poverty_rate_old"}, Page: indicator.Page{First: 100}})
+		require.NoError(t, err)
+		require.Len(t, obs, 6)
+	}
+
+	bad := head + "households_total,Tổng số hộ,households,SUM,population\n" +
+		"households_poor,Số hộ nghèo,households,SUM,old;old\n" +
+		"poverty_rate,Tỷ lệ hộ nghèo,%,\"RATIO(households_poor,households_total)\",old\n" +
+		"population,Dân số,people,SUM,a b\nincome_per_capita,Thu nhập,VND,SUM,\nbudget_revenue,Thu ngân sách,VND,SUM,\n"
+	_, err = ld.Load(ctx, baseFixture().with("indicators", bad).write(t, "b", "csv"))
+	le := loadError(t, err)
+	msgs := messages(le)
+	require.GreaterOrEqual(t, len(msgs), 4)
+	for i := range msgs {
+		msgs[i] = msgs[i][max(strings.Index(msgs[i], "b/indicators.csv"), 0):]
+	}
+	require.Equal(t, []string{
+		`b/indicators.csv:2:5: column "aliases": alias "population" is the code of an indicator`,
+		`b/indicators.csv:3:5: column "aliases": alias "old" is given twice`,
+		`b/indicators.csv:4:5: column "aliases": alias "old" is already an alias of "households_poor"`,
+		`b/indicators.csv:5:5: column "aliases": expected ';'-separated codes of letters, digits, '.', '_' or '-', got "a b"`,
+	}, msgs[:4])
 }

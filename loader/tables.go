@@ -186,6 +186,11 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 			x := indicator.Indicator{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), MeasureUnit: r.get("measure_unit"),
 				Theme: r.get("theme"), Direction: indicator.Direction(r.get("direction")), Group: r.get("group"), Total: r.get("total"), Breakdown: r.get("breakdown"),
 				Definition: r.get("definition"), Scale: 1}
+			if a := r.get("aliases"); a != "" {
+				for _, alias := range strings.Split(a, ";") {
+					x.Aliases = append(x.Aliases, strings.TrimSpace(alias))
+				}
+			}
 			x.NameASCII = indicator.Fold(x.NameVI)
 			if x.NameVI == "" {
 				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))
@@ -193,6 +198,9 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 			}
 			if x.MeasureUnit == "" {
 				ld.p.add(r.errf("measure_unit", "a measure unit is required (%%, people, households, VND, ha, km …)"))
+				ok = false
+			} else if _, err := indicator.MeasureOf(x.MeasureUnit); err != nil {
+				ld.p.add(r.errf("measure_unit", "%v", err))
 				ok = false
 			}
 			if s := r.get("scale"); s != "" {
@@ -226,24 +234,71 @@ func (ld *load) indicators(ctx context.Context, files []tableFile) []indicator.I
 		})
 	}
 	known := make(map[string]bool, len(recs))
+	byCode := make(map[string]indicator.Indicator, len(recs))
+	unitOK := make(map[string]bool, len(recs))
 	for _, x := range recs {
 		known[x.Code] = true
+		byCode[x.Code] = x.Indicator
+		_, err := indicator.MeasureOf(x.MeasureUnit)
+		unitOK[x.Code] = err == nil
+	}
+	lookup := func(code string) (indicator.Indicator, bool) { x, ok := byCode[code]; return x, ok }
+	// An alias (a former code) names exactly one indicator: it is neither
+	// a code nor another indicator's alias.
+	aliasOf := map[string]string{}
+	for i := range recs {
+		x := &recs[i]
+		for _, a := range x.Aliases {
+			switch owner, dup := aliasOf[a]; {
+			case a == "" || !codePattern.MatchString(a):
+				ld.p.add(x.r.errf("aliases", "expected ';'-separated codes of letters, digits, '.', '_' or '-', got %q", a))
+			case known[a]:
+				ld.p.add(x.r.errf("aliases", "alias %q is the code of an indicator", a))
+			case dup && owner == x.Code:
+				ld.p.add(x.r.errf("aliases", "alias %q is given twice", a))
+			case dup:
+				ld.p.add(x.r.errf("aliases", "alias %q is already an alias of %q", a, owner))
+			default:
+				aliasOf[a] = x.Code
+				continue
+			}
+			x.ok = false
+		}
 	}
 	out := make([]indicator.Indicator, 0, len(recs))
 	for _, x := range recs {
 		ok := x.ok
+		refsOK := unitOK[x.Code]
 		for _, ref := range x.Rollup.References() {
 			if !known[ref] {
 				ld.p.add(x.r.errf("rollup", "%s refers to %q, which is not an indicator", x.Rollup.Kind, ref))
-				ok = false
+				ok, refsOK = false, false
 			} else if ref == x.Code {
 				ld.p.add(x.r.errf("rollup", "%s cannot refer to the indicator itself", x.Rollup.Kind))
+				ok, refsOK = false, false
+			} else if !unitOK[ref] {
+				refsOK = false // its measure_unit cell is reported on its own row
+			}
+		}
+		// The rule's dimensions, once every unit it involves is known: a
+		// RATIO whose result unit is not the quotient of its operands', a
+		// weight that is not a size, a SUM of shares.
+		if refsOK && x.Rollup.Kind != "" { // a rule that did not parse is reported already
+			if err := indicator.CheckRule(x.Indicator, lookup); err != nil {
+				ld.p.add(x.r.errf("rollup", "%v", err))
 				ok = false
 			}
 		}
 		if x.Total != "" && (!known[x.Total] || x.Total == x.Code) {
 			ld.p.add(x.r.errf("total", "expected the code of another indicator, got %q", x.Total))
 			ok = false
+		} else if x.Total != "" && unitOK[x.Code] && unitOK[x.Total] {
+			// Parts are summed into their total (reconcile): they must
+			// convert into its unit.
+			if _, err := indicator.Factor(x.Indicator, byCode[x.Total]); err != nil {
+				ld.p.add(x.r.errf("total", "a part must measure what its total does: %v", err))
+				ok = false
+			}
 		}
 		if x.Breakdown != "" && x.Total == "" {
 			ld.p.add(x.r.errf("breakdown", "a breakdown dimension needs the total it breaks down (column total)"))

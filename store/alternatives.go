@@ -58,7 +58,7 @@ func (s *Store) Alternatives(ctx context.Context, ids []int64) (map[int64][]indi
 		}
 		alts := []indicator.Observation{}
 		for _, x := range series[indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}] {
-			if x.ID != o.ID && x.Period.Label == o.Period.Label && x.Kind == o.Kind && basisOf(x) == basisOf(o) {
+			if x.ID != o.ID && x.Period.Label == o.Period.Label && x.Kind == o.Kind && x.Basis == o.Basis {
 				alts = append(alts, x)
 			}
 		}
@@ -113,17 +113,6 @@ func (s *Store) alternativesSQL(ctx context.Context, sn *snapshot, ids []int64, 
 		sort.SliceStable(alts, func(i, j int) bool { return preferred(alts[i], alts[j], stated) })
 	}
 	return out, nil
-}
-
-// basisOf is an observation's basis as basisSQL derives it from flags.
-func basisOf(o indicator.Observation) string {
-	switch {
-	case o.HasFlag("per_year"):
-		return "per_year"
-	case o.HasFlag("cumulative"):
-		return "cumulative"
-	}
-	return ""
 }
 
 // preferred orders a key's observations as preferSQL does: the canonical

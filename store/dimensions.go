@@ -15,11 +15,12 @@ type dimensions struct {
 	unitIndex  map[string]int
 	children   map[string][]int      // parent code -> unit indexes, ordered
 	indicators []indicator.Indicator // ordered by code
-	indIndex   map[string]int
-	parts      map[string][]int // total code -> part indicator indexes
+	indIndex   map[string]int        // code or alias -> index
+	parts      map[string][]int      // total code -> part indicator indexes
 	sources    []indicator.Source
 	srcIndex   map[string]int
 	periods    map[string]indicator.Period
+	periodAt   map[string]*indicator.Period // the same periods, shared by the rows read
 }
 
 func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period) *dimensions {
@@ -33,6 +34,7 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		parts:      make(map[string][]int),
 		srcIndex:   make(map[string]int, len(srcs)),
 		periods:    make(map[string]indicator.Period, len(periods)),
+		periodAt:   make(map[string]*indicator.Period, len(periods)),
 	}
 	sort.SliceStable(d.units, func(i, j int) bool {
 		a, b := d.units[i], d.units[j]
@@ -54,14 +56,54 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 			d.parts[ind.Total] = append(d.parts[ind.Total], i)
 		}
 	}
+	// An alias (a former code, validated by the loader never to be a code
+	// or another indicator's alias) finds its indicator too.
+	for i, ind := range d.indicators {
+		for _, a := range ind.Aliases {
+			if _, taken := d.indIndex[a]; !taken {
+				d.indIndex[a] = i
+			}
+		}
+	}
 	sort.SliceStable(d.sources, func(i, j int) bool { return d.sources[i].ID < d.sources[j].ID })
 	for i, s := range d.sources {
 		d.srcIndex[s.ID] = i
 	}
 	for _, p := range periods {
 		d.periods[p.Label] = p
+		d.periodAt[p.Label] = &p
 	}
 	return d
+}
+
+// indicatorCode returns the canonical code of an indicator code or alias;
+// an unknown code is returned as given.
+func (d *dimensions) indicatorCode(code string) string {
+	if i, ok := d.indIndex[code]; ok {
+		return d.indicators[i].Code
+	}
+	return code
+}
+
+// canonicalKeys returns keys with aliases replaced by indicator codes
+// (duplicates kept), and the keys asked for by an alias with their
+// canonical key, so that answers can be filed under what was asked.
+func (d *dimensions) canonicalKeys(keys []indicator.SeriesKey) (map[indicator.SeriesKey]indicator.SeriesKey, []indicator.SeriesKey) {
+	var asked map[indicator.SeriesKey]indicator.SeriesKey
+	out := keys
+	for i, k := range keys {
+		c := d.indicatorCode(k.Indicator)
+		if c == k.Indicator {
+			continue
+		}
+		if asked == nil {
+			asked = map[indicator.SeriesKey]indicator.SeriesKey{}
+			out = append([]indicator.SeriesKey(nil), keys...)
+		}
+		out[i] = indicator.SeriesKey{Unit: k.Unit, Indicator: c}
+		asked[k] = out[i]
+	}
+	return asked, out
 }
 
 func (d *dimensions) unit(code string) (indicator.Unit, bool) {
@@ -129,4 +171,41 @@ func (d *dimensions) unitMatches(i int, query string) bool {
 func (d *dimensions) indicatorMatches(i int, query string) bool {
 	x := d.indicators[i]
 	return matches(query, x.NameVI, x.NameEN, x.Code, x.Definition)
+}
+
+// The engine's view of the dimensions (engine.Catalog).
+
+func (d *dimensions) Unit(code string) (indicator.Unit, bool) { return d.unit(code) }
+
+func (d *dimensions) Children(code string) []indicator.Unit {
+	out := make([]indicator.Unit, len(d.children[code]))
+	for i, k := range d.children[code] {
+		out[i] = d.units[k]
+	}
+	return out
+}
+
+func (d *dimensions) Descendants(code string, level indicator.Level) []indicator.Unit {
+	return d.descendants(code, level)
+}
+
+func (d *dimensions) Indicator(code string) (indicator.Indicator, bool) {
+	i, ok := d.indIndex[code]
+	if !ok {
+		return indicator.Indicator{}, false
+	}
+	return d.indicators[i], true
+}
+
+func (d *dimensions) Parts(total string) []indicator.Indicator {
+	out := make([]indicator.Indicator, len(d.parts[total]))
+	for i, k := range d.parts[total] {
+		out[i] = d.indicators[k]
+	}
+	return out
+}
+
+func (d *dimensions) Period(label string) (*indicator.Period, bool) {
+	p, ok := d.periodAt[label]
+	return p, ok
 }

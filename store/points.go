@@ -42,6 +42,7 @@ type points struct {
 	value, den                                  []float64
 	pos, endPos                                 []float64 // per period code
 	isRange                                     []bool    // per period code
+	periodPtr                                   []*indicator.Period
 	line                                        []int32
 	canonical, hasDen                           []uint64 // bit sets
 
@@ -239,9 +240,10 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p.isRange = make([]bool, len(p.period.vals))
+	p.isRange, p.periodPtr = make([]bool, len(p.period.vals)), make([]*indicator.Period, len(p.period.vals))
 	for c, v := range p.period.vals {
 		p.isRange[c] = sn.dim.periods[v].Kind == indicator.PeriodRange
+		p.periodPtr[c] = sn.dim.periodAt[v]
 	}
 	return p, nil
 }
@@ -330,6 +332,7 @@ func (p *points) obs(dim *dimensions, s span, id int64) indicator.Observation {
 		Period: dim.periods[p.period.at(i)], Kind: indicator.ObservationKind(p.kind.at(i)),
 		Value: p.value[i], Qualifier: p.qual.at(i), Methodology: p.meth.at(i), Source: p.src.at(i),
 		Line: int(p.line[i]), Raw: p.raw.at(i), Note: p.note.at(i), Flags: []string{}, Canonical: bit(p.canonical, i),
+		Basis: indicator.Basis(p.basis.at(i)),
 	}
 	if bit(p.hasDen, i) {
 		d := p.den[i]
@@ -422,27 +425,6 @@ func (p *points) seriesOf(dim *dimensions, keys []indicator.SeriesKey, kinds []i
 		out[k] = list
 	}
 	return out, nil
-}
-
-// latestOf answers Latest: per series, among canonical rows of the kind
-// whose period is not a range, the latest period end, then start, then
-// basis (the empty basis first), then the lowest id.
-func (p *points) latestOf(dim *dimensions, keys []indicator.SeriesKey, kind string) map[indicator.SeriesKey]indicator.Observation {
-	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
-	kindCode := p.kind.code(kind)
-	for _, k := range keys {
-		s, ok := p.lookup(dim, k)
-		if !ok {
-			continue
-		}
-		_, cands := p.kindRows(nil, dim, k, kindCode, true)
-		cands = slices.DeleteFunc(cands, p.rangeRow)
-		best := p.latestAmong(dim, cands)
-		if best != 0 {
-			out[k] = p.obs(dim, s, best)
-		}
-	}
-	return out
 }
 
 // byID answers observations by id.

@@ -11,23 +11,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
+	"chiso/engine"
 	"chiso/indicator"
 	"chiso/loader"
 	"chiso/store"
 	"chiso/synth"
 )
 
-// pointStores loads one dataset twice: into a store that answers point
-// reads from its in-memory index, and into one that asks DuckDB.
-func pointStores(t *testing.T, dir loader.Dir) (pts, sql *store.Store) {
+// side is one store with the engine over it: the store's own reads and
+// the engine's analytics.
+type side struct {
+	*store.Store
+	*engine.Engine
+}
+
+// pointStores loads one dataset twice: into a store that answers reads
+// from its in-memory index, and into one that asks DuckDB; the engine
+// computes over each.
+func pointStores(t *testing.T, dir loader.Dir) (pts, sql side) {
 	t.Helper()
 	ctx := context.Background()
-	pts, sql = store.New(store.Options{PointsMax: 1 << 30}), store.New(store.Options{})
-	for _, st := range []*store.Store{pts, sql} {
+	pst, sst := store.New(store.Options{PointsMax: 1 << 30}), store.New(store.Options{})
+	for _, st := range []*store.Store{pst, sst} {
 		t.Cleanup(func() { st.Close() })
 		_, err := loader.New(st, loader.Options{}).Load(ctx, dir)
 		require.NoError(t, err)
 	}
+	pts, sql = side{pst, engine.New(pst, engine.Options{})}, side{sst, engine.New(sst, engine.Options{})}
 	ready, err := pts.WaitPointIndex(ctx)
 	require.NoError(t, err)
 	require.True(t, ready, "the point index should be built")
@@ -95,8 +105,8 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
-			units, inds := column(t, sql, "unit"), column(t, sql, "indicator")
-			kinds, srcs, pers := column(t, sql, "kind"), column(t, sql, "source"), column(t, sql, "period")
+			units, inds := column(t, sql.Store, "unit"), column(t, sql.Store, "indicator")
+			kinds, srcs, pers := column(t, sql.Store, "kind"), column(t, sql.Store, "source"), column(t, sql.Store, "period")
 			require.NotEmpty(t, units)
 
 			var keys []indicator.SeriesKey
@@ -139,7 +149,7 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 			require.Equal(t, wantCov, gotCov)
 			// Matrices by period: each indicator for the children of a
 			// unit, every single period or a few given ones, both kinds.
-			parents := column(t, sql, "parent FROM units WHERE parent IS NOT NULL --")
+			parents := column(t, sql.Store, "parent FROM units WHERE parent IS NOT NULL --")
 			for i, x := range spread(inds, 40) {
 				m := indicator.MatrixQuery{Indicators: []string{x}, Units: indicator.UnitSet{ChildrenOf: parents[i%len(parents)]},
 					Kind: []indicator.ObservationKind{"", indicator.KindTarget}[i%2]}
@@ -178,7 +188,7 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 				}
 			}
 
-			n := int64(len(column(t, sql, "id")))
+			n := int64(len(column(t, sql.Store, "id")))
 			all := []int64{0, n + 1}
 			for id := int64(1); id <= n; id++ {
 				all = append(all, id)
@@ -281,9 +291,9 @@ func TestPointIndexRollsUpAsDuckDB(t *testing.T) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
-			inds := column(t, sql, "code FROM indicators --")
-			pers := column(t, sql, "period")
-			ranges := column(t, sql, "period FROM observations WHERE period_kind = 'RANGE' --")
+			inds := column(t, sql.Store, "code FROM indicators --")
+			pers := column(t, sql.Store, "period")
+			ranges := column(t, sql.Store, "period FROM observations WHERE period_kind = 'RANGE' --")
 			rows, err := sql.RawQuery(ctx, `SELECT u.code, u.level FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)
 			require.NoError(t, err)
 			var sets []indicator.UnitSet
@@ -384,10 +394,10 @@ func TestPointIndexComparesAsDuckDB(t *testing.T) {
 		t.Run(filepath.Base(dir.Name), func(t *testing.T) {
 			pts, sql := pointStores(t, dir)
 			before := pts.Statements()
-			inds := column(t, sql, "indicator")
+			inds := column(t, sql.Store, "indicator")
 			inds = spread(inds, 30)
-			pers := column(t, sql, "period")
-			ranges := column(t, sql, "period FROM observations WHERE period_kind = 'RANGE' --")
+			pers := column(t, sql.Store, "period")
+			ranges := column(t, sql.Store, "period FROM observations WHERE period_kind = 'RANGE' --")
 			rows, err := sql.RawQuery(ctx, `SELECT u.code FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)
 			require.NoError(t, err)
 			root := rows[0][0].(string)

@@ -14,7 +14,7 @@ import (
 )
 
 // Check that Store implements the engine interface.
-var _ indicator.Engine = (*Store)(nil)
+var _ indicator.Reader = (*Store)(nil)
 
 // Units looks units up by code; unknown codes are absent from the map.
 func (s *Store) Units(ctx context.Context, codes []string) (map[string]indicator.Unit, error) {
@@ -257,11 +257,22 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 		return p.coverageOf(sn.dim, inds), nil
 	}
 	out := make(map[string]indicator.Coverage, len(inds))
-	for _, c := range inds {
-		out[c] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
+	asked := map[string]string{} // an alias asked for -> its code
+	codes := make([]string, len(inds))
+	for i, c := range inds {
+		codes[i] = sn.dim.indicatorCode(c)
+		if codes[i] != c {
+			asked[c] = codes[i]
+		}
+		out[codes[i]] = indicator.Coverage{Units: []string{}, Periods: []indicator.Period{}}
 	}
+	defer func() {
+		for a, c := range asked {
+			out[a] = out[c]
+		}
+	}()
 	var args []any
-	list := inList(inds, &args, false)
+	list := inList(codes, &args, false)
 	err = s.query(ctx, sn, "store: coverage",
 		`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
 		FROM observations WHERE indicator IN (`+list+`) GROUP BY indicator`,
@@ -301,7 +312,7 @@ func periodBefore(a, b indicator.Period) bool {
 	return a.Label < b.Label
 }
 
-const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical`
+const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical, basis`
 
 // scanObservation reads the obsColumns of a row, after any prefix
 // destinations; ok is false when the row carries no observation (the
@@ -312,7 +323,8 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 	var value, den sql.NullFloat64
 	var line sql.NullInt32
 	var canonical sql.NullBool
-	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note, &canonical)
+	var basis sql.NullString
+	dest := append(prefix, &id, &unit, &ind, &period, &kind, &value, &den, &qual, &flags, &meth, &src, &line, &raw, &note, &canonical, &basis)
 	if err := r.Scan(dest...); err != nil || !id.Valid {
 		return o, false, err
 	}
@@ -320,7 +332,7 @@ func scanObservation(r *sql.Rows, dim *dimensions, prefix ...any) (o indicator.O
 		ID: id.Int64, Unit: unit.String, Indicator: ind.String, Period: dim.periods[period.String],
 		Kind: indicator.ObservationKind(kind.String), Value: value.Float64, Qualifier: qual.String,
 		Methodology: meth.String, Source: src.String, Line: int(line.Int32), Raw: raw.String, Note: note.String,
-		Flags: []string{}, Canonical: canonical.Bool,
+		Flags: []string{}, Canonical: canonical.Bool, Basis: indicator.Basis(basis.String),
 	}
 	if den.Valid {
 		d := den.Float64
@@ -346,6 +358,7 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 		return p.seriesOf(sn.dim, keys, kinds, s.opts.MaxRows)
 	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
+	asked, keys := sn.dim.canonicalKeys(keys)
 	us, is := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		us[i], is[i] = k.Unit, k.Indicator
@@ -381,46 +394,11 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 		out[k] = append(out[k], o)
 		return nil
 	})
+	for a, k := range asked {
+		out[a] = out[k]
+	}
 	return out, err
 }
-
-// Latest returns each series' latest canonical single-period value.
-func (s *Store) Latest(ctx context.Context, keys []indicator.SeriesKey, kind indicator.ObservationKind) (map[indicator.SeriesKey]indicator.Observation, error) {
-	sn, done, err := s.snap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	if p := sn.pts.Load(); p != nil {
-		return p.latestOf(sn.dim, keys, kindOrActual(kind)), nil
-	}
-	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
-	us, is := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		us[i], is[i] = k.Unit, k.Indicator
-	}
-	args := []any{kindOrActual(kind), us, is}
-	// The picked ids are read back under the same pruning conditions.
-	prune := `indicator IN (` + inList(distinctIndicators(keys), &args, true) + `) AND ` + levelsSQL(levelRanks(nil, sn.dim, us))
-	q := `SELECT ` + obsColumns + ` FROM observations WHERE ` + prune + ` AND id IN (
-		SELECT arg_min(id, ` + latestKeySQL + `) FROM observations
-		WHERE ` + prune + ` AND canonical AND kind = $1::VARCHAR AND period_kind <> 'RANGE'
-			AND (unit, indicator) IN (SELECT unnest($2::VARCHAR[]), unnest($3::VARCHAR[]))
-		GROUP BY unit, indicator)`
-	err = s.query(ctx, sn, "store: latest", q, args, func(r *sql.Rows) error {
-		o, _, err := scanObservation(r, sn.dim)
-		out[indicator.SeriesKey{Unit: o.Unit, Indicator: o.Indicator}] = o
-		return err
-	})
-	return out, err
-}
-
-// latestKeySQL orders a series' candidates for its latest value:
-// arg_min over it picks the latest period end, then the latest start,
-// then basis in order (the empty basis first), then the lowest id. One
-// grouped pass costs a fraction of a row_number() window over the same
-// rows.
-const latestKeySQL = `(DATE '9999-12-31' - period_end, DATE '9999-12-31' - period_start, basis, id)`
 
 // levelsSQL is a condition on observations' level_rank that keeps the
 // rows of units at the given level ranks, as constants so that the scan
@@ -481,6 +459,13 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	q.First = max(q.First, 0)
+	if len(q.Indicators) > 0 {
+		codes := make([]string, len(q.Indicators))
+		for i, c := range q.Indicators {
+			codes[i] = sn.dim.indicatorCode(c)
+		}
+		q.Indicators = codes
+	}
 	if p := sn.pts.Load(); p != nil {
 		obs, total := p.page(sn.dim, q, after, q.First+1)
 		return pageOf(obs, total, q.First, sn.info.Version)
@@ -540,7 +525,7 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	sqlText := fmt.Sprintf(`WITH c AS (SELECT count(*) AS total FROM observations WHERE %[1]s),
 		p AS (SELECT * FROM observations WHERE %[1]s AND id > ? %[2]s LIMIT ?)
 		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
-			p.methodology, p.source, p.line, p.raw, p.note, p.canonical
+			p.methodology, p.source, p.line, p.raw, p.note, p.canonical, p.basis
 		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond, order)
 	args = append(append(args, args...), after, q.First+1)
 	var obs []indicator.Observation
@@ -671,4 +656,41 @@ func shortVersion(v string) string {
 		return v[:12]
 	}
 	return v
+}
+
+// observationsByID fetches observations by id in one statement.
+func (s *Store) observationsByID(ctx context.Context, sn *snapshot, ids []int64) (map[int64]indicator.Observation, error) {
+	out := make(map[int64]indicator.Observation, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if p := sn.pts.Load(); p != nil {
+		return p.byID(sn.dim, ids), nil
+	}
+	// ids are sorted in the table: the BETWEEN lets DuckDB skip row groups
+	// by their min/max.
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	err := s.query(ctx, sn, "store: observations by id",
+		`SELECT `+obsColumns+` FROM observations
+		WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND id IN (SELECT unnest(?::BIGINT[]))`, []any{lo, hi, ids},
+		func(r *sql.Rows) error {
+			o, _, err := scanObservation(r, sn.dim)
+			out[o.ID] = o
+			return err
+		})
+	return out, err
+}
+
+// ObservationsByID fetches observations by id (for provenance of computed
+// values).
+func (s *Store) ObservationsByID(ctx context.Context, ids []int64) (map[int64]indicator.Observation, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.observationsByID(ctx, sn, ids)
 }

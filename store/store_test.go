@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"chiso/engine"
 	"chiso/indicator"
 	"chiso/loader"
 	"chiso/store"
@@ -750,7 +751,8 @@ func TestPhysicalOrder(t *testing.T) {
 // left out as well.
 func TestRollupSkip(t *testing.T) {
 	ctx := context.Background()
-	st, _ := setup(t, store.Options{})
+	db, _ := setup(t, store.Options{})
+	st := engine.New(db, engine.Options{})
 	for _, q := range []indicator.RollupQuery{
 		// Districts from their communes: children without data.
 		{Indicator: "households_total", Parents: indicator.UnitSet{ChildrenOf: "vn.lc"}},
@@ -794,10 +796,11 @@ func TestRollupSkip(t *testing.T) {
 }
 
 // TestCompareSkipEarliestObservation: without the earliest observation,
-// a change keeps everything computed in SQL and the observation's id.
+// a change keeps everything it computed and the observation's id.
 func TestCompareSkipEarliestObservation(t *testing.T) {
 	ctx := context.Background()
-	st, _ := setup(t, store.Options{})
+	db, _ := setup(t, store.Options{})
+	st := engine.New(db, engine.Options{})
 	q := indicator.CompareQuery{Indicators: []string{"poverty_rate"}, Units: indicator.UnitSet{Codes: []string{"vn.lc.pt", "vn.lc.mt"}}}
 	full, err := st.Compare(ctx, q)
 	require.NoError(t, err)

@@ -119,6 +119,69 @@ type UnitSetInput struct {
 	Level *Level  `json:"level,omitempty"`
 }
 
+// What a value over a period measures. Values of one key with different
+// bases are different facts, never alternatives of each other, and are
+// compared only like with like.
+type Basis string
+
+const (
+	// The level at a point in time, or the value for the period as stated.
+	BasisPoint Basis = "POINT"
+	// A yearly average over the period.
+	BasisPerYear Basis = "PER_YEAR"
+	// A total over the period.
+	BasisCumulative Basis = "CUMULATIVE"
+)
+
+var AllBasis = []Basis{
+	BasisPoint,
+	BasisPerYear,
+	BasisCumulative,
+}
+
+func (e Basis) IsValid() bool {
+	switch e {
+	case BasisPoint, BasisPerYear, BasisCumulative:
+		return true
+	}
+	return false
+}
+
+func (e Basis) String() string {
+	return string(e)
+}
+
+func (e *Basis) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Basis(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Basis", str)
+	}
+	return nil
+}
+
+func (e Basis) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Basis) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Basis) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Which way an indicator improves.
 type Direction string
 
@@ -300,18 +363,26 @@ func (e MatrixColumns) MarshalJSON() ([]byte, error) {
 type MissingReason string
 
 const (
+	// No value of the kind (in the exact period, when one is asked for).
 	MissingReasonNoData MissingReason = "NO_DATA"
-	MissingReasonStale  MissingReason = "STALE"
+	// The unit's latest value is older than maxAgeYears before the newest in the set.
+	MissingReasonStale MissingReason = "STALE"
+	// Values only of another basis than the one compared (see Basis).
+	MissingReasonOtherBasis MissingReason = "OTHER_BASIS"
+	// Values, but none in the indicator's common period (COMMON mode).
+	MissingReasonNotInCommonPeriod MissingReason = "NOT_IN_COMMON_PERIOD"
 )
 
 var AllMissingReason = []MissingReason{
 	MissingReasonNoData,
 	MissingReasonStale,
+	MissingReasonOtherBasis,
+	MissingReasonNotInCommonPeriod,
 }
 
 func (e MissingReason) IsValid() bool {
 	switch e {
-	case MissingReasonNoData, MissingReasonStale:
+	case MissingReasonNoData, MissingReasonStale, MissingReasonOtherBasis, MissingReasonNotInCommonPeriod:
 		return true
 	}
 	return false
@@ -364,6 +435,8 @@ const (
 	ObservationKindShare ObservationKind = "SHARE"
 	// Percent of a plan achieved.
 	ObservationKindAchievement ObservationKind = "ACHIEVEMENT"
+	// Amount by which an actual exceeds its plan or target ("exceeded the plan by …"), in the indicator's unit (for a rate, percentage points); not a change over time.
+	ObservationKindExcess ObservationKind = "EXCESS"
 )
 
 var AllObservationKind = []ObservationKind{
@@ -372,11 +445,12 @@ var AllObservationKind = []ObservationKind{
 	ObservationKindChange,
 	ObservationKindShare,
 	ObservationKindAchievement,
+	ObservationKindExcess,
 }
 
 func (e ObservationKind) IsValid() bool {
 	switch e {
-	case ObservationKindActual, ObservationKindTarget, ObservationKindChange, ObservationKindShare, ObservationKindAchievement:
+	case ObservationKindActual, ObservationKindTarget, ObservationKindChange, ObservationKindShare, ObservationKindAchievement, ObservationKindExcess:
 		return true
 	}
 	return false

@@ -1,46 +1,42 @@
-package store
+package engine
 
 import (
 	"cmp"
-	"database/sql"
 	"slices"
 
 	"chiso/indicator"
 )
 
-// rankKey is what one comparison row is ranked by, as compareSQL reads it.
+// rankKey is what one comparison row is ranked by.
 type rankKey struct {
-	parent      sql.NullString  // the unit's parent; null is a group of its own
-	rv          sql.NullFloat64 // the value ranked on (value, change or growth)
-	value       sql.NullFloat64 // the picked value, for the set mean
+	parent      string   // the unit's parent; "" is a group of its own
+	rv          *float64 // the value ranked on (value, change or growth); nil is unranked
+	value       *float64 // the picked value, for the set mean
 	lowerBetter bool
 }
 
 // rankCompare fills each row's rank, ties, rank within its parent, the
-// parent's count, parent ties, set mean and difference from it, exactly as
-// SQL's rank() and count() over (indicator) and (indicator, parent) would:
+// parent's count, parent ties, set mean and difference from it, as
+// rank() and count() over (indicator) and (indicator, parent) would:
 // competition ranks over the rows with something to rank by, better first
 // in the indicator's direction, equal values sharing a rank. It returns
 // the order the rows are shown in: by indicator, then rank (unranked
 // last), then unit.
 func rankCompare(rows []indicator.CompareRow, keys []rankKey) []int {
-	type parentKey struct {
-		indicator, parent string
-		valid             bool
-	}
+	type parentKey struct{ indicator, parent string }
 	byInd := map[string][]int{}
 	byParent := map[parentKey][]int{}
 	for i, r := range rows {
 		byInd[r.Indicator] = append(byInd[r.Indicator], i)
-		pk := parentKey{r.Indicator, keys[i].parent.String, keys[i].parent.Valid}
+		pk := parentKey{r.Indicator, keys[i].parent}
 		byParent[pk] = append(byParent[pk], i)
 	}
 	for _, idx := range byInd {
 		rankWithin(idx, keys, func(i, rank, ties int) { rows[i].Rank, rows[i].RankTies = rank, ties })
 		sum, n := 0.0, 0
 		for _, i := range idx {
-			if keys[i].value.Valid {
-				sum += keys[i].value.Float64
+			if v := keys[i].value; v != nil {
+				sum += *v
 				n++
 			}
 		}
@@ -49,9 +45,9 @@ func rankCompare(rows []indicator.CompareRow, keys []rankKey) []int {
 		}
 		mean := sum / float64(n)
 		for _, i := range idx {
-			rows[i].SetMean = fptr(sql.NullFloat64{Float64: mean, Valid: true})
-			if keys[i].value.Valid {
-				rows[i].DiffFromMean = fptr(sql.NullFloat64{Float64: keys[i].value.Float64 - mean, Valid: true})
+			rows[i].SetMean = num(mean, false)
+			if v := keys[i].value; v != nil {
+				rows[i].DiffFromMean = num(*v-mean, false)
 			}
 		}
 	}
@@ -90,13 +86,13 @@ func rankCompare(rows []indicator.CompareRow, keys []rankKey) []int {
 func rankWithin(idx []int, keys []rankKey, set func(i, rank, ties int)) int {
 	key := func(i int) float64 {
 		if keys[i].lowerBetter {
-			return keys[i].rv.Float64
+			return *keys[i].rv
 		}
-		return -keys[i].rv.Float64
+		return -*keys[i].rv
 	}
 	var ranked []int
 	for _, i := range idx {
-		if keys[i].rv.Valid {
+		if keys[i].rv != nil {
 			ranked = append(ranked, i)
 		}
 	}

@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"slices"
+
+	"chiso/indicator"
+)
+
+// Latest returns each series' latest canonical single-period value of one
+// kind (see latest); keys without one are absent.
+func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind indicator.ObservationKind) (map[indicator.SeriesKey]indicator.Observation, error) {
+	out := make(map[indicator.SeriesKey]indicator.Observation, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ctx, cat, done, err := e.pin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	// A key may name an indicator by an alias: it is answered under the
+	// key asked, with the indicator's code.
+	want := make(map[indicator.SeriesKey]bool, len(keys))
+	asked := map[indicator.SeriesKey][]indicator.SeriesKey{}
+	var units, inds []string
+	for _, k := range keys {
+		c := k
+		if x, ok := cat.Indicator(k.Indicator); ok {
+			c.Indicator = x.Code
+		}
+		asked[c] = append(asked[c], k)
+		if !want[c] {
+			want[c] = true
+			units = append(units, c.Unit)
+			if !slices.Contains(inds, c.Indicator) {
+				inds = append(inds, c.Indicator)
+			}
+		}
+	}
+	// Streamed: only each series' best so far is kept.
+	best := make(map[indicator.SeriesKey]Row, len(keys))
+	n := 0
+	err = e.Store.Rows(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(r *Row) error {
+		if n++; n%checkEvery == 0 {
+			if err := ctxErr(ctx); err != nil {
+				return err
+			}
+		}
+		k := indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}
+		if isRange(r) || !want[k] {
+			return nil
+		}
+		if b, ok := best[k]; !ok || later(r, &b) {
+			best[k] = *r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(best))
+	for _, r := range best {
+		ids = append(ids, r.ID)
+	}
+	obs, err := e.observations(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for k, r := range best {
+		for _, a := range asked[k] {
+			out[a] = obs[r.ID]
+		}
+	}
+	return out, ctxErr(ctx)
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"chiso/engine"
+	"chiso/indicator"
+)
+
+var _ engine.Source = (*Store)(nil)
+
+// Catalog is the pinned snapshot's dimensions (engine.Source).
+func (s *Store) Catalog(ctx context.Context) (engine.Catalog, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return sn.dim, nil
+}
+
+// Rows reads the rows of q for the engine, from the point index when the
+// snapshot has one, else in one statement (engine.Source).
+func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func(*engine.Row) error) error {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if p := sn.pts.Load(); p != nil {
+		return p.rows(sn.dim, q, each)
+	}
+	var where []string
+	var args []any
+	if q.Indicators != nil {
+		where = append(where, `indicator IN (`+inList(q.Indicators, &args, false)+`)`)
+	}
+	if q.Units != nil {
+		where = append(where, levelsSQL(levelRanks(nil, sn.dim, q.Units)))
+		args = append(args, q.Units)
+		where = append(where, `unit IN (SELECT unnest(?::VARCHAR[]))`)
+	}
+	if q.Kind != "" {
+		args = append(args, string(q.Kind))
+		where = append(where, `kind = ?`)
+	}
+	if q.Canonical {
+		where = append(where, `canonical`)
+	}
+	text := `SELECT id, unit, indicator, period, pos, end_pos, kind, value, basis, methodology, flags, canonical FROM observations`
+	for i, w := range where {
+		if i == 0 {
+			text += " WHERE " + w
+		} else {
+			text += " AND " + w
+		}
+	}
+	text += " ORDER BY id"
+	var r engine.Row
+	return s.query(ctx, sn, "store: rows", text, args, func(rows *sql.Rows) error {
+		var period, kind string
+		var basis, meth sql.NullString
+		if err := rows.Scan(&r.ID, &r.Unit, &r.Indicator, &period, &r.Pos, &r.EndPos, &kind, &r.Value, &basis, &meth, &r.Flags, &r.Canonical); err != nil {
+			return err
+		}
+		r.Period = sn.dim.periodAt[period]
+		r.Kind, r.Basis, r.Methodology = indicator.ObservationKind(kind), indicator.Basis(basis.String), meth.String
+		return each(&r)
+	})
+}
+
+// rows answers engine reads from the index: each series' rows in id
+// order, series by series.
+func (p *points) rows(dim *dimensions, q engine.RowQuery, each func(*engine.Row) error) error {
+	kindCode := -1
+	if q.Kind != "" {
+		if kindCode = p.kind.code(string(q.Kind)); kindCode < 0 {
+			return nil
+		}
+	}
+	var inds map[int32]bool
+	if q.Indicators != nil {
+		inds = make(map[int32]bool, len(q.Indicators))
+		for _, c := range q.Indicators {
+			if x, ok := dim.indIndex[c]; ok {
+				inds[int32(x)] = true
+			}
+		}
+	}
+	var r engine.Row
+	emit := func(s span) error {
+		for id := s.lo; id <= s.hi; id++ {
+			i := id - 1
+			if kindCode >= 0 && int(p.kind.codes[i]) != kindCode || q.Canonical && !bit(p.canonical, i) {
+				continue
+			}
+			c := p.period.codes[i]
+			r = engine.Row{ID: id, Unit: dim.units[s.unit].Code, Indicator: dim.indicators[s.ind].Code,
+				Period: p.periodPtr[c], Pos: p.pos[c], EndPos: p.endPos[c],
+				Kind: indicator.ObservationKind(p.kind.at(i)), Value: p.value[i], Basis: indicator.Basis(p.basis.at(i)),
+				Methodology: p.meth.at(i), Flags: p.flags.at(i), Canonical: bit(p.canonical, i)}
+			if err := each(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if q.Units == nil {
+		for _, s := range p.spans {
+			if inds == nil || inds[s.ind] {
+				if err := emit(s); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[int]bool, len(q.Units))
+	for _, c := range q.Units {
+		u, ok := dim.unitIndex[c]
+		if !ok || seen[u] {
+			continue
+		}
+		seen[u] = true
+		for _, k := range p.byUnit[u] {
+			if s := p.spans[k]; inds == nil || inds[s.ind] {
+				if err := emit(s); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
