@@ -1,5 +1,5 @@
 # Everyday commands. `go run .` and `go test ./...` need nothing else.
-.PHONY: run test race generate verify ci fuzz bench bench-smoke
+.PHONY: run test race generate lint verify ci fuzz bench bench-smoke
 
 run:
 	go run .
@@ -12,6 +12,14 @@ race:
 
 generate:
 	go generate ./...
+
+# gofmt (lists the files it would change), go vet and staticcheck (a go.mod
+# tool, so its version is the module's); .ci/run runs this same target.
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go tool staticcheck ./...
 
 verify:
 	go run . verify -seeds ../shared/seeds

@@ -14,9 +14,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"chiso/engine"
 	"chiso/graph"
+	"chiso/httpapi"
 	"chiso/loader"
+	"chiso/scripttest"
 	"chiso/store"
 )
 
@@ -81,15 +82,16 @@ func TestNestedQueryStatementCount(t *testing.T) {
 	}`
 	counts := map[int]int64{}
 	for _, size := range []struct{ districts, communes int }{{2, 2}, {8, 25}, {20, 50}} {
-		e := newScriptEnv(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
-		_, err := e.ld.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
+		w, st := scriptWorld(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
+		e := scripttest.Serve(t, w)
+		_, err := e.Loader.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
 		require.NoError(t, err)
-		before := e.st.Statements()
-		out := e.post(t, query)
+		before := st.Statements()
+		out := e.Post(t, query)
 		require.NotContains(t, out, `"errors"`)
 		// Every commune's series came back in full (five actuals and a target).
 		require.Equal(t, (size.districts*size.communes+size.districts)*6, strings.Count(out, `"value"`)) // the province itself has no series
-		counts[size.districts*size.communes] = e.st.Statements() - before
+		counts[size.districts*size.communes] = st.Statements() - before
 	}
 	t.Logf("statements by number of communes: %v", counts)
 	// Ideally one batched series statement for the levels, one for the
@@ -110,8 +112,9 @@ func TestNestedQueryStatementCount(t *testing.T) {
 func TestAnalyticsStatementCount(t *testing.T) {
 	counts := map[int]int64{}
 	for _, size := range []struct{ districts, communes int }{{2, 2}, {8, 25}, {20, 50}} {
-		e := newScriptEnv(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
-		_, err := e.ld.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
+		w, st := scriptWorld(t, graph.DefaultLimits, graph.DefaultQueryLimits, time.Minute)
+		e := scripttest.Serve(t, w)
+		_, err := e.Loader.Load(context.Background(), loader.OSDir(writeTree(t, size.districts, size.communes)))
 		require.NoError(t, err)
 		districts := make([]string, size.districts)
 		for i := range districts {
@@ -125,12 +128,12 @@ func TestAnalyticsStatementCount(t *testing.T) {
 		  progress(units: [` + strings.Join(districts, ", ") + `]) { status progress target { value } latest { value } }
 		  trend(unit: "vn.p.d000", indicator: "poverty_rate") { points { value change { absolute } } }
 		}`
-		before := e.st.Statements()
-		out := e.post(t, query)
+		before := st.Statements()
+		out := e.Post(t, query)
 		require.NotContains(t, out, `"errors"`)
 		require.Equal(t, 2*size.districts*size.communes, strings.Count(out, `"rank"`), "a row per commune and indicator")
 		require.Equal(t, size.districts, strings.Count(out, `"OFF_TRACK"`)+strings.Count(out, `"ON_TRACK"`)+strings.Count(out, `"ACHIEVED"`))
-		counts[size.districts*size.communes] = e.st.Statements() - before
+		counts[size.districts*size.communes] = st.Statements() - before
 	}
 	t.Logf("statements by number of communes: %v", counts)
 	for n, c := range counts {
@@ -146,8 +149,8 @@ func treeServer(t *testing.T, timeout time.Duration, batching graph.LoaderOption
 	t.Cleanup(func() { st.Close() })
 	_, err := loader.New(st, loader.Options{}).Load(context.Background(), loader.OSDir(writeTree(t, 8, 25)))
 	require.NoError(t, err)
-	h := newHandler(serverConfig{Timeout: timeout, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
-		Loader: batching, MaxBody: 1 << 20}, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
+	h := newAPI(httpapi.Config{Timeout: timeout, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
+		Loader: batching, MaxBody: 1 << 20}, st, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return st, srv

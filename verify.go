@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"chiso/config"
 	"chiso/datasets"
 	"chiso/loader"
 	"chiso/store"
@@ -17,17 +17,14 @@ import (
 // every figure must be found as written on its cited source line and parse
 // to its value, and every rollup rule's measure units must fit (see
 // datasets.Verify).
-func verifyCmd(args []string, out io.Writer) error {
-	fl := flag.NewFlagSet("chiso verify", flag.ContinueOnError)
-	fl.SetOutput(out)
-	data := fl.String("data", "", "dataset folder to verify (default: the embedded Lai Châu dataset)")
-	seeds := fl.String("seeds", env("CHISO_SEEDS", "../shared/seeds"), "folder of source documents <id>.txt (env CHISO_SEEDS); if missing, the raw-on-line check is skipped and said so")
-	if err := fl.Parse(args); err != nil {
+func verifyCmd(args []string, env config.Env, out io.Writer) error {
+	cfg, err := config.ParseVerify(args, env, out)
+	if err != nil {
 		return err
 	}
 	dir := loader.Dir{Name: "embedded:laichau", FS: datasets.LaiChau()}
-	if *data != "" {
-		dir = loader.OSDir(*data)
+	if cfg.Data != "" {
+		dir = loader.OSDir(cfg.Data)
 	}
 	st := store.New(store.Options{})
 	defer st.Close()
@@ -40,10 +37,10 @@ func verifyCmd(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "load: ok (%d sources, %d units, %d indicators, %d observations)\n", info.Sources, info.Units, info.Indicators, info.Observations)
 	}
 	var srcFS fs.FS
-	if st, err := os.Stat(*seeds); err == nil && st.IsDir() {
-		srcFS = os.DirFS(*seeds)
+	if st, err := os.Stat(cfg.Seeds); err == nil && st.IsDir() {
+		srcFS = os.DirFS(cfg.Seeds)
 	} else {
-		fmt.Fprintf(out, "sources: %s not found: SKIPPING the check that each raw figure is on its cited line\n", *seeds)
+		fmt.Fprintf(out, "sources: %s not found: SKIPPING the check that each raw figure is on its cited line\n", cfg.Seeds)
 	}
 	rep, err := datasets.Verify(dir.FS, srcFS)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 func TestVerifyCmdDimensions(t *testing.T) {
 	noSeeds := filepath.Join(t.TempDir(), "none")
 	var out strings.Builder
-	require.NoError(t, verifyCmd([]string{"-seeds", noSeeds}, &out), out.String())
+	require.NoError(t, verifyCmd([]string{"-seeds", noSeeds}, noEnv, &out), out.String())
 	require.Contains(t, out.String(), "\nRATIO / WEIGHTED_MEAN rules with incompatible dimensions: 0 of 71\n")
 	require.Contains(t, out.String(), "\nverify: ok\n")
 
@@ -31,7 +31,7 @@ func TestVerifyCmdDimensions(t *testing.T) {
 	write("indicators.csv", "code,name_vi,measure_unit,rollup\nforest,Rừng,ha,SUM\npop,Dân số,people,SUM\ncover,Che phủ,%,\"RATIO(forest,pop)\"\n")
 	write("observations.csv", "unit,indicator,period,kind,value,source,line,raw\nvn,forest,2020,actual,1,doc,1,1\n")
 	out.Reset()
-	err := verifyCmd([]string{"-data", dir, "-seeds", noSeeds}, &out)
+	err := verifyCmd([]string{"-data", dir, "-seeds", noSeeds}, noEnv, &out)
 	require.ErrorContains(t, err, "verify: 1 problems")
 	require.Contains(t, out.String(), "indicators.csv:4:4: column \"rollup\": RATIO(forest,pop) of cover: forest (ha, area) over pop (people, people) is area/people")
 	require.Contains(t, out.String(), "\nRATIO / WEIGHTED_MEAN rules with incompatible dimensions: 1 of 1\n")
@@ -57,3 +57,6 @@ func TestReadmeListsMeasureUnits(t *testing.T) {
 		require.Contains(t, row, "`"+m.Unit+"`", "README's %s row", m.Dimension)
 	}
 }
+
+// noEnv is an environment with no variables set.
+func noEnv(string) (string, bool) { return "", false }

@@ -71,11 +71,10 @@ func (e *Engine) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]i
 		basis                   indicator.Basis
 	}
 	type acc struct {
-		per   *indicator.Period
-		sum   float64
-		n     int
-		ids   []int64
-		total *Row
+		per *indicator.Period
+		sum float64
+		n   int
+		ids []int64
 	}
 	accs := map[key]*acc{}
 	totals := map[[3]string]*Row{}

@@ -29,6 +29,11 @@ type Resolver struct {
 	Limits Limits
 }
 
+// NewResolver returns the resolvers answering from eng within limits.
+func NewResolver(eng indicator.Engine, limits Limits) *Resolver {
+	return &Resolver{Engine: eng, Limits: limits}
+}
+
 func (r *Resolver) pageSize(first *int) (int, error) {
 	if first == nil {
 		return r.Limits.DefaultPageSize, nil

@@ -93,8 +93,6 @@ func (c *dictCol) put(i int64, v any) error {
 
 func (c *dictCol) at(i int64) string { return c.vals[c.codes[i]] }
 
-func (c *dictCol) isNull(i int64) bool { return int(c.codes[i]) == c.null }
-
 // code is the code of a non-NULL value, or -1.
 func (c *dictCol) code(v string) int {
 	if k, ok := c.index[v]; ok {
@@ -345,25 +343,6 @@ func (p *points) obs(dim *dimensions, s span, id int64) indicator.Observation {
 	}
 	return o
 }
-
-// kindRows appends to buf the ids of a series' rows of one kind (a kind
-// code; -1 has none), only the canonical ones if asked, in id order; with
-// the series' span.
-func (p *points) kindRows(buf []int64, dim *dimensions, k indicator.SeriesKey, kindCode int, canonical bool) (span, []int64) {
-	s, ok := p.lookup(dim, k)
-	if !ok || kindCode < 0 {
-		return s, buf
-	}
-	for id := s.lo; id <= s.hi; id++ {
-		if i := id - 1; int(p.kind.codes[i]) == kindCode && (!canonical || bit(p.canonical, i)) {
-			buf = append(buf, id)
-		}
-	}
-	return s, buf
-}
-
-// rangeRow reports whether row id's period is a range.
-func (p *points) rangeRow(id int64) bool { return p.isRange[p.period.codes[id-1]] }
 
 // spanOf finds the series holding id.
 func (p *points) spanOf(id int64) span {

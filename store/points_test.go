@@ -297,16 +297,13 @@ func TestPointIndexRollsUpAsDuckDB(t *testing.T) {
 			rows, err := sql.RawQuery(ctx, `SELECT u.code, u.level FROM units u WHERE EXISTS (SELECT 1 FROM units c WHERE c.parent = u.code) ORDER BY u.level_rank, u.code`)
 			require.NoError(t, err)
 			var sets []indicator.UnitSet
-			var levels []indicator.Level
+			levels := []indicator.Level{indicator.LevelCommune, indicator.LevelVillage}
 			for i, r := range rows {
 				if i%max(1, len(rows)/6) == 0 {
 					sets = append(sets, indicator.UnitSet{Codes: []string{r[0].(string)}})
 				}
 			}
 			sets = append(sets, indicator.UnitSet{ChildrenOf: rows[0][0].(string)})
-			for _, l := range []indicator.Level{indicator.LevelCommune, indicator.LevelVillage} {
-				levels = append(levels, l)
-			}
 			period := func(label string) indicator.Period {
 				p, err := indicator.ParsePeriod(label)
 				require.NoError(t, err)

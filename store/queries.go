@@ -428,20 +428,6 @@ func levelRanks(ranks []int, dim *dimensions, codes []string) []int {
 	return ranks
 }
 
-// parentsOf returns the distinct parents of codes, in order of first
-// appearance.
-func parentsOf(dim *dimensions, codes []string) []string {
-	out := []string{}
-	seen := map[string]bool{}
-	for _, c := range codes {
-		if u, ok := dim.unit(c); ok && u.Parent != "" && !seen[u.Parent] {
-			seen[u.Parent] = true
-			out = append(out, u.Parent)
-		}
-	}
-	return out
-}
-
 // maxUnitList is the longest unit list the observations table filters
 // with a list lookup per row; longer lists are joined.
 const maxUnitList = 64

@@ -68,6 +68,9 @@ func New(opts Options) *Store {
 	return &Store{opts: opts, log: opts.Logger}
 }
 
+// MaxRows is the row cap of one read (Options.MaxRows, or the default).
+func (s *Store) MaxRows() int { return s.opts.MaxRows }
+
 // Statements is the number of SQL statements run to answer queries since
 // the store was created (loads are not counted). Tests use it to prove
 // that a request's statement count does not grow with its result.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -16,7 +17,7 @@ import (
 	"chiso/indicator"
 )
 
-// FastLists is a field interceptor that writes long lists of analytic rows
+// ListWriter is a field interceptor that writes long lists of analytic rows
 // (rollup rows, comparison rows, observations, a matrix's cells), of
 // units, and the edges of their pages in one pass. gqlgen
 // executes every field of every row on its own: a field context, a
@@ -35,30 +36,30 @@ import (
 // errors and nulls are unchanged. The same arguments, limits, complexity
 // and errors apply either way: only the writing of the resolved rows
 // differs.
-type FastLists struct {
-	t       *fastTypes
+type ListWriter struct {
+	t       *listTypes
 	written atomic.Int64
 }
 
-// NewFastLists returns the interceptor for a resolver's schema.
-func NewFastLists(r *Resolver) *FastLists { return &FastLists{t: newFastTypes(r)} }
+// NewListWriter returns the interceptor for a resolver's schema.
+func NewListWriter(r *Resolver) *ListWriter { return &ListWriter{t: newListTypes(r)} }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.FieldInterceptor
-} = (*FastLists)(nil)
+} = (*ListWriter)(nil)
 
 // ExtensionName names the extension.
-func (*FastLists) ExtensionName() string { return "chiso.FastLists" }
+func (*ListWriter) ExtensionName() string { return "chiso.ListWriter" }
 
 // Validate accepts any schema.
-func (*FastLists) Validate(graphql.ExecutableSchema) error { return nil }
+func (*ListWriter) Validate(graphql.ExecutableSchema) error { return nil }
 
 // Written is the number of lists written so far (not left to gqlgen).
-func (f *FastLists) Written() int64 { return f.written.Load() }
+func (f *ListWriter) Written() int64 { return f.written.Load() }
 
 // InterceptField resolves the field, then writes a supported list itself.
-func (f *FastLists) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+func (f *ListWriter) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
 		return res, err
@@ -171,15 +172,31 @@ func written(out []byte) graphql.Marshaler {
 type emit[T any] func(b *bytes.Buffer, v *T) bool
 
 // fieldCompiler compiles one selected field of T into its value's writer;
-// false means the field is not one the fast path writes.
+// false means the field is not one the list writer writes.
 type fieldCompiler[T any] func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool)
 
-// objectType is a GraphQL object type the fast path can write: its name,
+// field is a field of T the list writer writes: the GraphQL type of what
+// it writes (a test holds it to the schema's) and its compiler.
+type field[T any] struct {
+	typ     func() *ast.Type
+	compile fieldCompiler[T]
+}
+
+// objectType is a GraphQL object type the list writer can write: its name,
 // gqlgen's implementors list for collecting fields, and its fields.
 type objectType[T any] struct {
 	name         string
 	implementors []string
-	fields       map[string]fieldCompiler[T]
+	fields       map[string]field[T]
+}
+
+// fieldTypes is the GraphQL type of each field o writes, by name.
+func (o *objectType[T]) fieldTypes() map[string]*ast.Type {
+	out := make(map[string]*ast.Type, len(o.fields))
+	for name, f := range o.fields {
+		out[name] = f.typ()
+	}
+	return out
 }
 
 // compile collects the selection as gqlgen does (fragments, aliases,
@@ -210,7 +227,7 @@ func (o *objectType[T]) compile(ctx context.Context, oc *graphql.OperationContex
 			if !ok {
 				return nil, false
 			}
-			if e, ok = c(ctx, oc, f); !ok {
+			if e, ok = c.compile(ctx, oc, f); !ok {
 				return nil, false
 			}
 		}
@@ -248,34 +265,35 @@ func constant[T any](typeName string) emit[T] {
 }
 
 // leaf compiles a field whose value is written by put.
-func leaf[T, V any](get func(*T) V, put func(*bytes.Buffer, V) bool) fieldCompiler[T] {
+func leaf[T, V any](get func(*T) V, put scalar[V]) field[T] {
 	return resolvedLeaf(func(_ context.Context, v *T) (V, error) { return get(v), nil }, put)
 }
 
 // resolvedLeaf compiles a leaf whose value a resolver maps from the row;
 // the request's context reaches it, as under gqlgen.
-func resolvedLeaf[T, V any](res func(context.Context, *T) (V, error), put func(*bytes.Buffer, V) bool) fieldCompiler[T] {
-	return func(ctx context.Context, _ *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
+func resolvedLeaf[T, V any](res func(context.Context, *T) (V, error), put scalar[V]) field[T] {
+	return field[T]{typ: func() *ast.Type { return put.typ }, compile: func(ctx context.Context, _ *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
 		if len(f.Selections) > 0 {
 			return nil, false
 		}
 		return func(b *bytes.Buffer, v *T) bool {
 			x, err := res(ctx, v)
-			return err == nil && put(b, x)
+			return err == nil && put.put(b, x)
 		}, true
-	}
+	}}
 }
 
 // object compiles a field holding a nested object of the row.
-func object[T, U any](get func(*T) *U, nonNull bool, u func() *objectType[U]) fieldCompiler[T] {
+func object[T, U any](get func(*T) *U, nonNull bool, u func() *objectType[U]) field[T] {
 	return resolvedObject(func(_ context.Context, v *T) (*U, error) { return get(v), nil }, nonNull, u)
 }
 
 // resolvedObject compiles a field holding a nested object that a resolver
 // maps from the row. A nil one is null or, in a non-null field, left to
 // gqlgen (which reports it).
-func resolvedObject[T, U any](res func(context.Context, *T) (*U, error), nonNull bool, u func() *objectType[U]) fieldCompiler[T] {
-	return func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
+func resolvedObject[T, U any](res func(context.Context, *T) (*U, error), nonNull bool, u func() *objectType[U]) field[T] {
+	typ := func() *ast.Type { return &ast.Type{NamedType: u().name, NonNull: nonNull} }
+	return field[T]{typ: typ, compile: func(ctx context.Context, oc *graphql.OperationContext, f graphql.CollectedField) (emit[T], bool) {
 		e, ok := u().compile(ctx, oc, f.Selections)
 		if !ok {
 			return nil, false
@@ -287,7 +305,7 @@ func resolvedObject[T, U any](res func(context.Context, *T) (*U, error), nonNull
 			x, err := res(ctx, v)
 			return err == nil && (x != nil || !nonNull) && e(b, x)
 		}, true
-	}
+	}}
 }
 
 // nullObject writes a nil object as null and any other with e.
@@ -301,44 +319,74 @@ func nullObject[T any](e emit[T]) emit[T] {
 	}
 }
 
-// orNull writes a nil value as null and any other with put.
-func orNull[V any](put func(*bytes.Buffer, V) bool) func(*bytes.Buffer, *V) bool {
-	return func(b *bytes.Buffer, v *V) bool {
+// scalar writes a leaf value of Go type V as gqlgen writes its GraphQL
+// type typ; false means it cannot (gqlgen takes over).
+type scalar[V any] struct {
+	typ *ast.Type
+	put func(*bytes.Buffer, V) bool
+}
+
+func nonNull(name string) *ast.Type { return ast.NonNullNamedType(name, nil) }
+
+// orNull writes a nil value as null and any other as s does: s's type,
+// nullable.
+func orNull[V any](s scalar[V]) scalar[*V] {
+	t := *s.typ
+	t.NonNull = false
+	return scalar[*V]{typ: &t, put: func(b *bytes.Buffer, v *V) bool {
 		if v == nil {
 			b.WriteString("null")
 			return true
 		}
-		return put(b, *v)
-	}
+		return s.put(b, *v)
+	}}
 }
 
 // The writers of scalar values, as gqlgen's marshalers write them.
+var (
+	putString  = scalar[string]{nonNull("String"), writeString}
+	putID      = scalar[string]{nonNull("ID"), writeString} // graphql.MarshalID is MarshalString
+	putStrings = scalar[[]string]{ast.NonNullListType(nonNull("String"), nil), writeStrings}
+	putInt     = scalar[int]{nonNull("Int"), writeInt}
+	putFloat   = scalar[float64]{nonNull("Float"), writeFloat}
+	putBool    = scalar[bool]{nonNull("Boolean"), writeBool}
+	putDate    = scalar[time.Time]{nonNull("Date"), writeDate}
+)
 
-func putString(b *bytes.Buffer, s string) bool {
+// putEnum writes an enum of package model, whose Go type is named as the
+// GraphQL enum is.
+func putEnum[E graphql.Marshaler]() scalar[E] {
+	return scalar[E]{nonNull(reflect.TypeFor[E]().Name()), func(b *bytes.Buffer, e E) bool {
+		e.MarshalGQL(b)
+		return true
+	}}
+}
+
+func writeString(b *bytes.Buffer, s string) bool {
 	graphql.MarshalString(s).MarshalGQL(b)
 	return true
 }
 
-func putStrings(b *bytes.Buffer, ss []string) bool {
+func writeStrings(b *bytes.Buffer, ss []string) bool {
 	b.WriteByte('[')
 	for i, s := range ss {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		putString(b, s)
+		writeString(b, s)
 	}
 	b.WriteByte(']')
 	return true
 }
 
-func putInt(b *bytes.Buffer, n int) bool {
+func writeInt(b *bytes.Buffer, n int) bool {
 	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(n), 10))
 	return true
 }
 
-// putFloat writes what gqlgen's %g writes; NaN and infinities, which
+// writeFloat writes what gqlgen's %g writes; NaN and infinities, which
 // gqlgen turns into an error, are left to it.
-func putFloat(b *bytes.Buffer, x float64) bool {
+func writeFloat(b *bytes.Buffer, x float64) bool {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return false
 	}
@@ -346,17 +394,12 @@ func putFloat(b *bytes.Buffer, x float64) bool {
 	return true
 }
 
-func putBool(b *bytes.Buffer, x bool) bool {
+func writeBool(b *bytes.Buffer, x bool) bool {
 	b.WriteString(strconv.FormatBool(x))
 	return true
 }
 
-func putDate(b *bytes.Buffer, t time.Time) bool {
+func writeDate(b *bytes.Buffer, t time.Time) bool {
 	MarshalDate(t).MarshalGQL(b)
-	return true
-}
-
-func putEnum[E graphql.Marshaler](b *bytes.Buffer, e E) bool {
-	e.MarshalGQL(b)
 	return true
 }

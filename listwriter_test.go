@@ -16,14 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
-	"chiso/engine"
 	"chiso/graph"
+	"chiso/httpapi"
 	"chiso/loader"
 	"chiso/store"
 	"chiso/synth"
 )
 
-// The fields FastLists writes itself, per type.
+// The fields the ListWriter writes itself, per type.
 const (
 	fastPeriod = `__typename label kind start end`
 	fastUnit   = `__typename code nameVi nameAscii nameEn level validFrom validTo`
@@ -36,7 +36,7 @@ const (
 		sinceEarliest { ` + fastChange + ` }`
 )
 
-// listCase is one request and whether FastLists should write its list.
+// listCase is one request and whether the ListWriter should write its list.
 type listCase struct {
 	name  string
 	query string
@@ -44,13 +44,13 @@ type listCase struct {
 	fast  bool
 }
 
-// TestFastListsAnswerAsGqlgen: every request answers byte for byte the
-// same through FastLists as through gqlgen's own execution, on the Lai
+// TestListWriterAnswersAsGqlgen: every request answers byte for byte the
+// same through the ListWriter as through gqlgen's own execution, on the Lai
 // Châu data and on a synthetic dataset with every rollup rule, gaps and
 // targets. Lists whose selection is all plain fields are written by
-// FastLists; a selection with a field that looks something up, a
+// the ListWriter; a selection with a field that looks something up, a
 // refused rollup and a bad argument are left to gqlgen.
-func TestFastListsAnswerAsGqlgen(t *testing.T) {
+func TestListWriterAnswersAsGqlgen(t *testing.T) {
 	ctx := context.Background()
 	xs, err := synth.Size("XS")
 	require.NoError(t, err)
@@ -66,13 +66,14 @@ func TestFastListsAnswerAsGqlgen(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			_, err := loader.New(st, loader.Options{}).Load(ctx, ds)
 			require.NoError(t, err)
-			cfg := serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
+			cfg := httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
 				Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
-			fh, fast := buildHandler(cfg, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
+			fh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
+			fast := fh.Lists
 			require.NotNil(t, fast)
 			cfg.GqlgenLists = true
-			gh, none := buildHandler(cfg, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
-			require.Nil(t, none)
+			gh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
+			require.Nil(t, gh.Lists)
 			fs, gs := httptest.NewServer(fh), httptest.NewServer(gh)
 			t.Cleanup(fs.Close)
 			t.Cleanup(gs.Close)
@@ -83,16 +84,16 @@ func TestFastListsAnswerAsGqlgen(t *testing.T) {
 				before := fast.Written()
 				want := postRaw(t, gs.URL, c.query, c.vars)
 				got := postRaw(t, fs.URL, c.query, c.vars)
-				require.Equal(t, string(want), string(got), "%s: FastLists answers differently", c.name)
+				require.Equal(t, string(want), string(got), "%s: the ListWriter answers differently", c.name)
 				if c.fast {
-					require.Greater(t, fast.Written(), before, "%s: expected FastLists to write the list", c.name)
+					require.Greater(t, fast.Written(), before, "%s: expected the ListWriter to write the list", c.name)
 					require.NotContains(t, string(got), `"errors"`, c.name)
 					written++
 				} else {
 					require.Equal(t, before, fast.Written(), "%s: expected gqlgen to write the list", c.name)
 				}
 			}
-			require.Greater(t, written, 10, "too few lists written by FastLists to mean anything")
+			require.Greater(t, written, 10, "too few lists written by the ListWriter to mean anything")
 		})
 	}
 }

@@ -15,9 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"chiso/datasets"
-	"chiso/engine"
 	"chiso/graph"
+	"chiso/httpapi"
 	"chiso/loader"
+	"chiso/respcache"
 	"chiso/store"
 )
 
@@ -36,8 +37,8 @@ func newCacheEnv(t *testing.T, cacheBytes int64) *cacheEnv {
 	ld := loader.New(st, loader.Options{})
 	_, err := ld.Load(context.Background(), loader.Dir{Name: "embedded:laichau", FS: datasets.LaiChau()})
 	require.NoError(t, err)
-	h := newHandler(serverConfig{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
-		Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20, CacheBytes: cacheBytes}, engine.New(st, engine.Options{}), slog.New(slog.DiscardHandler))
+	h := newAPI(httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.DefaultQueryLimits,
+		Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20, CacheBytes: cacheBytes}, st, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &cacheEnv{st: st, ld: ld, srv: srv}
@@ -60,7 +61,7 @@ func (e *cacheEnv) do(t *testing.T, query string, vars map[string]any, header ..
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	return string(raw), resp.Header.Get(cacheHeader)
+	return string(raw), resp.Header.Get(respcache.Header)
 }
 
 const seriesQuery = `query($u: ID!) { series(unit: $u, indicator: "poverty_rate") { observations { periodLabel value } } }`
@@ -88,7 +89,7 @@ func TestResponseCache(t *testing.T) {
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
-		return string(raw), resp.Header.Get(cacheHeader)
+		return string(raw), resp.Header.Get(respcache.Header)
 	}
 	g1, h := get()
 	require.Equal(t, "miss", h)
@@ -124,10 +125,15 @@ func TestResponseCache(t *testing.T) {
 	require.Equal(t, first, third)
 }
 
-// TestResponseCacheBodyLimit: the cache reads the body first, and says in
-// GraphQL's shape when it is over the limit.
-func TestResponseCacheBodyLimit(t *testing.T) {
-	e := newCacheEnv(t, 1<<20)
+// TestBodyLimit: a body over the limit is refused in GraphQL's shape,
+// with the response cache on and off.
+func TestBodyLimit(t *testing.T) {
+	for _, cache := range []int64{1 << 20, 0} {
+		bodyLimited(t, newCacheEnv(t, cache))
+	}
+}
+
+func bodyLimited(t *testing.T, e *cacheEnv) {
 	big, _ := json.Marshal(map[string]any{"query": `{ dataset { version } }`, "variables": map[string]string{"pad": string(bytes.Repeat([]byte{'x'}, 2<<20))}})
 	resp, err := http.Post(e.srv.URL+"/graphql", "application/json", bytes.NewReader(big))
 	require.NoError(t, err)
@@ -136,25 +142,4 @@ func TestResponseCacheBodyLimit(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	require.Contains(t, string(raw), `"code":"TOO_LARGE"`)
-}
-
-func TestResponseCacheBounded(t *testing.T) {
-	c := newResponseCache(1000)
-	entry := func(i byte, n int) *cacheEntry {
-		e := &cacheEntry{body: bytes.Repeat([]byte{'x'}, n)}
-		e.key[0] = i
-		return e
-	}
-	for i := range byte(10) {
-		c.put(entry(i, 200))
-	}
-	require.Equal(t, 5, c.len(), "1000 bytes hold five answers of 200")
-	_, ok := c.get(entry(0, 0).key)
-	require.False(t, ok, "the oldest were evicted")
-	_, ok = c.get(entry(9, 0).key)
-	require.True(t, ok)
-	c.put(entry(20, 251))
-	_, ok = c.get(entry(20, 0).key)
-	require.False(t, ok, "an answer over a quarter of the cache is not kept")
-	require.Nil(t, newResponseCache(0), "size 0 turns the cache off")
 }

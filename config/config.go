@@ -1,0 +1,259 @@
+// Package config reads chiso's command lines: which command runs, and each
+// command's flags, with an environment variable behind every flag of
+// serve (and verify's -seeds). A flag wins over its variable, which wins
+// over the default. A value that does not parse or is out of range is an
+// error naming the flag or the variable and what was expected; no value
+// falls back to a default unannounced.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Env looks up an environment variable, as os.LookupEnv does. A variable
+// set to the empty string counts as unset.
+type Env func(name string) (string, bool)
+
+// Commands are chiso's commands, the first being the default.
+var Commands = []struct{ Name, Doc string }{
+	{"serve", "serve a dataset over GraphQL (the default command)"},
+	{"verify", "check a curated dataset against its source documents"},
+	{"gen", "write a synthetic dataset with the shape of Việt Nam"},
+	{"help", "print this help"},
+}
+
+// Split returns the command named by args (serve when the first argument
+// is a flag or there is none) and the arguments after it.
+func Split(args []string) (cmd string, rest []string) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "serve", args
+	}
+	return args[0], args[1:]
+}
+
+// UnknownCommand is the error for a command chiso does not have.
+func UnknownCommand(cmd string) error {
+	names := make([]string, len(Commands))
+	for i, c := range Commands {
+		names[i] = c.Name
+	}
+	return fmt.Errorf("unknown command %q: expected one of %s (chiso -h lists them)", cmd, strings.Join(names, ", "))
+}
+
+// Usage writes the list of commands.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: chiso [command] [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range Commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Doc)
+	}
+	fmt.Fprintln(w, "\nchiso COMMAND -h lists the flags of a command.")
+}
+
+// Serve is everything `chiso serve` can be told.
+type Serve struct {
+	Addr          string
+	Data          []string // dataset folders; none: the embedded dataset
+	Timeout       time.Duration
+	MaxPage       int
+	MaxDepth      int
+	MaxComplexity int
+	MaxRows       int
+	MaxErrors     int
+	BatchWait     time.Duration
+	CacheMB       int
+	Threads       int
+	MemoryLimit   string
+	TempDir       string
+	OnDisk        bool
+	PointsMax     int
+	LogLevel      slog.Level
+}
+
+// ParseServe parses serve's flags, with env behind each and def's values
+// as defaults. -h and -help write the usage to out and return
+// flag.ErrHelp.
+func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error) {
+	c := def
+	s := newSet("serve", env, out)
+	s.add(addrValue{&c.Addr}, "addr", "CHISO_ADDR", "listen `address`, host:port (env CHISO_ADDR, or PORT for :PORT)")
+	s.addList(&c.Data, "data", "CHISO_DATA", "dataset `folder` to serve instead of the embedded one; repeat to serve a union (env CHISO_DATA, comma-separated)")
+	s.add(durationValue{&c.Timeout}, "timeout", "CHISO_TIMEOUT", "per-request time limit (a `duration`), enforced inside DuckDB; 0: none (env CHISO_TIMEOUT)")
+	s.add(intValue{&c.MaxPage, 1}, "max-page", "CHISO_MAX_PAGE", "largest page size (`n`) a request may ask for with first (env CHISO_MAX_PAGE)")
+	s.add(intValue{&c.MaxDepth, 0}, "max-depth", "CHISO_MAX_DEPTH", "deepest field nesting (`n`) allowed (env CHISO_MAX_DEPTH)")
+	s.add(intValue{&c.MaxComplexity, 0}, "max-complexity", "CHISO_MAX_COMPLEXITY", "highest operation complexity (`n`) allowed (env CHISO_MAX_COMPLEXITY)")
+	s.add(intValue{&c.MaxRows, 0}, "max-rows", "CHISO_MAX_ROWS", "most rows (`n`) one SQL statement may return (env CHISO_MAX_ROWS)")
+	s.add(intValue{&c.MaxErrors, 1}, "max-errors", "CHISO_MAX_ERRORS", "dataset problems (`n`) reported before a load gives up (env CHISO_MAX_ERRORS)")
+	s.add(durationValue{&c.BatchWait}, "batch-wait", "CHISO_BATCH_WAIT", "how long (a `duration`) nested lookups wait to be batched into one statement (env CHISO_BATCH_WAIT)")
+	s.add(intValue{&c.CacheMB, 0}, "cache-mb", "CHISO_CACHE_MB", "memory (`MB`) for whole responses, reused until the data is reloaded; 0 turns the cache off (env CHISO_CACHE_MB)")
+	s.add(intValue{&c.Threads, 0}, "threads", "CHISO_THREADS", "DuckDB threads (`n`); 0 lets DuckDB choose (env CHISO_THREADS)")
+	s.add(stringValue{&c.MemoryLimit}, "memory-limit", "CHISO_MEMORY_LIMIT", "DuckDB memory `limit` such as 8GB; empty lets DuckDB choose (env CHISO_MEMORY_LIMIT)")
+	s.add(stringValue{&c.TempDir}, "temp-dir", "CHISO_TEMP_DIR", "`folder` where DuckDB spills when over its memory limit; default the system temporary folder (env CHISO_TEMP_DIR)")
+	s.add(boolValue{&c.OnDisk}, "on-disk", "CHISO_ON_DISK", "keep the served dataset in a temporary DuckDB file under -temp-dir instead of memory, for datasets larger than memory (env CHISO_ON_DISK=true)")
+	s.add(intValue{&c.PointsMax, 0}, "points-max", "CHISO_POINTS_MAX", "largest dataset (`n` observations) kept also in memory for point reads (series, latest values, observation pages), about 50 bytes each; 0 turns it off (env CHISO_POINTS_MAX)")
+	s.add(levelValue{&c.LogLevel}, "log-level", "CHISO_LOG_LEVEL", "`level`: debug, info, warn or error (env CHISO_LOG_LEVEL)")
+	if err := s.parse(args); err != nil {
+		return c, err
+	}
+	if !s.given["addr"] {
+		if _, ok := lookup(env, "CHISO_ADDR"); !ok {
+			if p, ok := lookup(env, "PORT"); ok {
+				if err := (addrValue{&c.Addr}).Set(":" + p); err != nil {
+					return c, fmt.Errorf("PORT=%q: expected a port number such as 8080", p)
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+// Verify is what `chiso verify` is told.
+type Verify struct {
+	Data  string // dataset folder; empty: the embedded dataset
+	Seeds string // folder of source documents <id>.txt
+}
+
+// ParseVerify parses verify's flags.
+func ParseVerify(args []string, env Env, out io.Writer) (Verify, error) {
+	c := Verify{Seeds: "../shared/seeds"}
+	s := newSet("verify", env, out)
+	s.add(stringValue{&c.Data}, "data", "", "dataset `folder` to verify (default: the embedded Lai Châu dataset)")
+	s.add(stringValue{&c.Seeds}, "seeds", "CHISO_SEEDS", "`folder` of source documents <id>.txt (env CHISO_SEEDS); if missing, the raw-on-line check is skipped and said so")
+	return c, s.parse(args)
+}
+
+// Gen is what `chiso gen` is told. The pointers are the flags that
+// reshape the named size: nil when not given, so 0 can be asked for.
+type Gen struct {
+	Size, Out, Format string
+	Seed              *int64
+	Provinces         *int
+	Districts         *int
+	Communes          *int
+	Indicators        *int
+	From, To          *int
+	GapRate           *float64
+	TargetShare       *float64
+}
+
+// ParseGen parses gen's flags; sizes are the named sizes it may ask for.
+func ParseGen(args []string, sizes []string, out io.Writer) (Gen, error) {
+	c := Gen{Size: "S", Format: "parquet"}
+	s := newSet("gen", nil, out)
+	s.add(choiceValue{&c.Size, sizes, true}, "size", "", "named `size`: "+strings.Join(sizes, ", ")+" (about 10 thousand, 1, 10 and 100 million observations)")
+	s.add(stringValue{&c.Out}, "out", "", "`folder` to write into (default: chiso-synth-SIZE-FORMAT in the temporary folder)")
+	s.add(choiceValue{&c.Format, []string{"parquet", "csv"}, false}, "format", "", "`format`: parquet or csv")
+	seed := new(int64)
+	s.add(int64Value{seed}, "seed", "", "random `seed` (default: the size's, 1)")
+	ints := map[string]*int{}
+	for _, f := range [...]struct{ name, usage string }{
+		{"provinces", "provinces (default: the size's)"},
+		{"districts", "districts (default: the size's)"},
+		{"communes", "communes (default: the size's)"},
+		{"indicators", "indicators (default: the size's)"},
+		{"from", "first year (default: the size's)"},
+		{"to", "last year of actual values; targets are for to+2 (default: the size's)"},
+	} {
+		ints[f.name] = new(int)
+		s.add(intValue{ints[f.name], 0}, f.name, "", "`n` "+f.usage)
+	}
+	gaps, targets := new(float64), new(float64)
+	s.add(shareValue{gaps}, "gap-rate", "", "`share` of communes missing in each indicator and year (default: the size's, 0.05)")
+	s.add(shareValue{targets}, "target-share", "", "`share` of indicators with targets (default: the size's, 0.1)")
+	if err := s.parse(args); err != nil {
+		return c, err
+	}
+	pick := func(name string) *int {
+		if s.given[name] {
+			return ints[name]
+		}
+		return nil
+	}
+	c.Provinces, c.Districts, c.Communes, c.Indicators = pick("provinces"), pick("districts"), pick("communes"), pick("indicators")
+	c.From, c.To = pick("from"), pick("to")
+	if s.given["seed"] {
+		c.Seed = seed
+	}
+	if s.given["gap-rate"] {
+		c.GapRate = gaps
+	}
+	if s.given["target-share"] {
+		c.TargetShare = targets
+	}
+	return c, nil
+}
+
+// set is one command's flags and the variables behind them.
+type set struct {
+	fs    *flag.FlagSet
+	env   Env
+	vars  []envVar
+	given map[string]bool
+}
+
+type envVar struct {
+	flag, name string
+	set        func(string) error
+}
+
+func newSet(cmd string, env Env, out io.Writer) *set {
+	fs := flag.NewFlagSet("chiso "+cmd, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		Usage(out)
+		fmt.Fprintf(out, "\nflags of chiso %s:\n", cmd)
+		fs.PrintDefaults()
+	}
+	return &set{fs: fs, env: env, given: map[string]bool{}}
+}
+
+func (s *set) add(v flag.Value, name, envName, usage string) {
+	s.fs.Var(v, name, usage)
+	if envName != "" {
+		s.vars = append(s.vars, envVar{name, envName, v.Set})
+	}
+}
+
+// addList adds a flag that may be repeated; its variable is a
+// comma-separated list.
+func (s *set) addList(p *[]string, name, envName, usage string) {
+	s.fs.Var((*listValue)(p), name, usage)
+	s.vars = append(s.vars, envVar{name, envName, func(v string) error { *p = strings.Split(v, ","); return nil }})
+}
+
+// parse parses args, then applies the variable of every flag not given.
+func (s *set) parse(args []string) error {
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags come as -name value)", s.fs.Arg(0))
+	}
+	s.fs.Visit(func(f *flag.Flag) { s.given[f.Name] = true })
+	var errs []error
+	for _, v := range s.vars {
+		if s.given[v.flag] {
+			continue
+		}
+		if val, ok := lookup(s.env, v.name); ok {
+			if err := v.set(val); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q (the -%s flag's variable): %w", v.name, val, v.flag, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func lookup(env Env, name string) (string, bool) {
+	if env == nil {
+		return "", false
+	}
+	v, ok := env(name)
+	return v, ok && v != ""
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxComplexity: 200_000,
+	MaxRows: 500_000, MaxErrors: 100, BatchWait: 2 * time.Millisecond, CacheMB: 64, PointsMax: 20_000_000, LogLevel: slog.LevelInfo}
+
+func envOf(vars map[string]string) Env {
+	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+}
+
+func TestParseServe(t *testing.T) {
+	with := func(change func(*Serve)) Serve { c := def; change(&c); return c }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Serve
+		err  string // a part of the error; empty: none
+	}{
+		{name: "defaults", want: def},
+		{name: "flags", args: []string{"-addr", "127.0.0.1:0", "-timeout", "1m", "-max-page", "5", "-on-disk", "-log-level", "debug", "-data", "a", "-data", "b"},
+			want: with(func(c *Serve) {
+				c.Addr, c.Timeout, c.MaxPage, c.OnDisk, c.LogLevel, c.Data = "127.0.0.1:0", time.Minute, 5, true, slog.LevelDebug, []string{"a", "b"}
+			})},
+		{name: "environment", env: map[string]string{"CHISO_TIMEOUT": "30s", "CHISO_CACHE_MB": "0", "CHISO_ON_DISK": "true", "CHISO_DATA": "x,y", "CHISO_MEMORY_LIMIT": "4GB"},
+			want: with(func(c *Serve) {
+				c.Timeout, c.CacheMB, c.OnDisk, c.Data, c.MemoryLimit = 30*time.Second, 0, true, []string{"x", "y"}, "4GB"
+			})},
+		{name: "a flag wins over its variable", args: []string{"-timeout", "2s", "-data", "f"}, env: map[string]string{"CHISO_TIMEOUT": "30s", "CHISO_DATA": "e"},
+			want: with(func(c *Serve) { c.Timeout, c.Data = 2*time.Second, []string{"f"} })},
+		{name: "a given flag hides a bad variable", args: []string{"-timeout", "2s"}, env: map[string]string{"CHISO_TIMEOUT": "30"},
+			want: with(func(c *Serve) { c.Timeout = 2 * time.Second })},
+		{name: "an empty variable is unset", env: map[string]string{"CHISO_TIMEOUT": "", "PORT": ""}, want: def},
+		{name: "PORT", env: map[string]string{"PORT": "9090"}, want: with(func(c *Serve) { c.Addr = ":9090" })},
+		{name: "CHISO_ADDR wins over PORT", env: map[string]string{"PORT": "9090", "CHISO_ADDR": ":7070"}, want: with(func(c *Serve) { c.Addr = ":7070" })},
+
+		{name: "duration variable without a unit", env: map[string]string{"CHISO_TIMEOUT": "30"}, err: `CHISO_TIMEOUT="30" (the -timeout flag's variable): expected a duration like 10s`},
+		{name: "duration flag without a unit", args: []string{"-timeout", "30"}, err: `invalid value "30" for flag -timeout: expected a duration like 10s`},
+		{name: "negative duration", args: []string{"-batch-wait", "-1s"}, err: `flag -batch-wait: expected a duration of 0 or more`},
+		{name: "number variable", env: map[string]string{"CHISO_MAX_ROWS": "lots"}, err: `CHISO_MAX_ROWS="lots" (the -max-rows flag's variable): expected a whole number of 0 or more`},
+		{name: "number out of range", args: []string{"-max-page", "0"}, err: `flag -max-page: expected a whole number of 1 or more, got 0`},
+		{name: "negative cache", env: map[string]string{"CHISO_CACHE_MB": "-1"}, err: `CHISO_CACHE_MB="-1"`},
+		{name: "bool variable", env: map[string]string{"CHISO_ON_DISK": "yes"}, err: `CHISO_ON_DISK="yes" (the -on-disk flag's variable): expected true or false`},
+		{name: "log level", env: map[string]string{"CHISO_LOG_LEVEL": "loud"}, err: `CHISO_LOG_LEVEL="loud" (the -log-level flag's variable): expected debug, info, warn or error`},
+		{name: "address", args: []string{"-addr", "8080"}, err: `flag -addr: expected a listen address host:port`},
+		{name: "PORT not a number", env: map[string]string{"PORT": "http"}, err: `PORT="http": expected a port number`},
+		{name: "every bad variable is reported", env: map[string]string{"CHISO_TIMEOUT": "30", "CHISO_THREADS": "many"}, err: "CHISO_TIMEOUT=\"30\" (the -timeout flag's variable): expected a duration like 10s, 500ms or 2m\nCHISO_THREADS=\"many\""},
+		{name: "unknown flag", args: []string{"-colour"}, err: "flag provided but not defined: -colour"},
+		{name: "stray argument", args: []string{"-timeout", "1s", "extra"}, err: `unexpected argument "extra"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseServe(tc.args, envOf(tc.env), def, io.Discard)
+			if tc.err != "" {
+				require.Error(t, err)
+				require.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestHelp: -h and --help list every command and the command's flags.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}} {
+		var out bytes.Buffer
+		_, err := ParseServe(args, envOf(nil), def, &out)
+		require.True(t, errors.Is(err, flag.ErrHelp), "%v", err)
+		for _, c := range Commands {
+			require.Contains(t, out.String(), "\n  "+c.Name+" ")
+		}
+		require.Contains(t, out.String(), "-timeout")
+		require.Contains(t, out.String(), "(default 10s)")
+	}
+	var out bytes.Buffer
+	_, err := ParseGen([]string{"-h"}, []string{"XS", "S"}, &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Contains(t, out.String(), "verify")
+	require.Contains(t, out.String(), "-size")
+	out.Reset()
+	_, err = ParseVerify([]string{"-h"}, envOf(nil), &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Contains(t, out.String(), "-seeds")
+}
+
+func TestSplit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		cmd  string
+		rest []string
+	}{
+		{nil, "serve", nil},
+		{[]string{"-data", "x"}, "serve", []string{"-data", "x"}},
+		{[]string{"verify", "-seeds", "s"}, "verify", []string{"-seeds", "s"}},
+		{[]string{"gen"}, "gen", []string{}},
+	} {
+		cmd, rest := Split(tc.args)
+		require.Equal(t, tc.cmd, cmd)
+		require.Equal(t, tc.rest, rest)
+	}
+	require.Contains(t, UnknownCommand("srve").Error(), `unknown command "srve": expected one of serve, verify, gen, help`)
+}
+
+func TestParseVerify(t *testing.T) {
+	c, err := ParseVerify(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, Verify{Seeds: "../shared/seeds"}, c)
+	c, err = ParseVerify([]string{"-data", "d"}, envOf(map[string]string{"CHISO_SEEDS": "/s"}), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, Verify{Data: "d", Seeds: "/s"}, c)
+}
+
+func TestParseGen(t *testing.T) {
+	sizes := []string{"XS", "S", "M", "L"}
+	c, err := ParseGen([]string{"-size", "xs", "-communes", "0", "-gap-rate", "0.5", "-seed", "3"}, sizes, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "XS", c.Size)
+	require.Equal(t, "parquet", c.Format)
+	require.Equal(t, 0, *c.Communes, "0 can be asked for")
+	require.Nil(t, c.Provinces, "a flag not given leaves the size's value")
+	require.Equal(t, 0.5, *c.GapRate)
+	require.Equal(t, int64(3), *c.Seed)
+	for args, msg := range map[string]string{
+		"-size XXL":      `invalid value "XXL" for flag -size: expected XS, S, M, L`,
+		"-format json":   `flag -format: expected parquet, csv`,
+		"-gap-rate 2":    `flag -gap-rate: expected a share from 0 to 1`,
+		"-provinces -3":  `flag -provinces: expected a whole number of 0 or more`,
+		"-seed x":        `flag -seed: expected a whole number`,
+		"-size XS extra": `unexpected argument "extra"`,
+	} {
+		_, err := ParseGen(strings.Fields(args), sizes, io.Discard)
+		require.Error(t, err, args)
+		require.Contains(t, err.Error(), msg, args)
+	}
+}

@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"chiso/engine"
+	"chiso/indicator"
+)
+
+// Timeout gives each request d to finish: its context ends after d, and
+// the context reaches DuckDB, which stops the statement. d <= 0: no limit.
+func Timeout(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// LimitBody refuses a request body over n bytes with 413 and a GraphQL
+// error of code TOO_LARGE, before anything reads it; a body within the
+// limit is read whole and handed on. n <= 0: no limit.
+func LimitBody(n int64, next http.Handler) http.Handler {
+	if n <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			writeError(w, http.StatusRequestEntityTooLarge, indicator.CodeTooLarge, fmt.Sprintf("request body: %d bytes is over the limit of %d", r.ContentLength, n))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				writeError(w, http.StatusRequestEntityTooLarge, indicator.CodeTooLarge, fmt.Sprintf("request body: over the limit of %d bytes", n))
+				return
+			}
+			writeError(w, http.StatusBadRequest, indicator.CodeInvalidArgument, "request body: "+err.Error())
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeError answers with one GraphQL error: its message and
+// extensions.code.
+func writeError(w http.ResponseWriter, status int, code indicator.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]string{"code": string(code)}}}})
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+var requestSeq atomic.Uint64
+
+type requestIDKey struct{}
+
+// RequestID is the id LogRequests gave the request of ctx ("" outside
+// one).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// LogRequests gives each request an id, sent back as X-Request-Id and
+// kept in its context (RequestID), and logs the request when it is
+// answered: id, method, path, status, bytes and time taken.
+func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := strconv.FormatUint(requestSeq.Add(1), 36)
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("elapsed", time.Since(start)))
+	})
+}
+
+// Health answers /healthz: the served dataset's version, load time and
+// size, and the point index's state when the engine has one (off,
+// building or ready); 503 when no dataset is served.
+func Health(eng indicator.Engine) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info, err := eng.Dataset(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		body := map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations}
+		// The point index is the store's; an engine over the store
+		// unwraps to it.
+		src := any(eng)
+		if w, ok := src.(interface{ Unwrap() engine.Store }); ok {
+			src = w.Unwrap()
+		}
+		if pi, ok := src.(interface{ PointIndex() string }); ok {
+			body["pointIndex"] = pi.PointIndex() // off, building or ready
+		}
+		json.NewEncoder(w).Encode(body)
+	})
+}
