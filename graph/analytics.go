@@ -28,15 +28,62 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	// Compute only the parts the request reads.
 	rows := selectedAt(ctx, "rows")
 	q.Skip = indicator.CompareSkip{
-		Parent:       !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
-		Earliest:     !rows["sinceEarliest"],
-		Alternatives: !rows["alternatives"],
+		Parent:   !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
+		Earliest: !rows["sinceEarliest"],
+		// Counted below from the observations' own alternatives, so the
+		// count is the length of observation.alternatives.
+		Alternatives: true,
 		// The change's own fields are computed from the rows read; only
 		// its from observation needs reading.
 		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],
 	}
 	c, err := r.Engine.Compare(ctx, q)
-	return &c, err
+	if err != nil {
+		return nil, err
+	}
+	if rows["alternatives"] || selectedAt(ctx, "rows", "observation")["alternatives"] {
+		if err := r.countAlternatives(ctx, c.Rows); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// countAlternatives sets each row's alternatives to the number of other
+// observations of its observation's key (unit, indicator, period, kind
+// and basis), from one engine call whose answers also serve the rows'
+// observation.alternatives lists.
+func (r *Resolver) countAlternatives(ctx context.Context, rows []indicator.CompareRow) error {
+	var ids []int64
+	for _, row := range rows {
+		if row.Obs != nil {
+			ids = append(ids, row.Obs.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var alts map[int64][]indicator.Observation
+	if l, _ := ctx.Value(loadersKey{}).(*loaders); l != nil {
+		if err := l.alternatives.prime(ids); err != nil {
+			return err
+		}
+		var err error
+		if alts, err = l.alternatives.loadMany(ctx, ids); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if alts, err = r.Engine.Alternatives(ctx, ids); err != nil {
+			return err
+		}
+	}
+	for i := range rows {
+		if rows[i].Obs != nil {
+			rows[i].Alternatives = len(alts[rows[i].Obs.ID])
+		}
+	}
+	return nil
 }
 
 func (r *Resolver) trendQuery(unit, ind string, kind *model.ObservationKind, base, from, to *string, basis *model.Basis) (indicator.TrendQuery, error) {
@@ -62,7 +109,10 @@ func (r *Resolver) trend(ctx context.Context, unit, ind string, kind *model.Obse
 		return nil, err
 	}
 	t, err := r.Engine.Trend(ctx, q)
-	return &t, err
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error) {
@@ -75,7 +125,10 @@ func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind 
 		return nil, err
 	}
 	c, err := r.Engine.ChangeBetween(ctx, q)
-	return &c, err
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error) {
@@ -102,7 +155,7 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 		Reported: !fields["reported"],
 		Gap:      !fields["gap"] && !fields["gapRelative"] && !fields["gapReason"],
 	}
-	return r.Engine.Rollup(ctx, q)
+	return rows(r.Engine.Rollup(ctx, q))
 }
 
 func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYear *int) ([]indicator.ProgressRow, error) {
@@ -117,7 +170,7 @@ func (r *Resolver) progress(ctx context.Context, units, inds []string, targetYea
 	if targetYear != nil {
 		q.TargetYear = *targetYear
 	}
-	return r.Engine.Progress(ctx, q)
+	return rows(r.Engine.Progress(ctx, q))
 }
 
 func (r *Resolver) reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error) {
@@ -128,7 +181,20 @@ func (r *Resolver) reconcile(ctx context.Context, total string, units []string, 
 	if total, err = r.indicatorCode(ctx, total); err != nil {
 		return nil, err
 	}
-	return r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)})
+	return rows(r.Engine.Reconcile(ctx, indicator.ReconcileQuery{Total: total, Units: units, Period: p, Kind: domainKind(kind)}))
+}
+
+// rows is an analytic's answer as a root field returns it: these fields
+// are nullable (a failed one is null beside its siblings), so an answer
+// without rows must be an empty list, not null; a failure is nil.
+func rows[T any](list []T, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []T{}
+	}
+	return list, nil
 }
 
 func (r *Resolver) matrix(ctx context.Context, inds []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, pc *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error) {

@@ -156,6 +156,7 @@ type ComplexityRoot struct {
 	}
 
 	Observation struct {
+		Alternatives     func(childComplexity int) int
 		Basis            func(childComplexity int) int
 		Canonical        func(childComplexity int) int
 		Denominator      func(childComplexity int) int
@@ -291,12 +292,13 @@ type ComplexityRoot struct {
 	}
 
 	Source struct {
-		Date   func(childComplexity int) int
-		ID     func(childComplexity int) int
-		Issuer func(childComplexity int) int
-		Kind   func(childComplexity int) int
-		Number func(childComplexity int) int
-		Title  func(childComplexity int) int
+		ContentDate func(childComplexity int) int
+		Date        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Issuer      func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	Trend struct {
@@ -389,6 +391,8 @@ type ObservationResolver interface {
 	Scale(ctx context.Context, obj *indicator.Observation) (float64, error)
 
 	Basis(ctx context.Context, obj *indicator.Observation) (model.Basis, error)
+
+	Alternatives(ctx context.Context, obj *indicator.Observation) ([]indicator.Observation, error)
 }
 type PeriodResolver interface {
 	Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error)
@@ -451,6 +455,7 @@ type SourceResolver interface {
 	Number(ctx context.Context, obj *indicator.Source) (*string, error)
 	Date(ctx context.Context, obj *indicator.Source) (*string, error)
 	Kind(ctx context.Context, obj *indicator.Source) (*string, error)
+	ContentDate(ctx context.Context, obj *indicator.Source) (*string, error)
 }
 type UnitResolver interface {
 	NameEn(ctx context.Context, obj *indicator.Unit) (*string, error)
@@ -949,6 +954,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MatrixCell.Value(childComplexity), true
 
+	case "Observation.alternatives":
+		if e.ComplexityRoot.Observation.Alternatives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.Alternatives(childComplexity), true
 	case "Observation.basis":
 		if e.ComplexityRoot.Observation.Basis == nil {
 			break
@@ -1609,6 +1620,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Series.Unit(childComplexity), true
 
+	case "Source.contentDate":
+		if e.ComplexityRoot.Source.ContentDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.ContentDate(childComplexity), true
 	case "Source.date":
 		if e.ComplexityRoot.Source.Date == nil {
 			break
@@ -1937,22 +1954,27 @@ scalar Date
 "A timestamp, RFC 3339."
 scalar Time
 
+"""
+Fields that can fail on their own (an unknown code, a bad cursor, a page
+over the limit) are nullable: a failed field is null with its error in
+errors, and the other fields of the request still answer.
+"""
 type Query {
   "A unit by code; null if no unit has that code."
   unit(code: ID!): Unit
   "Units filtered by level, parent and search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ), ordered by level then code."
-  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection!
+  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection
 
   "An indicator by code; null if no indicator has that code."
   indicator(code: ID!): Indicator
   "Indicators filtered by theme, search (` + "`" + `ho ngheo` + "`" + ` finds indicators about hộ nghèo) and whether a unit has data, ordered by code."
-  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection!
+  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection
 
   "The observations of one indicator for one unit, ordered by period. Errors with NOT_FOUND if either code is unknown."
-  series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series!
+  series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series
 
   "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
-  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection!
+  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection
 
   "A source document by id."
   source(id: ID!): Source
@@ -2174,11 +2196,13 @@ type Observation {
   flags: [String!]!
   "Methodology in force, where it changes (poverty_2016_2020, poverty_2021_2025 …)."
   methodology: String
-  "True for the observation analytics use where several share unit, indicator, period and kind (the most recent source wins; see README)."
+  "True for the observation analytics use where several share unit, indicator, period, kind and basis: not flagged doubtful first, then the latest statement, by when the source's figures are as of (Source.contentDate, else its date), not when it was published (see README, Rules behind the answers)."
   canonical: Boolean!
   "What the value measures over its period (see Basis)."
   basis: Basis!
   provenance: Provenance!
+  "The other observations of this one's key (unit, indicator, period, kind and basis: several documents, or one document twice), the canonical one first, each with its provenance. A value that differs from this one's is a source conflict. Batched: every alternatives list of a request costs one engine call together."
+  alternatives: [Observation!]!
 }
 
 "Where a value comes from."
@@ -2200,6 +2224,8 @@ type Source {
   "As precise as known: YYYY, YYYY-MM or YYYY-MM-DD."
   date: String
   kind: String
+  "When the document's figures were stated, where that differs from date (a text republished years later); same format. Conflicting figures are resolved by it (null: by date)."
+  contentDate: String
 }
 
 input ObservationFilter {
@@ -2247,28 +2273,33 @@ type Dataset {
 # best value in the indicator's direction; time between periods is measured
 # midpoint to midpoint on a calendar-year scale (consecutive years are 1 apart); a change whose ends differ in methodology
 # is flagged crossesBreak.
+#
+# Every field below is nullable: a field that fails (an unknown code, a bad
+# argument) is null in data with its error in errors (path names the field
+# or its alias, extensions.argument the argument), and its siblings still
+# answer (GraphQL's partial results).
 
 extend type Query {
   "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
-  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE, basis: Basis): Comparison!
+  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE, basis: Basis): Comparison
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
-  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String, basis: Basis): Trend!
+  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String, basis: Basis): Trend
 
   "The change between two periods of one series; NOT_FOUND unless the series has a value for both."
-  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL, basis: Basis): Change!
+  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL, basis: Basis): Change
 
   "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
-  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL, basis: Basis): [RollupRow!]!
+  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL, basis: Basis): [RollupRow!]
 
   "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
-  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]!
+  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]
 
   "Breakdowns against their total: for each breakdown dimension of the total (road surface, school level …), the sum of the parts with the total's own value and the gap."
-  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]!
+  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]
 
   "A table for charts: units × periods of one indicator (by PERIOD), or units × indicators for one period choice (by INDICATOR). Cells are null where there is no value."
-  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix!
+  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix
 }
 
 "What a comparison ranks on; better is always in the indicator's direction (a falling poverty rate ranks above a rising one)."
@@ -2356,7 +2387,7 @@ type ComparisonRow {
   period: Period
   observation: Observation
   missing: MissingReason
-  "Other observations for the same unit, indicator, period, kind and basis (not used)."
+  "How many other observations share the row's key (unit, indicator, period, kind and basis) and were not used: the length of observation.alternatives, which lists them with their provenance."
   alternatives: Int!
   "Competition rank within the set (1 = best in the indicator's direction); null without a value."
   rank: Int
@@ -2780,6 +2811,8 @@ func (ec *executionContext) childFields_Observation(ctx context.Context, field g
 		return ec.fieldContext_Observation_basis(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Observation_provenance(ctx, field)
+	case "alternatives":
+		return ec.fieldContext_Observation_alternatives(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Observation", field.Name)
 }
@@ -2988,6 +3021,8 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_date(ctx, field)
 	case "kind":
 		return ec.fieldContext_Source_kind(ctx, field)
+	case "contentDate":
+		return ec.fieldContext_Source_contentDate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
 }
@@ -6391,6 +6426,38 @@ func (ec *executionContext) fieldContext_Observation_provenance(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Observation_alternatives(ctx context.Context, field graphql.CollectedField, obj *indicator.Observation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Observation_alternatives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Observation().Alternatives(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Observation) graphql.Marshaler {
+			return ec.marshalNObservation2ᚕchisoᚋindicatorᚐObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Observation_alternatives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Observation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ObservationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ObservationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7160,10 +7227,10 @@ func (ec *executionContext) _Query_units(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
-			return ec.marshalNUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx, selections, v)
+			return ec.marshalOUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_units(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7248,10 +7315,10 @@ func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
-			return ec.marshalNIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx, selections, v)
+			return ec.marshalOIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7292,10 +7359,10 @@ func (ec *executionContext) _Query_series(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Series) graphql.Marshaler {
-			return ec.marshalNSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx, selections, v)
+			return ec.marshalOSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7336,10 +7403,10 @@ func (ec *executionContext) _Query_observations(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
-			return ec.marshalNObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx, selections, v)
+			return ec.marshalOObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_observations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7488,10 +7555,10 @@ func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
-			return ec.marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx, selections, v)
+			return ec.marshalOComparison2ᚖchisoᚋindicatorᚐComparison(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_compare(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7532,10 +7599,10 @@ func (ec *executionContext) _Query_trend(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
-			return ec.marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx, selections, v)
+			return ec.marshalOTrend2ᚖchisoᚋindicatorᚐTrend(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_trend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7576,10 +7643,10 @@ func (ec *executionContext) _Query_change(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
-			return ec.marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
+			return ec.marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_change(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7620,10 +7687,10 @@ func (ec *executionContext) _Query_rollup(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
-			return ec.marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx, selections, v)
+			return ec.marshalORollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_rollup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7664,10 +7731,10 @@ func (ec *executionContext) _Query_progress(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
-			return ec.marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx, selections, v)
+			return ec.marshalOProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_progress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7708,10 +7775,10 @@ func (ec *executionContext) _Query_reconcile(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
-			return ec.marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx, selections, v)
+			return ec.marshalOReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_reconcile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7752,10 +7819,10 @@ func (ec *executionContext) _Query_matrix(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
-			return ec.marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx, selections, v)
+			return ec.marshalOMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_matrix(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8951,6 +9018,29 @@ func (ec *executionContext) _Source_kind(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Source_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Source", field, true, true, "String")
+}
+
+func (ec *executionContext) _Source_contentDate(ctx context.Context, field graphql.CollectedField, obj *indicator.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Source_contentDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Source().ContentDate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Source_contentDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Source", field, true, true, "String")
 }
 
@@ -11905,6 +11995,12 @@ func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "alternatives":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Observation_alternatives(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12258,7 +12354,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "units":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_units(ctx, field)
 				})
@@ -12270,19 +12366,19 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "indicators":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_indicators(ctx, field)
 				})
 		case "series":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_series(ctx, field)
 				})
 		case "observations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_observations(ctx, field)
 				})
@@ -12306,43 +12402,43 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "compare":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_compare(ctx, field)
 				})
 		case "trend":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_trend(ctx, field)
 				})
 		case "change":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_change(ctx, field)
 				})
 		case "rollup":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_rollup(ctx, field)
 				})
 		case "progress":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_progress(ctx, field)
 				})
 		case "reconcile":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reconcile(ctx, field)
 				})
 		case "matrix":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_matrix(ctx, field)
 				})
@@ -12750,6 +12846,12 @@ func (ec *executionContext) _Source(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Source_kind(ctx, field, obj)
+				})
+		case "contentDate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Source_contentDate(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13448,22 +13550,6 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNChange2ᚖchisoᚋindicatorᚐChange(ctx context.Context, sel ast.SelectionSet, v *indicator.Change) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Change!")
-		return graphql.Null
-	}
-	return ec._Change(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNComparison2ᚖchisoᚋindicatorᚐComparison(ctx context.Context, sel ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Comparison!")
-		return graphql.Null
-	}
-	return ec._Comparison(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNComparisonRow2chisoᚋindicatorᚐCompareRow(ctx context.Context, sel ast.SelectionSet, v indicator.CompareRow) graphql.Marshaler {
 	return ec._ComparisonRow(ctx, sel, &v)
 }
@@ -13609,14 +13695,6 @@ func (ec *executionContext) marshalNIndicator2ᚖchisoᚋindicatorᚐIndicator(c
 	return ec._Indicator(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "IndicatorConnection!")
-		return graphql.Null
-	}
-	return ec._IndicatorConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNIndicatorEdge2chisoᚋgraphᚋmodelᚐIndicatorEdge(ctx context.Context, sel ast.SelectionSet, v model.IndicatorEdge) graphql.Marshaler {
 	return ec._IndicatorEdge(ctx, sel, &v)
 }
@@ -13659,14 +13737,6 @@ func (ec *executionContext) unmarshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx co
 
 func (ec *executionContext) marshalNLevel2chisoᚋgraphᚋmodelᚐLevel(ctx context.Context, sel ast.SelectionSet, v model.Level) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) marshalNMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx context.Context, sel ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Matrix!")
-		return graphql.Null
-	}
-	return ec._Matrix(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMatrixCell2ᚕᚕᚖchisoᚋgraphᚋmodelᚐMatrixCellᚄ(ctx context.Context, sel ast.SelectionSet, v [][]*model.MatrixCell) graphql.Marshaler {
@@ -13721,14 +13791,6 @@ func (ec *executionContext) marshalNObservation2ᚖchisoᚋindicatorᚐObservati
 		return graphql.Null
 	}
 	return ec._Observation(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ObservationConnection!")
-		return graphql.Null
-	}
-	return ec._ObservationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNObservationEdge2chisoᚋgraphᚋmodelᚐObservationEdge(ctx context.Context, sel ast.SelectionSet, v model.ObservationEdge) graphql.Marshaler {
@@ -13821,22 +13883,6 @@ func (ec *executionContext) marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx
 	return ec._Progress(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNProgressStatus2chisoᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, v any) (model.ProgressStatus, error) {
 	var res model.ProgressStatus
 	err := res.UnmarshalGQL(v)
@@ -13859,22 +13905,6 @@ func (ec *executionContext) marshalNReconciliation2chisoᚋindicatorᚐReconcile
 	return ec._Reconciliation(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNRollupCoverage2ᚖchisoᚋgraphᚋmodelᚐRollupCoverage(ctx context.Context, sel ast.SelectionSet, v *model.RollupCoverage) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RollupCoverage!")
@@ -13895,22 +13925,6 @@ func (ec *executionContext) marshalNRollupKind2chisoᚋgraphᚋmodelᚐRollupKin
 
 func (ec *executionContext) marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx context.Context, sel ast.SelectionSet, v indicator.RollupRow) graphql.Marshaler {
 	return ec._RollupRow(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNRollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNRollupRule2chisoᚋindicatorᚐRule(ctx context.Context, sel ast.SelectionSet, v indicator.Rule) graphql.Marshaler {
@@ -14018,14 +14032,6 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalNTrend2ᚖchisoᚋindicatorᚐTrend(ctx context.Context, sel ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Trend!")
-		return graphql.Null
-	}
-	return ec._Trend(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNTrendPoint2chisoᚋindicatorᚐTrendPoint(ctx context.Context, sel ast.SelectionSet, v indicator.TrendPoint) graphql.Marshaler {
 	return ec._TrendPoint(ctx, sel, &v)
 }
@@ -14072,14 +14078,6 @@ func (ec *executionContext) marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx context
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx context.Context, sel ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "UnitConnection!")
-		return graphql.Null
-	}
-	return ec._UnitConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUnitEdge2chisoᚋgraphᚋmodelᚐUnitEdge(ctx context.Context, sel ast.SelectionSet, v model.UnitEdge) graphql.Marshaler {
@@ -14302,6 +14300,13 @@ func (ec *executionContext) marshalOChange2ᚖchisoᚋindicatorᚐChange(ctx con
 	return ec._Change(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOComparison2ᚖchisoᚋindicatorᚐComparison(ctx context.Context, sel ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Comparison(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -14397,6 +14402,13 @@ func (ec *executionContext) marshalOIndicator2ᚖchisoᚋindicatorᚐIndicator(c
 	return ec._Indicator(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOIndicatorConnection2ᚖchisoᚋgraphᚋmodelᚐIndicatorConnection(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IndicatorConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -14429,6 +14441,13 @@ func (ec *executionContext) marshalOLevel2ᚖchisoᚋgraphᚋmodelᚐLevel(ctx c
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOMatrix2ᚖchisoᚋgraphᚋmodelᚐMatrix(ctx context.Context, sel ast.SelectionSet, v *model.Matrix) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Matrix(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMatrixCell2ᚖchisoᚋgraphᚋmodelᚐMatrixCell(ctx context.Context, sel ast.SelectionSet, v *model.MatrixCell) graphql.Marshaler {
@@ -14475,6 +14494,13 @@ func (ec *executionContext) marshalOObservation2ᚖchisoᚋindicatorᚐObservati
 		return graphql.Null
 	}
 	return ec._Observation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOObservationConnection2ᚖchisoᚋgraphᚋmodelᚐObservationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ObservationConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOObservationFilter2ᚖchisoᚋgraphᚋmodelᚐObservationFilter(ctx context.Context, v any) (*model.ObservationFilter, error) {
@@ -14552,6 +14578,25 @@ func (ec *executionContext) unmarshalOPeriodChoiceInput2ᚖchisoᚋgraphᚋmodel
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOProgress2ᚕchisoᚋindicatorᚐProgressRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ProgressRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgress2chisoᚋindicatorᚐProgressRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx context.Context, v any) (*model.RankBy, error) {
 	if v == nil {
 		return nil, nil
@@ -14566,6 +14611,51 @@ func (ec *executionContext) marshalORankBy2ᚖchisoᚋgraphᚋmodelᚐRankBy(ctx
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOReconciliation2ᚕchisoᚋindicatorᚐReconcileRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.ReconcileRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliation2chisoᚋindicatorᚐReconcileRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalORollupRow2ᚕchisoᚋindicatorᚐRollupRowᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRollupRow2chisoᚋindicatorᚐRollupRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx context.Context, sel ast.SelectionSet, v *model.Series) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Series(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v *indicator.Source) graphql.Marshaler {
@@ -14640,11 +14730,25 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalOTrend2ᚖchisoᚋindicatorᚐTrend(ctx context.Context, sel ast.SelectionSet, v *indicator.Trend) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Trend(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOUnit2ᚖchisoᚋindicatorᚐUnit(ctx context.Context, sel ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUnitConnection2ᚖchisoᚋgraphᚋmodelᚐUnitConnection(ctx context.Context, sel ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._UnitConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -141,7 +141,9 @@ func renderGrid[T any](ctx context.Context, t *objectType[T], rows [][]*T) graph
 
 // compileList compiles the selection of the list field being resolved
 // when its type is the one the caller writes: [T!]! at depth 1, or
-// [[T]!]! at depth 2 (a grid, whose cells may be null).
+// [[T]!]! at depth 2 (a grid, whose cells may be null). The outer list
+// may be nullable ([T!], a root field that can fail on its own): the
+// interceptor only writes a list it was given.
 func compileList[T any](ctx context.Context, t *objectType[T], depth int) (emit[T], bool) {
 	fc := graphql.GetFieldContext(ctx)
 	oc := graphql.GetOperationContext(ctx)
@@ -149,8 +151,8 @@ func compileList[T any](ctx context.Context, t *objectType[T], depth int) (emit[
 		return nil, false
 	}
 	typ := fc.Field.Definition.Type
-	for range depth {
-		if typ == nil || !typ.NonNull {
+	for d := range depth {
+		if typ == nil || (!typ.NonNull && d > 0) {
 			return nil, false
 		}
 		typ = typ.Elem

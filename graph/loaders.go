@@ -168,6 +168,7 @@ type loaders struct {
 	unitIndicators *batcher[string, []string]
 	coverage       *batcher[string, indicator.Coverage]
 	observations   *batcher[int64, indicator.Observation]
+	alternatives   *batcher[int64, []indicator.Observation]
 }
 
 type loadersKey struct{}
@@ -236,6 +237,7 @@ func newLoaders(ctx context.Context, e indicator.Engine, o LoaderOptions) *loade
 		unitIndicators: &batcher[string, []string]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.UnitIndicators},
 		coverage:       &batcher[string, indicator.Coverage]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.Coverage},
 		observations:   &batcher[int64, indicator.Observation]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.ObservationsByID},
+		alternatives:   &batcher[int64, []indicator.Observation]{ctx: ctx, wait: o.Wait, maxWait: o.MaxWait, max: o.MaxBatch, fetch: e.Alternatives},
 	}
 }
 

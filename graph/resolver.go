@@ -234,6 +234,30 @@ func domainKind(k *model.ObservationKind) indicator.ObservationKind {
 
 // observations resolves observation ids (the inputs of computed values)
 // through the request's batch loader.
+// alternatives lists the other observations of an observation's key.
+// Every list of a request joins one batch, in a list or not (siblings
+// such as a change's from and to arrive together), so a request costs
+// one engine call for all of them.
+func (r *Resolver) alternatives(ctx context.Context, id int64) ([]indicator.Observation, error) {
+	var alts []indicator.Observation
+	if l, _ := ctx.Value(loadersKey{}).(*loaders); l != nil {
+		var err error
+		if alts, err = l.alternatives.load(ctx, id); err != nil {
+			return nil, err
+		}
+	} else {
+		m, err := r.Engine.Alternatives(ctx, []int64{id})
+		if err != nil {
+			return nil, err
+		}
+		alts = m[id]
+	}
+	if alts == nil {
+		alts = []indicator.Observation{}
+	}
+	return alts, nil
+}
+
 func (r *Resolver) observations(ctx context.Context, ids []int64) ([]indicator.Observation, error) {
 	out := make([]indicator.Observation, 0, len(ids))
 	l := loadersFor(ctx)

@@ -155,6 +155,11 @@ func (r *observationResolver) Basis(ctx context.Context, obj *indicator.Observat
 	return apiBasis(obj.Basis), nil
 }
 
+// Alternatives is the resolver for the alternatives field.
+func (r *observationResolver) Alternatives(ctx context.Context, obj *indicator.Observation) ([]indicator.Observation, error) {
+	return r.alternatives(ctx, obj.ID)
+}
+
 // Kind is the resolver for the kind field.
 func (r *periodResolver) Kind(ctx context.Context, obj *indicator.Period) (model.PeriodKind, error) {
 	return model.PeriodKind(obj.Kind), nil
@@ -325,6 +330,11 @@ func (r *sourceResolver) Date(ctx context.Context, obj *indicator.Source) (*stri
 // Kind is the resolver for the kind field.
 func (r *sourceResolver) Kind(ctx context.Context, obj *indicator.Source) (*string, error) {
 	return optional(obj.Kind), nil
+}
+
+// ContentDate is the resolver for the contentDate field.
+func (r *sourceResolver) ContentDate(ctx context.Context, obj *indicator.Source) (*string, error) {
+	return optional(obj.ContentDate), nil
 }
 
 // NameEn is the resolver for the nameEn field.

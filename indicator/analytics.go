@@ -8,10 +8,12 @@ import "context"
 //
 // Rules shared by every method (documented in README "Asking questions"):
 //   - Canonical values: where several observations share unit, indicator,
-//     period and kind (two documents, or one document twice), analytics use
-//     the canonical one: the most recent source, then not flagged
-//     inconsistent or typo_suspected, then not a range bound, then source id
-//     and line. Observation.Canonical says which; Alternatives counts the rest.
+//     period, kind and basis (two documents, or one document twice),
+//     analytics use the canonical one: not flagged inconsistent or
+//     typo_suspected, then the latest statement (the source's content date,
+//     else its date: when its figures are as of, not when it was
+//     published), then not a range bound, then source id and line.
+//     Observation.Canonical says which; Engine.Alternatives lists the rest.
 //   - Rounding: observed values are returned exactly as loaded; computed
 //     values (changes, ratios, sums, means, shares, indexes) are rounded to
 //     10 decimal places, which removes binary floating-point noise and

@@ -229,7 +229,8 @@ type Observation struct {
 	Raw         string
 	Note        string
 	// Canonical marks the observation analytics use where several share
-	// unit, indicator, period, kind and basis (see Analytics).
+	// unit, indicator, period, kind and basis (see Analytics and the
+	// README's rule for conflicts).
 	Canonical bool
 	Basis     Basis
 }
@@ -252,6 +253,20 @@ type Source struct {
 	Number string
 	Date   string // as precise as known: YYYY, YYYY-MM or YYYY-MM-DD
 	Kind   string
+	// ContentDate is when the document's figures were stated, where that
+	// differs from Date (a text republished later); same format. Empty
+	// means Date.
+	ContentDate string
+}
+
+// StatedOn is the date the document's figures are as of: ContentDate,
+// or Date when it has none (YYYY, YYYY-MM or YYYY-MM-DD; empty if
+// unknown). Source conflicts are resolved by it (see the README).
+func (s Source) StatedOn() string {
+	if s.ContentDate != "" {
+		return s.ContentDate
+	}
+	return s.Date
 }
 
 // DatasetInfo describes the data being served.

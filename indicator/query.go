@@ -85,6 +85,11 @@ type Reader interface {
 
 	Series(ctx context.Context, keys []SeriesKey, kinds []ObservationKind) (map[SeriesKey][]Observation, error)
 	Observations(ctx context.Context, q ObservationQuery) ([]Observation, PageInfo, error)
+	// Alternatives returns, per observation id, the other observations of
+	// its key (unit, indicator, period, kind and basis), the canonical one
+	// first: where their values differ, the key holds a source conflict.
+	// An id alone in its key has an empty list; unknown ids are absent.
+	Alternatives(ctx context.Context, ids []int64) (map[int64][]Observation, error)
 
 	Sources(ctx context.Context, ids []string) (map[string]Source, error)
 	ListSources(ctx context.Context) ([]Source, error)

@@ -47,14 +47,26 @@ func (ld *load) sources(ctx context.Context, files []tableFile) []indicator.Sour
 	for _, tf := range files {
 		ld.eachRecord(ctx, tf, requiredSources, func(r record) {
 			id, ok := ld.code(r, "id", seen)
-			s := indicator.Source{ID: id, Title: r.get("title"), Issuer: r.get("issuer"), Number: r.get("number"), Date: r.get("date"), Kind: r.get("kind")}
+			s := indicator.Source{ID: id, Title: r.get("title"), Issuer: r.get("issuer"), Number: r.get("number"), Date: r.get("date"), Kind: r.get("kind"),
+				ContentDate: r.get("content_date")}
 			if s.Title == "" {
 				ld.p.add(r.errf("title", "a title is required"))
 				ok = false
 			}
-			if s.Date != "" && !sourceDate.MatchString(s.Date) {
-				ld.p.add(r.errf("date", "expected YYYY, YYYY-MM or YYYY-MM-DD, got %q", s.Date))
-				ok = false
+			for _, c := range []struct{ col, v string }{{"date", s.Date}, {"content_date", s.ContentDate}} {
+				if c.v != "" && !sourceDate.MatchString(c.v) {
+					ld.p.add(r.errf(c.col, "expected YYYY, YYYY-MM or YYYY-MM-DD, got %q", c.v))
+					ok = false
+				}
+			}
+			// The figures cannot be stated after the document that states
+			// them was published: compare the dates at their common precision.
+			if ok && s.ContentDate != "" && s.Date != "" {
+				n := min(len(s.ContentDate), len(s.Date))
+				if s.ContentDate[:n] > s.Date[:n] {
+					ld.p.add(r.errf("content_date", "content_date %s is after the document's date %s", s.ContentDate, s.Date))
+					ok = false
+				}
 			}
 			if ok {
 				out = append(out, s)

@@ -240,12 +240,31 @@ func (b *Build) PutDimensions(ctx context.Context, units []indicator.Unit, inds 
 		}
 		s := srcs[i]
 		i++
-		return []driver.Value{s.ID, s.Title, nullStr(s.Issuer), nullStr(s.Number), nullStr(s.Date), nullStr(s.Kind)}, nil
+		return []driver.Value{s.ID, s.Title, nullStr(s.Issuer), nullStr(s.Number), nullStr(s.Date), nullStr(s.Kind),
+			nullStr(s.ContentDate), statedOn(s)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: write sources: %w", err)
 	}
 	return nil
+}
+
+// statedOn is the first day of the date a source's figures are as of
+// (YYYY is its 1 January, YYYY-MM its first), which orders conflicting
+// figures (preferSQL); nil when the source has no date.
+func statedOn(s indicator.Source) driver.Value {
+	d := s.StatedOn()
+	switch len(d) {
+	case 4:
+		d += "-01-01"
+	case 7:
+		d += "-01"
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 func nullStr(s string) driver.Value {

@@ -7,7 +7,8 @@ import "fmt"
 // are typed, sorted and numbered into observations by finishSQL.
 var schemaDDL = []string{
 	`CREATE TABLE sources (
-		id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, issuer VARCHAR, number VARCHAR, date VARCHAR, kind VARCHAR)`,
+		id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, issuer VARCHAR, number VARCHAR, date VARCHAR, kind VARCHAR,
+		content_date VARCHAR, stated DATE)`,
 	`CREATE TABLE units (
 		code VARCHAR PRIMARY KEY, name_vi VARCHAR NOT NULL, name_ascii VARCHAR NOT NULL, name_en VARCHAR,
 		level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, parent VARCHAR, valid_from DATE, valid_to DATE)`,
@@ -61,11 +62,16 @@ const basisSQL = `CASE WHEN contains(';' || coalesce(flags, '') || ';', ';per_ye
 	WHEN contains(';' || coalesce(flags, '') || ';', ';cumulative;') THEN 'cumulative' ELSE '' END`
 
 // preferSQL orders the observations of one (unit, indicator, period, kind,
-// basis) group: most recent source first, then not flagged doubtful, then
-// not a range bound, then source and line, and last the position in the
-// input, so the order is total and the first of a group is canonical.
-// It reads the columns of finishSQL's s.
-const preferSQL = `src_date DESC NULLS LAST, doubtful, bound, source, line NULLS FIRST,
+// basis) group, so the first is canonical (the README's rule for
+// conflicts): first those the dataset does not flag as doubtful; then
+// the latest statement, by when the source's figures are as of (stated:
+// its content_date, else its date, not when the text was published or
+// republished), which puts a later revision of a period before an
+// earlier estimate and an outturn stated after the period ended before a
+// figure stated while it ran; then not a range bound; then source and
+// line, and last the position in the input, so the order is total. It
+// reads the columns of finishSQL's s.
+const preferSQL = `doubtful, stated DESC NULLS LAST, bound, source, line NULLS FIRST,
 	coalesce(qualifier, ''), coalesce(raw, ''), coalesce(flags, ''), _file, _line`
 
 // sortSQL types, sorts and numbers the staged observations. It is one
@@ -83,7 +89,7 @@ var sortSQL = `CREATE TABLE observations AS
 	SELECT row_number() OVER () AS id, * FROM (
 	WITH s AS (
 		SELECT st.*, u.level_rank::UTINYINT AS level_rank, p.kind AS period_kind, p.period_start, p.period_end, ` + posSQL + ` AS pos,
-			` + fracYearSQL("p.period_end") + ` AS end_pos, src.date AS src_date,
+			` + fracYearSQL("p.period_end") + ` AS end_pos, src.stated,
 			` + basisSQL + ` AS basis,
 			` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
 		FROM stage_obs st JOIN periods p ON p.label = st.period JOIN units u ON u.code = st.unit
@@ -112,7 +118,7 @@ var canonicalSQL = []string{
 	`CREATE TEMP TABLE ranked AS
 	WITH s AS (
 		SELECT o.id, o.unit, o.indicator, o.period, o.kind, o.basis, o.qualifier, o.flags, o.source, o.line, o.raw,
-			o._file, o._line, src.date AS src_date, ` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
+			o._file, o._line, src.stated, ` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
 		FROM observations o SEMI JOIN multi m USING (unit, indicator, period, kind, basis)
 		LEFT JOIN sources src ON src.id = o.source)
 	SELECT id, _file, _line,

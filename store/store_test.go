@@ -633,7 +633,7 @@ func TestCloseWhilePinned(t *testing.T) {
 // parallel, and checks what the queries rely on: ids run 1..n in the order
 // (indicator, level, unit, period), with each row's level_rank its
 // unit's, and every group has exactly one canonical row, the preferred
-// one (the most recent source).
+// one (the latest statement: here the source with the later date).
 func TestPhysicalOrder(t *testing.T) {
 	ctx := context.Background()
 	const communes = 400 // 240,600 rows: more than one row group

@@ -71,6 +71,9 @@ type PeriodChoiceInput struct {
 	MinCoverage *float64   `json:"minCoverage,omitempty"`
 }
 
+// Fields that can fail on their own (an unknown code, a bad cursor, a page
+// over the limit) are nullable: a failed field is null with its error in
+// errors, and the other fields of the request still answer.
 type Query struct {
 }
 
