@@ -22,8 +22,8 @@ import (
 // NOT_IN_COMMON_PERIOD). With MaxAgeYears, a pick whose period ended more
 // than that before the indicator's newest pick is STALE. The change since
 // the earliest value runs from the unit's earliest canonical
-// single-period value of the same basis. Alternatives count the other
-// observations of the pick's key (unit, indicator, kind, period, basis).
+// single-period value of the same basis. (A row's alternatives are the
+// other observations of its pick's key, indicator.Reader.Alternatives.)
 // The parent's value is its canonical value for the pick's period and
 // basis. Ranks are competition ranks in the indicator's direction; when
 // an indicator's ranked values carry different methodologies, its rows
@@ -51,8 +51,7 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	if !q.Skip.Parent {
 		parents = parentsOf(cat, units)
 	}
-	// Only alternatives need the rows that are not canonical.
-	series, err := e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind), Canonical: q.Skip.Alternatives})
+	series, err := e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind), Canonical: true})
 	if err != nil {
 		return out, err
 	}
@@ -79,7 +78,7 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 				if k.stale {
 					row.Missing = "STALE"
 				} else {
-					row.Missing, row.Alternatives = "", k.alts
+					row.Missing = ""
 					end = k.compareEnds
 					v := k.row.Value
 					key.value, key.rv = &v, k.rv
@@ -172,13 +171,12 @@ type compareSpec struct {
 	minUnits  int
 	maxAge    float64
 	earliest  bool // the change since the earliest value is wanted
-	wantAlts  bool
 	wantPrnts bool
 	basis     *indicator.Basis
 }
 
 func compareSpecOf(q indicator.CompareQuery, nUnits int) (compareSpec, error) {
-	sp := compareSpec{mode: q.Period.Mode, rankBy: q.RankBy, maxAge: q.Period.MaxAgeYears, wantAlts: !q.Skip.Alternatives, wantPrnts: !q.Skip.Parent, basis: q.Basis}
+	sp := compareSpec{mode: q.Period.Mode, rankBy: q.RankBy, maxAge: q.Period.MaxAgeYears, wantPrnts: !q.Skip.Parent, basis: q.Basis}
 	if sp.mode == "" {
 		sp.mode = indicator.PeriodLatest
 	}
@@ -227,7 +225,6 @@ type comparePick struct {
 	row       *Row
 	parentRow *Row
 	stale     bool
-	alts      int
 	rv        *float64 // what the unit is ranked by
 	compareEnds
 }
@@ -307,13 +304,6 @@ func (sp compareSpec) pick(cat Catalog, x indicator.Indicator, units []string, s
 		r := k.row
 		k.pick, k.meth = r.ID, r.Methodology
 		k.stale = sp.maxAge > 0 && newest-r.EndPos > sp.maxAge
-		if sp.wantAlts {
-			for i := range ur.rows {
-				if o := &ur.rows[i]; o.Period.Label == r.Period.Label && o.Basis == r.Basis && o.ID != r.ID {
-					k.alts++
-				}
-			}
-		}
 		if sp.earliest {
 			for i := range ur.rows {
 				if e := &ur.rows[i]; e.Canonical && !isRange(e) && e.Basis == r.Basis {

@@ -25,14 +25,13 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	if rankBy != nil {
 		q.RankBy = indicator.RankBy(*rankBy)
 	}
-	// Compute only the parts the request reads.
+	// Compute only the parts the request reads. Alternatives are counted
+	// below from the observations' own lists, so the count is the length
+	// of observation.alternatives.
 	rows := selectedAt(ctx, "rows")
 	q.Skip = indicator.CompareSkip{
 		Parent:   !rows["parent"] && !rows["shareOfParent"] && !rows["diffFromParent"],
 		Earliest: !rows["sinceEarliest"],
-		// Counted below from the observations' own alternatives, so the
-		// count is the length of observation.alternatives.
-		Alternatives: true,
 		// The change's own fields are computed from the rows read; only
 		// its from observation needs reading.
 		EarliestObservation: !selectedAt(ctx, "rows", "sinceEarliest")["from"],

@@ -101,9 +101,8 @@ type CompareQuery struct {
 
 // CompareSkip names optional parts of a comparison to leave out.
 type CompareSkip struct {
-	Parent       bool // the parent's value, share and difference
-	Earliest     bool // the change since the earliest value (needed to rank by CHANGE or GROWTH)
-	Alternatives bool // counts of other observations for the same key
+	Parent   bool // the parent's value, share and difference
+	Earliest bool // the change since the earliest value (needed to rank by CHANGE or GROWTH)
 	// EarliestObservation leaves the earliest observation itself out of
 	// the change since earliest: Change.From then carries only its ID.
 	EarliestObservation bool
@@ -131,7 +130,7 @@ type CompareRow struct {
 	// another basis than the comparison's), NOT_IN_COMMON_PERIOD (values,
 	// none in the indicator's common period).
 	Missing        string
-	Alternatives   int // other observations for the same key
+	Alternatives   int // other observations for the same key (Reader.Alternatives), set by the caller
 	Rank           int // within the set, per indicator; 0 when missing
 	RankTies       int
 	RankInParent   int // among units of the set with the same parent

@@ -412,7 +412,7 @@ func TestPointIndexComparesAsDuckDB(t *testing.T) {
 			if len(ranges) > 0 {
 				choices = append(choices, indicator.PeriodChoice{Mode: indicator.PeriodExact, Period: period(ranges[0])})
 			}
-			skips := []indicator.CompareSkip{{}, {Parent: true, Earliest: true, Alternatives: true}, {EarliestObservation: true}}
+			skips := []indicator.CompareSkip{{}, {Parent: true, Earliest: true}, {EarliestObservation: true}}
 			var qs []indicator.CompareQuery
 			for i, x := range inds {
 				several := []string{x, inds[(i+1)%len(inds)], inds[(i+7)%len(inds)]}
