@@ -1422,14 +1422,20 @@ func TestEngineAgreesWithOracle(t *testing.T) {
 					qs = append(qs, indicator.ReconcileQuery{Total: x}, indicator.ReconcileQuery{Total: x, Kind: indicator.KindTarget},
 						indicator.ReconcileQuery{Total: x, Units: spread(units, 5)}, indicator.ReconcileQuery{Total: x, Period: period(pers[(i*7)%len(pers)])})
 				}
+				reconciled := 0
 				for _, q := range qs {
 					d.check(fmt.Sprintf("%+v", q), nil,
-						func(legacy) (any, error) { return o.reconcile(q) },
+						func(legacy) (any, error) {
+							rows, err := o.reconcile(q)
+							reconciled += len(rows)
+							return rows, err
+						},
 						func(e *engine.Engine) (any, error) {
 							rows, err := e.Reconcile(ctx, q)
 							return reconcileOfEngine(rows), err
 						})
 				}
+				t.Logf("%d rows reconciled", reconciled)
 				d.skipPending(&asked)
 			})
 
