@@ -472,6 +472,8 @@ func TestMaxRows(t *testing.T) {
 	require.Len(t, ui["vn.lc.pt"], 3)
 	_, err = st.UnitIndicators(ctx, []string{"vn.lc.pt", "vn.lc.mt"})
 	require.ErrorIs(t, err, indicator.ErrTooLarge)
+
+	t.Run("engine", testEngineMaxRows)
 }
 
 func TestCancelledContext(t *testing.T) {
@@ -507,6 +509,7 @@ func TestCancelledContext(t *testing.T) {
 			require.NoError(t, q(context.Background()))
 		})
 	}
+	t.Run("engine", testEngineCancelledContext)
 }
 
 func TestDimensions(t *testing.T) {
@@ -824,4 +827,154 @@ func TestCompareSkipEarliestObservation(t *testing.T) {
 		require.Equal(t, fc, lc)
 	}
 	require.Positive(t, changes, "the fixture should have a change since earliest")
+}
+
+// engineSides loads f into a store answering from its point index and
+// into one answering from DuckDB, each with the engine over it, both
+// capped at maxRows (as main.go configures them: the same cap for the
+// store's statements and the engine's reads; 0 is the default).
+func engineSides(t *testing.T, f fixture, maxRows int) map[string]*engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	dir := f.write(t)
+	out := map[string]*engine.Engine{}
+	for name, opts := range map[string]store.Options{"index": {MaxRows: maxRows, PointsMax: 1 << 30}, "duckdb": {MaxRows: maxRows}} {
+		st := store.New(opts)
+		t.Cleanup(func() { st.Close() })
+		_, err := loader.New(st, loader.Options{}).Load(ctx, dir)
+		require.NoError(t, err)
+		ready, err := st.WaitPointIndex(ctx)
+		require.NoError(t, err)
+		require.Equal(t, name == "index", ready)
+		out[name] = engine.New(st, engine.Options{MaxRows: maxRows})
+	}
+	return out
+}
+
+// partsFixture is the fixture with population broken down by sex, so
+// that a reconciliation has parts to add.
+func partsFixture() fixture {
+	var inds []string
+	for i, line := range strings.Split(strings.TrimSuffix(indicatorsCSV, "\n"), "\n") {
+		k := strings.LastIndex(line, ",")
+		if i == 0 {
+			line = line[:k] + ",breakdown" + line[k:]
+		} else {
+			line = line[:k] + "," + line[k:]
+		}
+		inds = append(inds, line)
+	}
+	inds = append(inds, "pop_male,Nam,Male,people,1,population,neutral,male,SUM,population,sex,",
+		"pop_female,Nữ,Female,people,1,population,neutral,female,SUM,population,sex,")
+	return baseFixture().with("indicators", strings.Join(inds, "\n")+"\n").with("observations", obsHeader+obsRows+
+		"vn.lc.pt,pop_male,2024,actual,42000,,,,,doc1,60,,\nvn.lc.pt,pop_female,2024,actual,43327,,,,,doc1,61,,\n")
+}
+
+// analytics asks every analytic one question of the fixture, each
+// reading more than 3 rows.
+func analytics() map[string]func(context.Context, *engine.Engine) error {
+	y := func(label string) *indicator.Period {
+		p, err := indicator.ParsePeriod(label)
+		if err != nil {
+			panic(err)
+		}
+		return &p
+	}
+	districts := indicator.UnitSet{ChildrenOf: "vn.lc"}
+	return map[string]func(context.Context, *engine.Engine) error{
+		"compare": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Compare(ctx, indicator.CompareQuery{Indicators: []string{"poverty_rate"}, Units: districts})
+			return err
+		},
+		"trend": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Trend(ctx, indicator.TrendQuery{Unit: "vn.lc.pt", Indicator: "poverty_rate"})
+			return err
+		},
+		"change": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.ChangeBetween(ctx, indicator.TrendQuery{Unit: "vn.lc.pt", Indicator: "poverty_rate", From: y("2019"), To: y("2024")})
+			return err
+		},
+		"rollup": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Rollup(ctx, indicator.RollupQuery{Indicator: "population", Parents: indicator.UnitSet{Codes: []string{"vn.lc"}}})
+			return err
+		},
+		"rollup over time": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Rollup(ctx, indicator.RollupQuery{Indicator: "population", Parents: indicator.UnitSet{Codes: []string{"vn.lc.pt"}}, Over: y("2016-2020")})
+			return err
+		},
+		"progress": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Progress(ctx, indicator.ProgressQuery{Units: []string{"vn.lc.pt"}})
+			return err
+		},
+		"reconcile": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Reconcile(ctx, indicator.ReconcileQuery{Total: "population"})
+			return err
+		},
+		"matrix": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Matrix(ctx, indicator.MatrixQuery{Indicators: []string{"population"}, Units: districts})
+			return err
+		},
+		"matrix by indicator": func(ctx context.Context, e *engine.Engine) error {
+			_, err := e.Matrix(ctx, indicator.MatrixQuery{Indicators: []string{"poverty_rate", "population"}, Units: districts, ByIndicator: true})
+			return err
+		},
+	}
+}
+
+// testEngineMaxRows (TestMaxRows): whichever source answers, an analytic
+// reading more rows than the cap is TOO_LARGE, and one within it is
+// answered.
+func testEngineMaxRows(t *testing.T) {
+	ctx := context.Background()
+	for name, e := range engineSides(t, partsFixture(), 3) {
+		t.Run(name, func(t *testing.T) {
+			for q, ask := range analytics() {
+				err := ask(ctx, e)
+				require.ErrorIs(t, err, indicator.ErrTooLarge, q)
+				require.Equal(t, indicator.CodeTooLarge, indicator.CodeOf(err), q)
+			}
+			c, err := e.Compare(ctx, indicator.CompareQuery{Indicators: []string{"households_total"}, Units: indicator.UnitSet{ChildrenOf: "vn.lc.pt"}})
+			require.NoError(t, err, "one row is within the cap")
+			require.Equal(t, 2, c.UnitsInSet)
+			require.NotNil(t, c.Rows[0].Obs)
+			_, err = e.Trend(ctx, indicator.TrendQuery{Unit: "vn.lc.mt", Indicator: "poverty_rate"})
+			require.NoError(t, err)
+		})
+	}
+	// Without the cap every question is answered.
+	for name, e := range engineSides(t, partsFixture(), 0) {
+		for q, ask := range analytics() {
+			require.NoError(t, ask(ctx, e), "%s: %s", name, q)
+		}
+	}
+}
+
+// testEngineCancelledContext (TestCancelledContext): whichever source
+// answers, every analytic asked with a cancelled or expired context fails
+// with the context's error, and the engine is unharmed.
+func testEngineCancelledContext(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	qs := analytics()
+	qs["latest"] = func(ctx context.Context, e *engine.Engine) error {
+		_, err := e.Latest(ctx, []indicator.SeriesKey{{Unit: "vn.lc.pt", Indicator: "poverty_rate"}}, "")
+		return err
+	}
+	for name, e := range engineSides(t, partsFixture(), 0) {
+		t.Run(name, func(t *testing.T) {
+			for q, ask := range qs {
+				err := ask(cancelled, e)
+				require.Error(t, err, q)
+				require.Contains(t, []indicator.Code{indicator.CodeTimeout, indicator.CodeUnavailable}, indicator.CodeOf(err), "%s: %v", q, err)
+				require.ErrorIs(t, err, context.Canceled, q)
+				err = ask(expired, e)
+				require.Error(t, err, q)
+				require.Equal(t, indicator.CodeTimeout, indicator.CodeOf(err), "%s: %v", q, err)
+				require.ErrorIs(t, err, indicator.ErrTimeout, q)
+				require.NoError(t, ask(context.Background(), e), q)
+			}
+		})
+	}
 }
