@@ -356,13 +356,16 @@ func firstBasis(asked *indicator.Basis, has map[indicator.Basis]bool) indicator.
 	return indicator.BasisPoint
 }
 
-// sameCommon is the common period every row shares, or nil when the
-// indicators' common periods differ (see CompareRow.CommonPeriod).
+// sameCommon is the common period every indicator with data shares, or
+// nil when their common periods differ or one has none (see
+// CompareRow.CommonPeriod). An indicator without data has nothing in
+// common and is passed over.
 func sameCommon(rows []indicator.CompareRow) *indicator.Period {
 	var common *indicator.Period
 	for i := range rows {
 		c := rows[i].CommonPeriod
 		switch {
+		case c == nil && rows[i].Missing == "NO_DATA":
 		case c == nil || common != nil && common.Label != c.Label:
 			return nil
 		case common == nil:
@@ -378,4 +381,12 @@ func codesOf(inds []indicator.Indicator) []string {
 		out[i] = x.Code
 	}
 	return out
+}
+
+// basisRank is a basis's place in indicator.Bases (unknown ones last).
+func basisRank(b indicator.Basis) int {
+	if i := slices.Index(indicator.Bases, b); i >= 0 {
+		return i
+	}
+	return len(indicator.Bases)
 }

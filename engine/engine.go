@@ -120,7 +120,7 @@ func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey]
 	err := e.Store.Rows(ctx, q, func(r *Row) error {
 		n := len(all)
 		if n >= e.opts.MaxRows {
-			return indicator.Errorf(indicator.ErrTooLarge, "the answer reads more than %d rows: narrow the request", e.opts.MaxRows)
+			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
 		}
 		if (n+1)%checkEvery == 0 {
 			if err := ctxErr(ctx); err != nil {

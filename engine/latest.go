@@ -42,7 +42,10 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 	best := make(map[indicator.SeriesKey]Row, len(keys))
 	n := 0
 	err = e.Store.Rows(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(r *Row) error {
-		if n++; n%checkEvery == 0 {
+		if n++; n > e.opts.MaxRows {
+			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
+		}
+		if n%checkEvery == 0 {
 			if err := ctxErr(ctx); err != nil {
 				return err
 			}

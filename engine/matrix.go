@@ -13,7 +13,7 @@ import (
 // comparison's pick).
 //
 // Rules: a cell is the unit's canonical value of the kind for the period;
-// of several (one per basis), the first basis. Without periods, the
+// of several (one per basis), the first of indicator.Bases. Without periods, the
 // columns are every single period with data, in time order.
 func (e *Engine) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator.Matrix, error) {
 	if q.ByIndicator {
@@ -73,13 +73,19 @@ func (e *Engine) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator
 		rowOf[u] = i
 		m.Cells[i] = make([]*indicator.Observation, len(m.Columns))
 	}
-	// A cell with several rows (one per basis) shows the first.
-	var ids []int64
+	// A cell with several rows (one per basis) shows the first basis of
+	// indicator.Bases.
+	pick := make(map[[2]int]*Row)
 	for _, r := range found {
-		if cell := &m.Cells[rowOf[r.Unit]][col[r.Period.Label]]; *cell == nil {
-			*cell = &indicator.Observation{ID: r.ID}
-			ids = append(ids, r.ID)
+		k := [2]int{rowOf[r.Unit], col[r.Period.Label]}
+		if p, ok := pick[k]; !ok || basisRank(r.Basis) < basisRank(p.Basis) {
+			pick[k] = r
 		}
+	}
+	var ids []int64
+	for k, r := range pick {
+		m.Cells[k[0]][k[1]] = &indicator.Observation{ID: r.ID}
+		ids = append(ids, r.ID)
 	}
 	obs, err := e.observations(ctx, ids...)
 	if err != nil {
@@ -102,9 +108,9 @@ func (e *Engine) matrixByIndicator(ctx context.Context, q indicator.MatrixQuery)
 	}
 	m := indicator.Matrix{Columns: q.Indicators}
 	rowOf := map[string]int{}
-	col := map[string]int{}
+	col := map[string][]int{} // a code asked twice fills both its columns
 	for i, c := range q.Indicators {
-		col[c] = i
+		col[c] = append(col[c], i)
 	}
 	for _, r := range cmp.Rows {
 		if _, ok := rowOf[r.Unit]; !ok {
@@ -119,7 +125,9 @@ func (e *Engine) matrixByIndicator(ctx context.Context, q indicator.MatrixQuery)
 		m.Cells[i] = make([]*indicator.Observation, len(q.Indicators))
 	}
 	for _, r := range cmp.Rows {
-		m.Cells[rowOf[r.Unit]][col[r.Indicator]] = r.Obs
+		for _, j := range col[r.Indicator] {
+			m.Cells[rowOf[r.Unit]][j] = r.Obs
+		}
 	}
 	return m, nil
 }

@@ -47,8 +47,8 @@ func latest(rows []*Row) *Row {
 }
 
 // later reports whether r, read after best, replaces it as the latest:
-// the later period end, then the later start, then the first basis; of
-// equals, the first read (the lowest id) stays.
+// the later period end, then the later start, then the first basis of
+// indicator.Bases; of equals, the first read (the lowest id) stays.
 func later(r, best *Row) bool {
 	switch {
 	case !r.Period.End.Equal(best.Period.End):
@@ -56,5 +56,5 @@ func later(r, best *Row) bool {
 	case !r.Period.Start.Equal(best.Period.Start):
 		return r.Period.Start.After(best.Period.Start)
 	}
-	return r.Basis < best.Basis
+	return basisRank(r.Basis) < basisRank(best.Basis)
 }

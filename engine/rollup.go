@@ -328,6 +328,9 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		if !q.Skip.Reported || !q.Skip.Gap {
 			g.reported(&x, series[indicator.SeriesKey{Unit: parent, Indicator: g.ind.Code}], gper)
 		}
+		if q.Skip.Gap {
+			x.row.Gap, x.row.GapRelative, x.row.GapReason = nil, nil, ""
+		}
 		out = append(out, x)
 	}
 	return out, nil

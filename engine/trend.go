@@ -116,9 +116,6 @@ func (e *Engine) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (ind
 	if q.From == nil || q.To == nil {
 		return indicator.Change{}, indicator.Invalidf("from", "a change needs both from and to")
 	}
-	if q.From.Label == q.To.Label {
-		return indicator.Change{}, indicator.Invalidf("to", "from and to are the same period")
-	}
 	ctx, cat, done, err := e.pin(ctx)
 	if err != nil {
 		return indicator.Change{}, err
@@ -159,6 +156,9 @@ func (e *Engine) ChangeBetween(ctx context.Context, q indicator.TrendQuery) (ind
 	to, err := end(q.To, "to")
 	if err != nil {
 		return indicator.Change{}, err
+	}
+	if q.From.Label == q.To.Label {
+		return indicator.Change{}, indicator.Invalidf("to", "from and to are the same period")
 	}
 	ch := changeOf(from, to)
 	if from.Basis != to.Basis {

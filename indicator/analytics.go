@@ -268,7 +268,7 @@ type ProgressRow struct {
 	ExpectedProgress *float64 // share of baseline→target time elapsed at latest
 	Status           ProgressStatus
 	RequiredPerYear  *float64 // (target − latest) / years from latest to target
-	CrossesBreak     bool     // baseline and latest differ in methodology
+	CrossesBreak     bool     // latest and target differ in methodology, or the target is flagged break
 	Note             string
 }
 

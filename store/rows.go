@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 
 	"chiso/engine"
 	"chiso/indicator"
@@ -123,6 +124,23 @@ func (p *points) rows(dim *dimensions, q engine.RowQuery, each func(*engine.Row)
 			continue
 		}
 		seen[u] = true
+		if q.Indicators != nil && len(q.Indicators) <= 8 {
+			// A few indicators: look each series up (a binary search in
+			// the unit's series) rather than walk all of them.
+			var done [8]int32
+			n := 0
+			for _, x := range q.Indicators {
+				s, ok := p.lookup(dim, indicator.SeriesKey{Unit: c, Indicator: x})
+				if !ok || slices.Contains(done[:n], s.ind) {
+					continue // none, or asked twice (a code and its alias)
+				}
+				done[n], n = s.ind, n+1
+				if err := emit(s); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		for _, k := range p.byUnit[u] {
 			if s := p.spans[k]; inds == nil || inds[s.ind] {
 				if err := emit(s); err != nil {
