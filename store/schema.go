@@ -80,7 +80,7 @@ const preferSQL = `doubtful, stated DESC NULLS LAST, bound, source, line NULLS F
 // follows (indicator, level, unit, period …), so one indicator's rows sit
 // together, and within them one level's, and id is the keyset for
 // pagination. Each row carries its unit's level_rank: a query over a set
-// of units of known levels filters on it (levelsSQL), which the scan
+// of units of known levels filters on it (levelsCond), which the scan
 // applies before it reads the other columns, so comparing 700 districts
 // reads their rows, not the 10,600 communes' interleaved with them. Every
 // row starts canonical; canonicalSQL corrects the few groups with more
