@@ -32,6 +32,14 @@ func TestGoldenSQL(t *testing.T) {
 	for i := range manyUnits {
 		manyUnits[i] = fmt.Sprintf("U%03d", i)
 	}
+	parquetTypes := map[string]string{
+		"unit": "VARCHAR", "indicator": "VARCHAR", "period": "VARCHAR", "kind": "VARCHAR", "value": "DOUBLE",
+		"source": "VARCHAR", "line": "BIGINT", "note": "VARCHAR", "extra": "VARCHAR",
+	}
+	textTypes := map[string]string{
+		"unit": "VARCHAR", "indicator": "VARCHAR", "period": "VARCHAR", "kind": "VARCHAR", "value": "VARCHAR",
+		"denominator": "VARCHAR", "source": "VARCHAR", "line": "VARCHAR", "raw": "VARCHAR",
+	}
 	one := func(st *sqlb) []*sqlb { return []*sqlb{st} }
 	cases := []struct {
 		name string
@@ -54,6 +62,14 @@ func TestGoldenSQL(t *testing.T) {
 		{"rows_filtered", one(rowsStmt(engine.RowQuery{Units: []string{"01", "0101", "010101"}, Indicators: []string{"pop", "gdp"},
 			Kind: indicator.KindActual, Canonical: true}, []int{3, 1, 3, 2}))},
 		{"rows_unknown_units", one(rowsStmt(engine.RowQuery{Units: []string{"nowhere"}, Canonical: true}, nil))},
+		{"stage_parquet_typed", one(stageParquetStmt(parquetTypes, 2, "/data/obs.parquet"))},
+		{"stage_parquet_text", one(stageParquetStmt(textTypes, 0, "/data/obs text.parquet"))},
+		{"bad_rows", one(badRowsStmt([]string{"flags", "unit"}, map[string]map[string]string{
+			"unit":  {"99": "expected the code of a unit in units", "98": "expected the code of a unit in units"},
+			"flags": {"odd": "expected flags"},
+		}, 50))},
+		{"settings", settingsStmts(4, "2GB", "/tmp/chiso-spill")},
+		{"settings_default", settingsStmts(0, "", "/tmp/chiso-spill")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,4 +140,21 @@ func TestSQLBuilder(t *testing.T) {
 	b.SQL("SELECT 1 FROM t").Where().Where("a", "b")
 	require.Equal(t, "SELECT 1 FROM t WHERE a AND b", b.String())
 	require.Equal(t, []any{7, "a", "b"}, b.Args())
+}
+
+// TestBuildSettings runs settingsStmts: DuckDB takes SET values as
+// placeholders.
+func TestBuildSettings(t *testing.T) {
+	tmp := t.TempDir()
+	s := New(Options{Threads: 1, MemoryLimit: "1GB", TempDir: tmp})
+	b, err := s.NewBuild(t.Context())
+	require.NoError(t, err)
+	defer b.Close()
+	var threads int
+	var mem, dir string
+	require.NoError(t, b.db.QueryRowContext(t.Context(),
+		`SELECT current_setting('threads'), current_setting('memory_limit'), current_setting('temp_directory')`).Scan(&threads, &mem, &dir))
+	require.Equal(t, 1, threads)
+	require.Equal(t, "953.6 MiB", mem) // 1GB, as DuckDB shows it
+	require.Equal(t, tmp, dir)
 }
