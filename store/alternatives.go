@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"sort"
-	"strings"
 
 	"chiso/indicator"
 )
@@ -29,7 +28,7 @@ func (s *Store) Alternatives(ctx context.Context, ids []int64) (map[int64][]indi
 		stated[src.ID] = src.StatedOn()
 	}
 	if sn.pts.Load() == nil {
-		return s.alternativesSQL(ctx, sn, ids, stated)
+		return s.alternativesDB(ctx, sn, ids, stated)
 	}
 	ctx = context.WithValue(ctx, pinKey{}, sn) // both reads see one snapshot
 	obs, err := s.ObservationsByID(ctx, ids)
@@ -68,11 +67,23 @@ func (s *Store) Alternatives(ctx context.Context, ids []int64) (map[int64][]indi
 	return out, nil
 }
 
-// alternativesSQL answers Alternatives in one statement: the keys of the
-// asked-for ids (found by id range, which prunes row groups), joined to
-// the rows sharing them. Asked-for ids that exist map to a list, empty
-// when alone in their key.
-func (s *Store) alternativesSQL(ctx context.Context, sn *snapshot, ids []int64, stated map[string]string) (map[int64][]indicator.Observation, error) {
+// alternativesSQL reads, for the ids in the list (the third argument)
+// between the first two, each id with the rows sharing its key: the keys of the asked-for ids
+// (found by id range, which prunes row groups), joined to the other rows
+// of their key; an id alone in its key comes once, with NULLs. The
+// columns after k.of are obsColumns.
+const alternativesSQL = `WITH k AS MATERIALIZED (
+		SELECT id AS of, unit, indicator, period, kind, basis FROM observations
+		WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND id IN (SELECT unnest(?::BIGINT[])))
+	SELECT k.of, o.id, o.unit, o.indicator, o.period, o.kind, o.value, o.denominator, o.qualifier, o.flags,
+		o.methodology, o.source, o.line, o.raw, o.note, o.canonical, o.basis
+	FROM k LEFT JOIN observations o
+		ON o.indicator = k.indicator AND o.unit = k.unit AND o.period = k.period AND o.kind = k.kind
+		AND o.basis = k.basis AND o.id <> k.of`
+
+// alternativesDB answers Alternatives in one statement (alternativesSQL).
+// Asked-for ids that exist map to a list, empty when alone in their key.
+func (s *Store) alternativesDB(ctx context.Context, sn *snapshot, ids []int64, stated map[string]string) (map[int64][]indicator.Observation, error) {
 	out := make(map[int64][]indicator.Observation, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -81,17 +92,7 @@ func (s *Store) alternativesSQL(ctx context.Context, sn *snapshot, ids []int64, 
 	for _, id := range ids {
 		lo, hi = min(lo, id), max(hi, id)
 	}
-	var cols []string
-	for _, c := range strings.Split(obsColumns, ", ") {
-		cols = append(cols, "o."+c)
-	}
-	err := s.query(ctx, sn, "store: alternatives",
-		`WITH k AS MATERIALIZED (
-			SELECT id AS of, unit, indicator, period, kind, basis FROM observations
-			WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND id IN (SELECT unnest(?::BIGINT[])))
-		SELECT k.of, `+strings.Join(cols, ", ")+` FROM k LEFT JOIN observations o
-			ON o.indicator = k.indicator AND o.unit = k.unit AND o.period = k.period AND o.kind = k.kind
-			AND o.basis = k.basis AND o.id <> k.of`, []any{lo, hi, ids},
+	err := s.query(ctx, sn, "store: alternatives", alternativesSQL, []any{lo, hi, ids},
 		func(r *sql.Rows) error {
 			var of int64
 			o, ok, err := scanObservation(r, sn.dim, &of)

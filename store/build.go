@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -76,25 +75,38 @@ func (s *Store) NewBuild(ctx context.Context) (*Build, error) {
 	}
 	// One connection: an in-memory DuckDB parallelises inside a statement,
 	// and a single connection keeps temporary state simple.
-	settings := []string{}
-	if s.opts.Threads > 0 {
-		settings = append(settings, fmt.Sprintf("SET threads = %d", s.opts.Threads))
+	stmts := settingsStmts(s.opts.Threads, s.opts.MemoryLimit, tmp)
+	for _, q := range schemaDDL {
+		stmts = append(stmts, new(sqlb).SQL(q))
 	}
-	if s.opts.MemoryLimit != "" {
-		settings = append(settings, fmt.Sprintf("SET memory_limit = '%s'", strings.ReplaceAll(s.opts.MemoryLimit, "'", "")))
-	}
-	settings = append(settings, fmt.Sprintf("SET temp_directory = '%s'", strings.ReplaceAll(tmp, "'", "")),
-		// Loads and queries keep their own order (ORDER BY); this frees
-		// DuckDB from preserving insertion order in parallel plans.
-		"SET preserve_insertion_order = false")
-	for _, q := range append(settings, schemaDDL...) {
-		if _, err := db.ExecContext(ctx, q); err != nil {
+	for _, st := range stmts {
+		if _, err := db.ExecContext(ctx, st.String(), st.Args()...); err != nil {
 			db.Close()
 			removeDB(dsn)
 			return nil, fmt.Errorf("store: prepare build: %w", err)
 		}
 	}
 	return &Build{s: s, db: db, path: dsn}, nil
+}
+
+// settingsStmts set a build's threads and memory limit (when set) and
+// its spill folder.
+func settingsStmts(threads int, memoryLimit, tmp string) []*sqlb {
+	var out []*sqlb
+	set := func(name string, v any) {
+		var b sqlb
+		out = append(out, b.SQL("SET "+name+" = "+b.Arg(v)))
+	}
+	if threads > 0 {
+		set("threads", threads)
+	}
+	if memoryLimit != "" {
+		set("memory_limit", memoryLimit)
+	}
+	set("temp_directory", tmp)
+	// Loads and queries keep their own order (ORDER BY); this frees
+	// DuckDB from preserving insertion order in parallel plans.
+	return append(out, new(sqlb).SQL("SET preserve_insertion_order = false"))
 }
 
 // Close discards the build unless it was swapped in.
@@ -135,6 +147,14 @@ func (b *Build) appendRows(ctx context.Context, table string, next func() ([]dri
 	})
 }
 
+// parquetTableSQL reads every column of the Parquet file at the argument
+// as text, in the file's column order, without naming them (the names are
+// the file's). Row groups are scanned in parallel: without the ORDER BY,
+// rows (and so the row numbers in error messages) could come back in any
+// order.
+const parquetTableSQL = `SELECT coalesce(CAST(COLUMNS(* EXCLUDE (file_row_number)) AS VARCHAR), '')
+	FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number`
+
 // ParquetTable reads a whole (small) Parquet file as text: its column
 // names and, per row, the values (empty for NULL).
 func (b *Build) ParquetTable(ctx context.Context, path string) ([]string, [][]string, error) {
@@ -142,14 +162,7 @@ func (b *Build) ParquetTable(ctx context.Context, path string) ([]string, [][]st
 	if err != nil {
 		return nil, nil, err
 	}
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		sel[i] = fmt.Sprintf("coalesce(CAST(%s AS VARCHAR), '')", quoteIdent(c))
-	}
-	// Row groups are scanned in parallel: without the ORDER BY, rows (and
-	// so the row numbers in error messages) could come back in any order.
-	q := fmt.Sprintf("SELECT %s FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number", strings.Join(sel, ", "))
-	rows, err := b.db.QueryContext(ctx, q, path)
+	rows, err := b.db.QueryContext(ctx, parquetTableSQL, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: read parquet %s: %w", path, err)
 	}
@@ -280,9 +293,6 @@ func nullTime(t *time.Time) driver.Value {
 	}
 	return *t
 }
-
-// quoteIdent quotes an identifier from the fixed column allow-list.
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // Swap makes the build the served snapshot and retires the previous one
 // (closed once the requests that pinned it finish).

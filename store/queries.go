@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -271,30 +270,35 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 			out[a] = out[c]
 		}
 	}()
-	var args []any
-	list := inList(codes, &args, false)
-	err = s.query(ctx, sn, "store: coverage",
-		`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
-		FROM observations WHERE indicator IN (`+list+`) GROUP BY indicator`,
-		args, func(r *sql.Rows) error {
-			var code string
-			var n int
-			var units, periods []any
-			if err := r.Scan(&code, &n, &units, &periods); err != nil {
-				return err
-			}
-			cv := indicator.Coverage{Observations: n, Units: make([]string, 0, len(units))}
-			for _, u := range units {
-				cv.Units = append(cv.Units, u.(string))
-			}
-			for _, p := range periods {
-				cv.Periods = append(cv.Periods, sn.dim.periods[p.(string)])
-			}
-			sortPeriods(cv.Periods)
-			out[code] = cv
-			return nil
-		})
+	st := coverageStmt(codes)
+	err = s.query(ctx, sn, "store: coverage", st.String(), st.Args(), func(r *sql.Rows) error {
+		var code string
+		var n int
+		var units, periods []any
+		if err := r.Scan(&code, &n, &units, &periods); err != nil {
+			return err
+		}
+		cv := indicator.Coverage{Observations: n, Units: make([]string, 0, len(units))}
+		for _, u := range units {
+			cv.Units = append(cv.Units, u.(string))
+		}
+		for _, p := range periods {
+			cv.Periods = append(cv.Periods, sn.dim.periods[p.(string)])
+		}
+		sortPeriods(cv.Periods)
+		out[code] = cv
+		return nil
+	})
 	return out, err
+}
+
+// coverageStmt counts the observations of the indicators codes, with
+// their units and periods.
+func coverageStmt(codes []string) *sqlb {
+	var b sqlb
+	b.SQL(`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
+		FROM observations WHERE indicator IN (` + b.In(codes) + `) GROUP BY indicator`)
+	return &b
 }
 
 func sortPeriods(ps []indicator.Period) {
@@ -359,33 +363,11 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
 	asked, keys := sn.dim.canonicalKeys(keys)
-	us, is := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		us[i], is[i] = k.Unit, k.Indicator
+	for _, k := range keys {
 		out[k] = []indicator.Observation{}
 	}
-	ks := make([]string, len(kinds))
-	for i, k := range kinds {
-		ks[i] = string(k)
-	}
-	// The statement's text follows the request's shape, so each shape plans
-	// only what it needs: one series (a root field) by equality, several
-	// (a batch) by their pairs; a kind filter only when asked for.
-	var args []any
-	where := "unit = ?::VARCHAR AND indicator = ?::VARCHAR"
-	if len(keys) == 1 {
-		args = append(args, us[0], is[0])
-	} else {
-		where = "(unit, indicator) IN (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])) AND indicator IN (" +
-			inList(distinctIndicators(keys), &args, false) + ")"
-		args = append([]any{us, is}, args...)
-	}
-	if len(ks) > 0 {
-		where += " AND kind IN (" + inList(ks, &args, false) + ")"
-	}
-	q := `SELECT ` + obsColumns + ` FROM observations WHERE ` + where + `
-		ORDER BY unit, indicator, period_start, period_end, kind, id`
-	err = s.query(ctx, sn, "store: series", q, args, func(r *sql.Rows) error {
+	st := seriesStmt(keys, kinds)
+	err = s.query(ctx, sn, "store: series", st.String(), st.Args(), func(r *sql.Rows) error {
 		o, _, err := scanObservation(r, sn.dim)
 		if err != nil {
 			return err
@@ -400,25 +382,49 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	return out, err
 }
 
-// levelsSQL is a condition on observations' level_rank that keeps the
+// seriesStmt reads the observations of series keys (canonical codes),
+// of kinds when any. The statement's text follows the request's shape, so
+// each shape plans only what it needs: one series (a root field) by
+// equality, several (a batch) by their pairs; a kind filter only when
+// asked for.
+func seriesStmt(keys []indicator.SeriesKey, kinds []indicator.ObservationKind) *sqlb {
+	var b sqlb
+	var conds []string
+	if len(keys) == 1 {
+		conds = append(conds, "unit = "+b.Arg(keys[0].Unit)+"::VARCHAR", "indicator = "+b.Arg(keys[0].Indicator)+"::VARCHAR")
+	} else {
+		us, is := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			us[i], is[i] = k.Unit, k.Indicator
+		}
+		conds = append(conds, "(unit, indicator) IN (SELECT unnest("+b.Arg(us)+"::VARCHAR[]), unnest("+b.Arg(is)+"::VARCHAR[]))",
+			"indicator IN ("+b.In(distinctIndicators(keys))+")")
+	}
+	if len(kinds) > 0 {
+		ks := make([]string, len(kinds))
+		for i, k := range kinds {
+			ks[i] = string(k)
+		}
+		conds = append(conds, "kind IN ("+b.In(ks)+")")
+	}
+	b.SQL(`SELECT ` + obsColumns + ` FROM observations`).Where(conds...).SQL(`
+		ORDER BY unit, indicator, period_start, period_end, kind, id`)
+	return &b
+}
+
+// levelsCond is a condition on observations' level_rank that keeps the
 // rows of units at the given level ranks, as constants so that the scan
 // applies it before reading other columns (see sortSQL). With no rank,
 // nothing matches.
-func levelsSQL(ranks []int) string {
+func levelsCond(b *sqlb, ranks []int) string {
 	if len(ranks) == 0 {
 		return "false"
 	}
-	slices.Sort(ranks)
-	ranks = slices.Compact(ranks)
-	parts := make([]string, len(ranks))
-	for i, r := range ranks {
-		parts[i] = strconv.Itoa(r)
-	}
-	return "level_rank IN (" + strings.Join(parts, ", ") + ")"
+	return "level_rank IN (" + b.Ints(ranks) + ")"
 }
 
 // levelRanks appends the level ranks of the known units among codes
-// (unknown codes have no rows); levelsSQL drops the repeats.
+// (unknown codes have no rows); levelsCond drops the repeats.
 func levelRanks(ranks []int, dim *dimensions, codes []string) []int {
 	for _, c := range codes {
 		if u, ok := dim.unit(c); ok {
@@ -456,67 +462,10 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		obs, total := p.page(sn.dim, q, after, q.First+1)
 		return pageOf(obs, total, q.First, sn.info.Version)
 	}
-	// The page is read in the table's own (id) order, without sorting what
-	// matches, when every condition is a plain predicate on one table:
-	// DuckDB then keeps insertion order through the filter and the LIMIT
-	// (see compactSQL). A long unit list is a semi-join, which does not
-	// keep order, so that page is sorted instead.
-	var where []string
-	var args []any
-	inOrder := true
-	filter := func(col string, vals []string) {
-		switch {
-		case len(vals) == 1:
-			where = append(where, col+" = ?::VARCHAR")
-			args = append(args, vals[0])
-		case len(vals) > 1: // the range prunes row groups; the list decides
-			lo, hi := slices.Min(vals), slices.Max(vals)
-			where = append(where, col+" BETWEEN ?::VARCHAR AND ?::VARCHAR AND list_contains(?::VARCHAR[], "+col+")")
-			args = append(args, lo, hi, vals)
-		}
-	}
-	if len(q.Units) > maxUnitList {
-		where = append(where, "unit IN (SELECT unnest(?::VARCHAR[]))")
-		args = append(args, q.Units)
-		inOrder = false
-	} else {
-		filter("unit", q.Units)
-	}
-	filter("indicator", q.Indicators)
-	filter("source", q.Sources)
-	kinds := make([]string, len(q.Kinds))
-	for i, k := range q.Kinds {
-		kinds[i] = string(k)
-	}
-	filter("kind", kinds)
-	if q.From != nil {
-		where = append(where, "period_start >= ?")
-		args = append(args, q.From.Start)
-	}
-	if q.To != nil {
-		where = append(where, "period_end <= ?")
-		args = append(args, q.To.End)
-	}
-	cond := "true"
-	if len(where) > 0 {
-		cond = strings.Join(where, " AND ")
-	}
-	order := ""
-	if !inOrder {
-		order = "ORDER BY id"
-	}
-	// One statement: the filtered set's count joined to the page, so an
-	// empty page still reports the total. The count reads only the
-	// filtered columns; the page reads its rows' columns.
-	sqlText := fmt.Sprintf(`WITH c AS (SELECT count(*) AS total FROM observations WHERE %[1]s),
-		p AS (SELECT * FROM observations WHERE %[1]s AND id > ? %[2]s LIMIT ?)
-		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
-			p.methodology, p.source, p.line, p.raw, p.note, p.canonical, p.basis
-		FROM c LEFT JOIN p ON true ORDER BY p.id`, cond, order)
-	args = append(append(args, args...), after, q.First+1)
+	st := observationsStmt(q, after)
 	var obs []indicator.Observation
 	info := indicator.PageInfo{}
-	err = s.query(ctx, sn, "store: observations", sqlText, args, func(r *sql.Rows) error {
+	err = s.query(ctx, sn, "store: observations", st.String(), st.Args(), func(r *sql.Rows) error {
 		var total int
 		o, ok, err := scanObservation(r, sn.dim, &total)
 		if err != nil {
@@ -533,6 +482,63 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	return pageOf(obs, info.TotalCount, q.First, sn.info.Version)
+}
+
+// observationsStmt reads the page of q (First at least 0, indicators by
+// code) after id after, one more row than asked, with the total count.
+func observationsStmt(q indicator.ObservationQuery, after int64) *sqlb {
+	// The page is read in the table's own (id) order, without sorting what
+	// matches, when every condition is a plain predicate on one table:
+	// DuckDB then keeps insertion order through the filter and the LIMIT
+	// (see compactSQL). A long unit list is a semi-join, which does not
+	// keep order, so that page is sorted instead.
+	var b sqlb
+	var conds []string
+	inOrder := true
+	filter := func(col string, vals []string) {
+		c := b.Ident(col)
+		switch {
+		case len(vals) == 1:
+			conds = append(conds, c+" = "+b.Arg(vals[0])+"::VARCHAR")
+		case len(vals) > 1: // the range prunes row groups; the list decides
+			lo, hi := slices.Min(vals), slices.Max(vals)
+			conds = append(conds, c+" BETWEEN "+b.Arg(lo)+"::VARCHAR AND "+b.Arg(hi)+"::VARCHAR AND list_contains("+b.Arg(vals)+"::VARCHAR[], "+c+")")
+		}
+	}
+	if len(q.Units) > maxUnitList {
+		conds = append(conds, "unit IN (SELECT unnest("+b.Arg(q.Units)+"::VARCHAR[]))")
+		inOrder = false
+	} else {
+		filter("unit", q.Units)
+	}
+	filter("indicator", q.Indicators)
+	filter("source", q.Sources)
+	kinds := make([]string, len(q.Kinds))
+	for i, k := range q.Kinds {
+		kinds[i] = string(k)
+	}
+	filter("kind", kinds)
+	if q.From != nil {
+		conds = append(conds, "period_start >= "+b.Arg(q.From.Start))
+	}
+	if q.To != nil {
+		conds = append(conds, "period_end <= "+b.Arg(q.To.End))
+	}
+	cond := b.And(conds...)
+	order := ""
+	if !inOrder {
+		order = " ORDER BY id"
+	}
+	// One statement: the filtered set's count joined to the page, so an
+	// empty page still reports the total. The count reads only the
+	// filtered columns; the page reads its rows' columns. The condition's
+	// placeholders serve both.
+	b.SQL(`WITH c AS (SELECT count(*) AS total FROM observations WHERE ` + cond + `),
+		p AS (SELECT * FROM observations WHERE ` + cond + ` AND id > ` + b.Arg(after) + order + ` LIMIT ` + b.Arg(q.First+1) + `)
+		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
+			p.methodology, p.source, p.line, p.raw, p.note, p.canonical, p.basis
+		FROM c LEFT JOIN p ON true ORDER BY p.id`)
+	return &b
 }
 
 // pageOf makes a page of the first rows read (one more than asked, to
@@ -575,27 +581,6 @@ func (s *Store) ListSources(ctx context.Context) ([]indicator.Source, error) {
 	}
 	defer done()
 	return append([]indicator.Source(nil), sn.dim.sources...), nil
-}
-
-// inList renders an IN-list of constant placeholders for vals, appending
-// the values to args: "?, ?, ?" or, numbered, "$10, $11, $12" following the
-// arguments already there. Constant lists let DuckDB prune the
-// indicator-sorted observations by zone maps, which an IN over unnest(list)
-// (a semi-join) does not. An empty list renders as NULL (matches nothing).
-func inList(vals []string, args *[]any, numbered bool) string {
-	if len(vals) == 0 {
-		return "NULL"
-	}
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		*args = append(*args, v)
-		if numbered {
-			ph[i] = fmt.Sprintf("$%d::VARCHAR", len(*args))
-		} else {
-			ph[i] = "?::VARCHAR"
-		}
-	}
-	return strings.Join(ph, ", ")
 }
 
 // distinctIndicators lists the indicators of series keys once each.

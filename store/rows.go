@@ -32,34 +32,9 @@ func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func(*engine.R
 	if p := sn.pts.Load(); p != nil {
 		return p.rows(sn.dim, q, each)
 	}
-	var where []string
-	var args []any
-	if q.Indicators != nil {
-		where = append(where, `indicator IN (`+inList(q.Indicators, &args, false)+`)`)
-	}
-	if q.Units != nil {
-		where = append(where, levelsSQL(levelRanks(nil, sn.dim, q.Units)))
-		args = append(args, q.Units)
-		where = append(where, `unit IN (SELECT unnest(?::VARCHAR[]))`)
-	}
-	if q.Kind != "" {
-		args = append(args, string(q.Kind))
-		where = append(where, `kind = ?`)
-	}
-	if q.Canonical {
-		where = append(where, `canonical`)
-	}
-	text := `SELECT id, unit, indicator, period, pos, end_pos, kind, value, basis, methodology, flags, canonical FROM observations`
-	for i, w := range where {
-		if i == 0 {
-			text += " WHERE " + w
-		} else {
-			text += " AND " + w
-		}
-	}
-	text += " ORDER BY id"
+	st := rowsStmt(q, levelRanks(nil, sn.dim, q.Units))
 	var r engine.Row
-	return s.query(ctx, sn, "store: rows", text, args, func(rows *sql.Rows) error {
+	return s.query(ctx, sn, "store: rows", st.String(), st.Args(), func(rows *sql.Rows) error {
 		var period, kind string
 		var basis, meth sql.NullString
 		if err := rows.Scan(&r.ID, &r.Unit, &r.Indicator, &period, &r.Pos, &r.EndPos, &kind, &r.Value, &basis, &meth, &r.Flags, &r.Canonical); err != nil {
@@ -69,6 +44,28 @@ func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func(*engine.R
 		r.Kind, r.Basis, r.Methodology = indicator.ObservationKind(kind), indicator.Basis(basis.String), meth.String
 		return each(&r)
 	})
+}
+
+// rowsStmt reads the rows of q in id order; ranks are the level ranks of
+// q's units, which prune the scan.
+func rowsStmt(q engine.RowQuery, ranks []int) *sqlb {
+	var b sqlb
+	var conds []string
+	if q.Indicators != nil {
+		conds = append(conds, "indicator IN ("+b.In(q.Indicators)+")")
+	}
+	if q.Units != nil {
+		conds = append(conds, levelsCond(&b, ranks), "unit IN (SELECT unnest("+b.Arg(q.Units)+"::VARCHAR[]))")
+	}
+	if q.Kind != "" {
+		conds = append(conds, "kind = "+b.Arg(string(q.Kind)))
+	}
+	if q.Canonical {
+		conds = append(conds, "canonical")
+	}
+	b.SQL(`SELECT id, unit, indicator, period, pos, end_pos, kind, value, basis, methodology, flags, canonical FROM observations`).
+		Where(conds...).SQL(" ORDER BY id")
+	return &b
 }
 
 // rows answers engine reads from the index: each series' rows in id

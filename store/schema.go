@@ -1,7 +1,5 @@
 package store
 
-import "fmt"
-
 // schemaDDL creates a build's tables. Observations arrive in stage_obs as
 // text (with the file and line they came from), are validated in SQL, and
 // are typed, sorted and numbered into observations by finishSQL.
@@ -41,10 +39,10 @@ var macroDDL = []string{
 	`CREATE MACRO crosses_break(m1, m2, f2) AS coalesce(m1 <> m2, false) OR contains(';' || coalesce(f2, '') || ';', ';break;')`,
 }
 
-// fracYearSQL is a date as a fractional calendar year (2020-07-02 ≈
-// 2020.5).
+// fracYearSQL is the date expression d (fixed text from this file) as a
+// fractional calendar year (2020-07-02 ≈ 2020.5).
 func fracYearSQL(d string) string {
-	return fmt.Sprintf("(year(%[1]s) + (dayofyear(%[1]s) - 1) / dayofyear(make_date(year(%[1]s), 12, 31))::DOUBLE)", d)
+	return "(year(" + d + ") + (dayofyear(" + d + ") - 1) / dayofyear(make_date(year(" + d + "), 12, 31))::DOUBLE)"
 }
 
 // posSQL is a period's position, stored per observation as pos: the
@@ -80,7 +78,7 @@ const preferSQL = `doubtful, stated DESC NULLS LAST, bound, source, line NULLS F
 // follows (indicator, level, unit, period …), so one indicator's rows sit
 // together, and within them one level's, and id is the keyset for
 // pagination. Each row carries its unit's level_rank: a query over a set
-// of units of known levels filters on it (levelsSQL), which the scan
+// of units of known levels filters on it (levelsCond), which the scan
 // applies before it reads the other columns, so comparing 700 districts
 // reads their rows, not the 10,600 communes' interleaved with them. Every
 // row starts canonical; canonicalSQL corrects the few groups with more
@@ -135,10 +133,10 @@ var canonicalSQL = []string{
 // finishSQL builds the served observations from the validated stage.
 var finishSQL = append([]string{sortSQL, `DROP TABLE stage_obs`}, canonicalSQL...)
 
-// dupsSQL lists rows identical to an earlier one (at most %d), each with
-// that first occurrence.
+// dupsSQL lists rows identical to an earlier one (at most the argument),
+// each with that first occurrence.
 const dupsSQL = `SELECT _file, _line, first_file, first_line FROM ranked
-	WHERE copy > 1 ORDER BY _file, _line LIMIT %d`
+	WHERE copy > 1 ORDER BY _file, _line LIMIT ?`
 
 // compactSQL drops the load-only columns and checkpoints, which compresses
 // the in-memory tables (about half the memory, measured on 10M rows).

@@ -197,59 +197,92 @@ func isIntegerType(t string) bool {
 // columns go straight in; text columns are parsed with the same rules as
 // CSV, keeping what does not parse for the error message.
 func (b *Build) StageObservationsParquet(ctx context.Context, file int, path string, _ []string) error {
-	cols, types, err := b.parquetSchema(ctx, path)
+	_, types, err := b.parquetSchema(ctx, path)
 	if err != nil {
 		return err
 	}
-	have := map[string]bool{}
-	for _, c := range cols {
-		have[c] = true
+	st := stageParquetStmt(types, file, path)
+	if _, err := b.db.ExecContext(ctx, st.String(), st.Args()...); err != nil {
+		return fmt.Errorf("store: stage parquet %s: %w", path, err)
 	}
+	return nil
+}
+
+// stageParquetStmt copies the Parquet file at path, with the DuckDB types
+// of its columns, into stage_obs as file.
+func stageParquetStmt(types map[string]string, file int, path string) *sqlb {
+	var b sqlb
 	txt := func(c string, trim bool) string {
-		if !have[c] {
+		if _, ok := types[c]; !ok {
 			return "NULL"
 		}
-		e := fmt.Sprintf("CAST(%s AS VARCHAR)", quoteIdent(c))
+		e := "CAST(" + b.Ident(c) + " AS VARCHAR)"
 		if trim {
 			e = "trim(" + e + ")"
 		}
 		return "NULLIF(" + e + ", '')"
 	}
 	num := func(c string) (string, string) {
-		if !have[c] {
+		if _, ok := types[c]; !ok {
 			return "NULL", "NULL"
 		}
-		q := quoteIdent(c)
+		q := b.Ident(c)
 		if isNumericType(types[c]) {
-			return fmt.Sprintf("CASE WHEN isfinite(CAST(%[1]s AS DOUBLE)) THEN CAST(%[1]s AS DOUBLE) END", q),
-				fmt.Sprintf("CASE WHEN NOT isfinite(CAST(%[1]s AS DOUBLE)) THEN CAST(%[1]s AS VARCHAR) END", q)
+			return "CASE WHEN isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS DOUBLE) END",
+				"CASE WHEN NOT isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS VARCHAR) END"
 		}
-		t := fmt.Sprintf("NULLIF(trim(CAST(%s AS VARCHAR)), '')", q)
-		ok := fmt.Sprintf("regexp_full_match(%s, '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.')", t)
-		return fmt.Sprintf("CASE WHEN %s THEN TRY_CAST(%s AS DOUBLE) END", ok, t), fmt.Sprintf("CASE WHEN NOT %s THEN %s END", ok, t)
+		t := "NULLIF(trim(CAST(" + q + " AS VARCHAR)), '')"
+		ok := "regexp_full_match(" + t + ", '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.')"
+		return "CASE WHEN " + ok + " THEN TRY_CAST(" + t + " AS DOUBLE) END", "CASE WHEN NOT " + ok + " THEN " + t + " END"
 	}
 	value, valueText := num("value")
 	den, denText := num("denominator")
 	line, lineText := "NULL", "NULL"
-	if have["line"] {
-		q := quoteIdent("line")
-		if isIntegerType(types["line"]) {
-			line = fmt.Sprintf("CASE WHEN %[1]s >= 1 THEN CAST(%[1]s AS INTEGER) END", q)
-			lineText = fmt.Sprintf("CASE WHEN %[1]s < 1 THEN CAST(%[1]s AS VARCHAR) END", q)
+	if typ, ok := types["line"]; ok {
+		q := b.Ident("line")
+		if isIntegerType(typ) {
+			line = "CASE WHEN " + q + " >= 1 THEN CAST(" + q + " AS INTEGER) END"
+			lineText = "CASE WHEN " + q + " < 1 THEN CAST(" + q + " AS VARCHAR) END"
 		} else {
-			t := fmt.Sprintf("NULLIF(trim(CAST(%s AS VARCHAR)), '')", q)
-			line = fmt.Sprintf("CASE WHEN regexp_full_match(%[1]s, '[0-9]+') AND TRY_CAST(%[1]s AS INTEGER) >= 1 THEN TRY_CAST(%[1]s AS INTEGER) END", t)
-			lineText = fmt.Sprintf("CASE WHEN NOT (regexp_full_match(%[1]s, '[0-9]+') AND coalesce(TRY_CAST(%[1]s AS INTEGER) >= 1, false)) THEN %[1]s END", t)
+			t := "NULLIF(trim(CAST(" + q + " AS VARCHAR)), '')"
+			line = "CASE WHEN regexp_full_match(" + t + ", '[0-9]+') AND TRY_CAST(" + t + " AS INTEGER) >= 1 THEN TRY_CAST(" + t + " AS INTEGER) END"
+			lineText = "CASE WHEN NOT (regexp_full_match(" + t + ", '[0-9]+') AND coalesce(TRY_CAST(" + t + " AS INTEGER) >= 1, false)) THEN " + t + " END"
 		}
 	}
 	sel := []string{txt("unit", true), txt("indicator", true), txt("period", true), txt("kind", true), value, valueText, den, denText,
 		txt("qualifier", true), txt("flags", true), txt("methodology", true), txt("source", true), line, lineText,
-		txt("raw", false), txt("note", false), "?::INTEGER", "file_row_number + 1"}
-	q := fmt.Sprintf("INSERT INTO stage_obs SELECT %s FROM read_parquet(?, file_row_number = true)", strings.Join(sel, ", "))
-	if _, err := b.db.ExecContext(ctx, q, file, path); err != nil {
-		return fmt.Errorf("store: stage parquet %s: %w", path, err)
+		txt("raw", false), txt("note", false), b.Arg(file) + "::INTEGER", "file_row_number + 1"}
+	b.SQL("INSERT INTO stage_obs SELECT " + strings.Join(sel, ", ") + " FROM read_parquet(" + b.Arg(path) + ", file_row_number = true)")
+	return &b
+}
+
+// rowProblemsSQL lists the staged rows (at most the argument) missing a
+// required value or holding a number that did not parse.
+const rowProblemsSQL = `SELECT _file, _line, unit IS NULL, indicator IS NULL, period IS NULL, kind IS NULL, source IS NULL,
+		value, value_text, denominator_text, line_text
+	FROM stage_obs
+	WHERE unit IS NULL OR indicator IS NULL OR period IS NULL OR kind IS NULL OR source IS NULL
+		OR value IS NULL OR denominator_text IS NOT NULL OR line_text IS NOT NULL
+	ORDER BY _file, _line LIMIT ?`
+
+// badRowsStmt lists the staged rows (at most limit) holding one of the
+// bad values of the columns cols (sorted), the columns' values after
+// their file and line.
+func badRowsStmt(cols []string, bad map[string]map[string]string, limit int) *sqlb {
+	var b sqlb
+	var conds []string
+	sel := []string{"_file", "_line"}
+	for _, c := range cols {
+		vals := make([]string, 0, len(bad[c]))
+		for v := range bad[c] {
+			vals = append(vals, v)
+		}
+		sort.Strings(vals)
+		sel = append(sel, b.Ident(c))
+		conds = append(conds, "list_contains("+b.Arg(vals)+"::VARCHAR[], "+b.Ident(c)+")")
 	}
-	return nil
+	b.SQL("SELECT " + strings.Join(sel, ", ") + " FROM stage_obs WHERE " + b.Or(conds...) + " ORDER BY _file, _line LIMIT " + b.Arg(limit))
+	return &b
 }
 
 // Validate checks the staged observations, set at a time, and returns at
@@ -379,12 +412,7 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 	}
 	// 2. Row-level problems, in one filtered scan.
 	required := []string{"unit", "indicator", "period", "kind", "source"}
-	err = scan(fmt.Sprintf(`SELECT _file, _line, unit IS NULL, indicator IS NULL, period IS NULL, kind IS NULL, source IS NULL,
-			value, value_text, denominator_text, line_text
-		FROM stage_obs
-		WHERE unit IS NULL OR indicator IS NULL OR period IS NULL OR kind IS NULL OR source IS NULL
-			OR value IS NULL OR denominator_text IS NOT NULL OR line_text IS NOT NULL
-		ORDER BY _file, _line LIMIT %d`, limit), nil, func(r *sql.Rows) ([]Finding, error) {
+	err = scan(rowProblemsSQL, []any{limit}, func(r *sql.Rows) ([]Finding, error) {
 		var file int
 		var line int64
 		var miss [5]bool
@@ -423,22 +451,8 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 			cols = append(cols, c)
 		}
 		sort.Strings(cols)
-		var conds []string
-		var args []any
-		for _, c := range cols {
-			vals := make([]string, 0, len(bad[c]))
-			for v := range bad[c] {
-				vals = append(vals, v)
-			}
-			conds = append(conds, fmt.Sprintf("list_contains(?::VARCHAR[], %s)", quoteIdent(c)))
-			args = append(args, vals)
-		}
-		sel := make([]string, len(cols))
-		for i, c := range cols {
-			sel[i] = quoteIdent(c)
-		}
-		err = scan(fmt.Sprintf(`SELECT _file, _line, %s FROM stage_obs WHERE %s ORDER BY _file, _line LIMIT %d`,
-			strings.Join(sel, ", "), strings.Join(conds, " OR "), limit), args, func(r *sql.Rows) ([]Finding, error) {
+		st := badRowsStmt(cols, bad, limit)
+		err = scan(st.String(), st.Args(), func(r *sql.Rows) ([]Finding, error) {
 			var file int
 			var line int64
 			vals := make([]sql.NullString, len(cols))
@@ -497,7 +511,7 @@ func (b *Build) Finish(ctx context.Context, limit int) ([]Finding, error) {
 	}
 	b.s.log.Debug("load phase", "phase", "sort", "elapsed", time.Since(start).Round(time.Millisecond))
 	var dups []Finding
-	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(dupsSQL, limit))
+	rows, err := b.db.QueryContext(ctx, dupsSQL, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: finish: %w", err)
 	}
