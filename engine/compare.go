@@ -155,7 +155,7 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	for _, p := range periods {
 		out.Periods = append(out.Periods, p)
 	}
-	sortPeriods(out.Periods)
+	indicator.SortPeriods(out.Periods)
 	if sp.mode == indicator.PeriodCommon {
 		out.Common = sameCommon(out.Rows)
 	}

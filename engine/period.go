@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"sort"
-
-	"chiso/indicator"
-)
+import "chiso/indicator"
 
 // laterPeriod orders COMMON's candidates: the later end, then the later
 // start, then the lower label.
@@ -18,21 +14,8 @@ func laterPeriod(a, b *indicator.Period) bool {
 	return a.Label < b.Label
 }
 
-// periodBefore orders periods in time: start, then end, then label.
-func periodBefore(a, b *indicator.Period) bool {
-	switch {
-	case !a.Start.Equal(b.Start):
-		return a.Start.Before(b.Start)
-	case !a.End.Equal(b.End):
-		return a.End.Before(b.End)
-	}
-	return a.Label < b.Label
-}
-
-// sortPeriods orders periods in time.
-func sortPeriods(ps []indicator.Period) {
-	sort.Slice(ps, func(i, j int) bool { return periodBefore(&ps[i], &ps[j]) })
-}
+// periodBefore orders periods in time (indicator.Period.Before).
+func periodBefore(a, b *indicator.Period) bool { return a.Before(*b) }
 
 // latest is the latest of rows (given in stored order), by later; nil
 // when rows is empty. It is the one rule for "the latest value".

@@ -2,6 +2,7 @@ package indicator
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -127,4 +128,20 @@ func ParsePeriod(s string) (Period, error) {
 		return bad("unknown form")
 	}
 	return p, nil
+}
+
+// Before orders periods in time: by start, then end, then label.
+func (p Period) Before(q Period) bool {
+	switch {
+	case !p.Start.Equal(q.Start):
+		return p.Start.Before(q.Start)
+	case !p.End.Equal(q.End):
+		return p.End.Before(q.End)
+	}
+	return p.Label < q.Label
+}
+
+// SortPeriods orders periods in time (see Period.Before).
+func SortPeriods(ps []Period) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Before(ps[j]) })
 }

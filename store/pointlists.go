@@ -45,7 +45,7 @@ func (p *points) coverageOf(dim *dimensions, inds []string) map[string]indicator
 					cv.Periods = append(cv.Periods, dim.periods[p.period.vals[code]])
 				}
 			}
-			sortPeriods(cv.Periods)
+			indicator.SortPeriods(cv.Periods)
 		}
 		out[c] = cv
 	}

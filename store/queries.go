@@ -285,7 +285,7 @@ func (s *Store) Coverage(ctx context.Context, inds []string) (map[string]indicat
 		for _, p := range periods {
 			cv.Periods = append(cv.Periods, sn.dim.periods[p.(string)])
 		}
-		sortPeriods(cv.Periods)
+		indicator.SortPeriods(cv.Periods)
 		out[code] = cv
 		return nil
 	})
@@ -299,21 +299,6 @@ func coverageStmt(codes []string) *sqlb {
 	b.SQL(`SELECT indicator, count(*), list(DISTINCT unit ORDER BY unit), list(DISTINCT period)
 		FROM observations WHERE indicator IN (` + b.In(codes) + `) GROUP BY indicator`)
 	return &b
-}
-
-func sortPeriods(ps []indicator.Period) {
-	sort.Slice(ps, func(i, j int) bool { return periodBefore(ps[i], ps[j]) })
-}
-
-// periodBefore orders periods in time: by start, then end, then label.
-func periodBefore(a, b indicator.Period) bool {
-	switch {
-	case !a.Start.Equal(b.Start):
-		return a.Start.Before(b.Start)
-	case !a.End.Equal(b.End):
-		return a.End.Before(b.End)
-	}
-	return a.Label < b.Label
 }
 
 const obsColumns = `id, unit, indicator, period, kind, value, denominator, qualifier, flags, methodology, source, line, raw, note, canonical, basis`
