@@ -146,14 +146,6 @@ func sig12(v *float64) *float64 {
 	return &x
 }
 
-func nullIf[T comparable](v T) any {
-	var zero T
-	if v == zero {
-		return nil
-	}
-	return v
-}
-
 // errP is an error as the tests compare it: its code and argument.
 func errP(err error) string {
 	if err == nil {
