@@ -108,6 +108,27 @@ func New(s Store, opts Options) *Engine {
 // checkEvery is how many rows stream between two looks at the context.
 const checkEvery = 1024
 
+// stream reads q, calling each for every row, with the row cap and the
+// context enforced: the one place a read's limits are held.
+func (e *Engine) stream(ctx context.Context, q RowQuery, each func(*Row) error) error {
+	n := 0
+	err := e.Store.Rows(ctx, q, func(r *Row) error {
+		if n++; n > e.opts.MaxRows {
+			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
+		}
+		if n%checkEvery == 0 {
+			if err := ctxErr(ctx); err != nil {
+				return err
+			}
+		}
+		return each(r)
+	})
+	if err != nil {
+		return err
+	}
+	return ctxErr(ctx)
+}
+
 // rows reads q into series, keyed by (unit, indicator), each in stored
 // order, with the row cap and the context enforced. The rows share one
 // backing array: a source yields each series' rows together.
@@ -117,16 +138,8 @@ func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey]
 	runs := map[indicator.SeriesKey]run{}
 	var cur indicator.SeriesKey
 	lo := 0
-	err := e.Store.Rows(ctx, q, func(r *Row) error {
+	err := e.stream(ctx, q, func(r *Row) error {
 		n := len(all)
-		if n >= e.opts.MaxRows {
-			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
-		}
-		if (n+1)%checkEvery == 0 {
-			if err := ctxErr(ctx); err != nil {
-				return err
-			}
-		}
 		if n == 0 || r.Unit != cur.Unit || r.Indicator != cur.Indicator {
 			if n > 0 {
 				runs[cur] = run{lo, n}
@@ -149,7 +162,7 @@ func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey]
 	for k, r := range runs {
 		out[k] = all[r.lo:r.hi:r.hi]
 	}
-	return out, ctxErr(ctx)
+	return out, nil
 }
 
 // ctxErr maps a finished context to the error kinds.

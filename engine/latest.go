@@ -40,16 +40,7 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 	}
 	// Streamed: only each series' best so far is kept.
 	best := make(map[indicator.SeriesKey]Row, len(keys))
-	n := 0
-	err = e.Store.Rows(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(r *Row) error {
-		if n++; n > e.opts.MaxRows {
-			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
-		}
-		if n%checkEvery == 0 {
-			if err := ctxErr(ctx); err != nil {
-				return err
-			}
-		}
+	err = e.stream(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(r *Row) error {
 		k := indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}
 		if isRange(r) || !want[k] {
 			return nil
@@ -75,5 +66,5 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 			out[a] = obs[r.ID]
 		}
 	}
-	return out, ctxErr(ctx)
+	return out, nil
 }
