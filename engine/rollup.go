@@ -230,34 +230,38 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 			perOf[p.Label] = p
 		}
 	}
-	// The children's basis: as asked, or the first any child has.
-	basis := g.basis
-	if basis == nil {
-		has := map[indicator.Basis]bool{}
-		for _, c := range g.kids {
-			for _, x := range g.cols {
-				for _, r := range series[indicator.SeriesKey{Unit: c, Indicator: x}] {
-					if x != "" && (len(cper) == 0 || slices.Contains(cper, r.Period.Label)) {
-						has[r.Basis] = true
+	// One pass over the children's rows: the periods each basis has
+	// (within the grid's periods, when given).
+	given := make(map[string]bool, len(cper))
+	for _, l := range cper {
+		given[l] = true
+	}
+	perBasis := map[indicator.Basis]map[string]*indicator.Period{}
+	for _, c := range g.kids {
+		for _, x := range g.cols {
+			if x == "" {
+				continue
+			}
+			for _, r := range series[indicator.SeriesKey{Unit: c, Indicator: x}] {
+				if len(given) == 0 || given[r.Period.Label] {
+					if perBasis[r.Basis] == nil {
+						perBasis[r.Basis] = map[string]*indicator.Period{}
 					}
+					perBasis[r.Basis][r.Period.Label] = r.Period
 				}
 			}
 		}
-		b := firstBasis(nil, has)
-		basis = &b
 	}
+	// The children's basis: as asked, or the first any child has.
+	has := make(map[indicator.Basis]bool, len(perBasis))
+	for b := range perBasis {
+		has[b] = true
+	}
+	basis := firstBasis(g.basis, has)
 	if !g.overTime && len(cper) == 0 {
-		seen := map[string]bool{}
-		for _, c := range g.kids {
-			for _, x := range g.cols {
-				for _, r := range series[indicator.SeriesKey{Unit: c, Indicator: x}] {
-					if x != "" && r.Basis == *basis && !seen[r.Period.Label] {
-						seen[r.Period.Label] = true
-						cper = append(cper, r.Period.Label)
-						perOf[r.Period.Label] = *r.Period
-					}
-				}
-			}
+		for l, p := range perBasis[basis] {
+			cper = append(cper, l)
+			perOf[l] = *p
 		}
 		slices.Sort(cper)
 	}
@@ -293,7 +297,7 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 			for k := range rows {
 				r := &rows[k]
 				pos, ok := posOf[r.Period.Label]
-				if ok && r.Basis == *basis && cell[pos][c] == nil {
+				if ok && r.Basis == basis && cell[pos][c] == nil {
 					cell[pos][c] = r
 				}
 			}
@@ -316,7 +320,7 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		} else {
 			parent, gper = groupParents[k/nPos], cper[k%nPos]
 		}
-		row := indicator.RollupRow{Unit: parent, Rule: g.rule, Children: a.expected, WithData: a.with, Missing: []string{}, Basis: g.resultBasis(*basis)}
+		row := indicator.RollupRow{Unit: parent, Rule: g.rule, Children: a.expected, WithData: a.with, Missing: []string{}, Basis: g.resultBasis(basis)}
 		switch {
 		case g.overTime:
 			row.Period = g.over
