@@ -42,6 +42,13 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	if err != nil {
 		return indicator.Comparison{}, err
 	}
+	// An indicator asked twice (or by a code and its alias) is compared once.
+	asked := map[string]bool{}
+	inds = slices.DeleteFunc(inds, func(x indicator.Indicator) bool {
+		dup := asked[x.Code]
+		asked[x.Code] = true
+		return dup
+	})
 	sp, err := compareSpecOf(q, len(units))
 	if err != nil {
 		return indicator.Comparison{}, err
@@ -55,18 +62,13 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	if err != nil {
 		return out, err
 	}
-	// One row per unit and indicator; a unit without a pick stays NO_DATA.
-	type slot struct{ unit, indicator string }
-	seen := make(map[slot]bool, len(units)*len(inds))
+	// One row per unit and indicator (units and indicators are distinct);
+	// a unit without a pick stays NO_DATA.
 	var keys []rankKey
 	var ends []compareEnds
 	for _, x := range inds {
 		picks, missing, basis, common := sp.pick(cat, x, units, series)
 		for _, u := range units {
-			if seen[slot{u, x.Code}] {
-				continue
-			}
-			seen[slot{u, x.Code}] = true
 			un, _ := cat.Unit(u)
 			row := indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA", Basis: basis, CommonPeriod: common}
 			if m, ok := missing[u]; ok {
