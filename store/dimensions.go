@@ -14,10 +14,10 @@ import (
 type dimensions struct {
 	units      []indicator.Unit // ordered by level rank, then code
 	unitIndex  map[string]int
-	children   map[string][]int      // parent code -> unit indexes, ordered
-	official   map[string][]int      // official code -> unit indexes, ordered
+	children   map[string][]int // parent code -> unit indexes, ordered
+	official   map[string][]int // official code -> unit indexes, ordered
 	changes    []indicator.UnitChange
-	changesOf  map[string][]int // unit code -> indexes of the changes it takes part in, ordered
+	changesOf  map[string][]int      // unit code -> indexes of the changes it takes part in, ordered
 	indicators []indicator.Indicator // ordered by code
 	indIndex   map[string]int        // code or alias -> index
 	parts      map[string][]int      // total code -> part indicator indexes
