@@ -2,6 +2,9 @@ package datasets_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -185,4 +188,22 @@ func TestLaiChauChanges(t *testing.T) {
 		require.Equal(t, indicator.ChangeAbolished, ch[c][0].Kind)
 		require.Empty(t, ch[c][0].Successor)
 	}
+}
+
+// TestUnitLocators: every unit and unit change citing a source is found
+// where its locator says in ../shared/sources (skipped when absent).
+func TestUnitLocators(t *testing.T) {
+	src := filepath.Join("..", "..", "shared", "sources")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("sources not available (%v)", err)
+	}
+	rep, err := datasets.VerifyUnits(map[string]fs.FS{"laichau": datasets.LaiChau(), "vietnam": datasets.Vietnam()}, os.DirFS(src))
+	require.NoError(t, err)
+	require.Empty(t, rep.Problems)
+	// 63 + 696 + 10,047 register rows, 34 province rows of 915 (Lai Châu's
+	// continues, so 33), 3,321 commune rows of 1027.
+	require.Equal(t, 63+696+10047+33+3321, rep.Units)
+	require.Equal(t, rep.Units, rep.UnitsChecked)
+	require.Equal(t, 114, rep.Changes) // 104 merges, 2 moves, 8 abolished districts
+	require.Equal(t, rep.Changes, rep.ChangesChecked)
 }

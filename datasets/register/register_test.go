@@ -39,6 +39,7 @@ func TestNamesAndSlugs(t *testing.T) {
 		{"Xã Phường 5", "Phường 5", "phuong-5"},
 		{"Phường Văn Miếu - Quốc Tử Giám", "Văn Miếu - Quốc Tử Giám", "van-mieu-quoc-tu-giam"},
 		{"Thị trấn Đồng Đăng", "Đồng Đăng", "dong-dang"},
+		{"Phường Phường Đúc", "Đúc", "duc"},
 	} {
 		require.Equal(t, tc.plain, plainName(tc.in), tc.in)
 		require.Equal(t, tc.slug, Slug(plainName(tc.in)), tc.in)
