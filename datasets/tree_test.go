@@ -207,3 +207,25 @@ func TestUnitLocators(t *testing.T) {
 	require.Equal(t, 114, rep.Changes) // 104 merges, 2 moves, 8 abolished districts
 	require.Equal(t, rep.Changes, rep.ChangesChecked)
 }
+
+// BenchmarkLoadEmbedded: loading the embedded data as go run . does
+// (laichau+vietnam) against Lai Châu alone, each into a fresh store.
+func BenchmarkLoadEmbedded(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		dirs []loader.Dir
+	}{
+		{"laichau", []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}}},
+		{"laichau+vietnam", []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}, {Name: "embedded:vietnam", FS: datasets.Vietnam()}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				st := store.New(store.Options{})
+				if _, err := loader.New(st, loader.Options{}).Load(context.Background(), tc.dirs...); err != nil {
+					b.Fatal(err)
+				}
+				st.Close()
+			}
+		})
+	}
+}
