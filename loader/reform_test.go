@@ -91,6 +91,18 @@ func TestLoadReform(t *testing.T) {
 			require.NoError(t, err)
 			require.NotContains(t, byOC, "03550", "Mường So no longer exists on 2025-07-01")
 
+			// The same rows in DuckDB, for SQL and the analytical joins.
+			out, err := st.QueryText(ctx, "SELECT predecessor, coalesce(successor, '-') AS successor, date, kind, coalesce(share, -1) AS share, locator FROM unit_changes ORDER BY kind, predecessor, successor")
+			require.NoError(t, err)
+			require.Contains(t, out, "vn.lc.pt")
+			require.Contains(t, out, "0.75")
+			require.Contains(t, out, "Điều 1 khoản 16, line 94")
+			out, err = st.QueryText(ctx, "SELECT count(*) AS n, count(official_code) AS oc, count(DISTINCT official_code) AS distinct_oc, count(source_id) AS src FROM units")
+			require.NoError(t, err)
+			// 9 units; 7 with an official code (not vn, not the village), 6
+			// distinct (03562 twice), 7 with a source.
+			require.Equal(t, "n\toc\tdistinct_oc\tsrc\n9\t7\t6\t7", strings.TrimSpace(out))
+
 			// The tree on each side of the reform.
 			list, _, err := st.ListUnits(ctx, indicator.UnitQuery{OfficialCode: "03562", Page: indicator.Page{First: 10}})
 			require.NoError(t, err)
