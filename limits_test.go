@@ -205,7 +205,7 @@ func TestNestedFragmentsLinear(t *testing.T) {
 
 	eng, srv, _ := limitsServer(t, httpapi.Config{})
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: graph.NewResolver(eng, graph.DefaultLimits)}).Schema()
-	parsed, errs := gqlparser.LoadQuery(schema, doc)
+	parsed, errs := gqlparser.LoadQueryWithRules(schema, doc, nil)
 	require.Empty(t, errs)
 	ext := graph.NewLimits(graph.DefaultQueryLimits, eng, graph.DefaultLimits).(interface {
 		Measure(context.Context, *ast.OperationDefinition, map[string]any) graph.Cost
@@ -233,7 +233,7 @@ func TestNestedFragmentsLinear(t *testing.T) {
 		fmt.Fprintf(&b, "\nfragment F%d on Unit { code a: parent { ...F%d } b: parent { ...F%d } }", i, i+1, i+1)
 	}
 	fmt.Fprintf(&b, "\nfragment F%d on Unit { code }", levels-1)
-	parsed, errs = gqlparser.LoadQuery(schema, b.String())
+	parsed, errs = gqlparser.LoadQueryWithRules(schema, b.String(), nil)
 	require.Empty(t, errs)
 	c = ext.Measure(context.Background(), parsed.Operations[0], nil)
 	// unit and its spread; code and two fields with a spread each in the

@@ -73,7 +73,7 @@ func TestQueryDocWeight(t *testing.T) {
 		docs := make([]*ast.QueryDocument, n)
 		before := heap()
 		for i, q := range queries {
-			d, errs := gqlparser.LoadQuery(schema, q)
+			d, errs := gqlparser.LoadQueryWithRules(schema, q, nil)
 			require.Empty(t, errs, name)
 			docs[i] = d
 		}
