@@ -7,6 +7,7 @@ import (
 	"chiso/graph/model"
 	"chiso/indicator"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -124,6 +125,7 @@ type ComplexityRoot struct {
 		NameASCII   func(childComplexity int) int
 		NameEn      func(childComplexity int) int
 		NameVI      func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Parts       func(childComplexity int) int
 		Rollup      func(childComplexity int) int
 		Scale       func(childComplexity int) int
@@ -161,11 +163,11 @@ type ComplexityRoot struct {
 		Canonical        func(childComplexity int) int
 		Denominator      func(childComplexity int) int
 		Flags            func(childComplexity int) int
-		IDString         func(childComplexity int) int
 		Indicator        func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		MeasureUnit      func(childComplexity int) int
 		MethodologyOrNil func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		Period           func(childComplexity int) int
 		PeriodEnd        func(childComplexity int) int
 		PeriodLabel      func(childComplexity int) int
@@ -190,8 +192,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Period struct {
@@ -227,9 +231,11 @@ type ComplexityRoot struct {
 		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
-		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string) int
+		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) int
 		Matrix       func(childComplexity int, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) int
-		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string) int
+		Node         func(childComplexity int, id string) int
+		Nodes        func(childComplexity int, ids []string) int
+		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) int
 		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
 		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
 		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) int
@@ -238,7 +244,7 @@ type ComplexityRoot struct {
 		Sources      func(childComplexity int) int
 		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) int
 		Unit         func(childComplexity int, code string) int
-		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string) int
+		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) int
 	}
 
 	Reconciliation struct {
@@ -327,6 +333,7 @@ type ComplexityRoot struct {
 		NameASCII   func(childComplexity int) int
 		NameEn      func(childComplexity int) int
 		NameVI      func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Parent      func(childComplexity int) int
 		Series      func(childComplexity int, indicator string, kinds []model.ObservationKind) int
 		ValidFrom   func(childComplexity int) int
@@ -410,14 +417,16 @@ type ProvenanceResolver interface {
 }
 type QueryResolver interface {
 	Unit(ctx context.Context, code string) (*indicator.Unit, error)
-	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string) (*model.UnitConnection, error)
+	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) (*model.UnitConnection, error)
 	Indicator(ctx context.Context, code string) (*indicator.Indicator, error)
-	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string) (*model.IndicatorConnection, error)
+	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) (*model.IndicatorConnection, error)
 	Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind) (*model.Series, error)
-	Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string) (*model.ObservationConnection, error)
+	Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) (*model.ObservationConnection, error)
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
+	Node(ctx context.Context, id string) (Node, error)
+	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error)
 	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error)
 	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error)
@@ -847,6 +856,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Indicator.NameVI(childComplexity), true
+	case "Indicator.id":
+		if e.ComplexityRoot.Indicator.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.NodeID(childComplexity), true
 	case "Indicator.parts":
 		if e.ComplexityRoot.Indicator.Parts == nil {
 			break
@@ -984,12 +999,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.Flags(childComplexity), true
-	case "Observation.id":
-		if e.ComplexityRoot.Observation.IDString == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Observation.IDString(childComplexity), true
 	case "Observation.indicatorCode", "Observation.indicator":
 		if e.ComplexityRoot.Observation.Indicator == nil {
 			break
@@ -1014,6 +1023,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.MethodologyOrNil(childComplexity), true
+	case "Observation.id":
+		if e.ComplexityRoot.Observation.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.NodeID(childComplexity), true
 	case "Observation.period":
 		if e.ComplexityRoot.Observation.Period == nil {
 			break
@@ -1119,6 +1134,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Period.end":
 		if e.ComplexityRoot.Period.End == nil {
@@ -1286,7 +1313,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Indicators(childComplexity, args["theme"].(*string), args["search"].(*string), args["hasDataFor"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Indicators(childComplexity, args["theme"].(*string), args["search"].(*string), args["hasDataFor"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.matrix":
 		if e.ComplexityRoot.Query.Matrix == nil {
@@ -1299,6 +1326,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Matrix(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["by"].(*model.MatrixColumns), args["periods"].([]string), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.observations":
 		if e.ComplexityRoot.Query.Observations == nil {
 			break
@@ -1309,7 +1358,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Observations(childComplexity, args["filter"].(*model.ObservationFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Observations(childComplexity, args["filter"].(*model.ObservationFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.progress":
 		if e.ComplexityRoot.Query.Progress == nil {
 			break
@@ -1403,7 +1452,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Reconciliation.breakdown":
 		if e.ComplexityRoot.Reconciliation.Breakdown == nil {
@@ -1794,6 +1843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.NameVI(childComplexity), true
+	case "Unit.id":
+		if e.ComplexityRoot.Unit.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.NodeID(childComplexity), true
 	case "Unit.parent":
 		if e.ComplexityRoot.Unit.Parent == nil {
 			break
@@ -1963,18 +2018,18 @@ type Query {
   "A unit by code; null if no unit has that code."
   unit(code: ID!): Unit
   "Units filtered by level, parent and search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ), ordered by level then code."
-  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection
+  units(level: Level, parent: ID, search: String, first: Int, after: String, last: Int, before: String): UnitConnection
 
   "An indicator by code; null if no indicator has that code."
   indicator(code: ID!): Indicator
   "Indicators filtered by theme, search (` + "`" + `ho ngheo` + "`" + ` finds indicators about hộ nghèo) and whether a unit has data, ordered by code."
-  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection
+  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String, last: Int, before: String): IndicatorConnection
 
   "The observations of one indicator for one unit, ordered by period. Errors with NOT_FOUND if either code is unknown."
   series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series
 
   "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
-  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection
+  observations(filter: ObservationFilter, first: Int, after: String, last: Int, before: String): ObservationConnection
 
   "A source document by id."
   source(id: ID!): Source
@@ -1983,6 +2038,24 @@ type Query {
 
   "What is being served: version (content hash), load time, row counts."
   dataset: Dataset!
+
+  "The unit, indicator or observation with this global id (see Node); null if none has it now. An id that is not one chiso gives is INVALID_ARGUMENT."
+  node(id: ID!): Node
+  "The objects with these global ids, in the order asked, null where none has the id; at most the page limit (-max-page) of ids."
+  nodes(ids: [ID!]!): [Node]
+}
+
+"""
+An object with a global id, unique across types and stable across reloads
+for the same thing, so normalized client caches (Apollo, urql, Relay) key
+it without configuration: Unit:CODE, Indicator:CODE, and for an
+observation Observation:UNIT:INDICATOR:PERIOD:KIND:HASH, the hash being
+of what identifies the fact (basis, qualifier, source, line, figure as
+written and flags), never of its row position. Treat ids as opaque.
+"""
+interface Node {
+  "The global id; Query.node answers it."
+  id: ID!
 }
 
 "Administrative level of a unit. REGION is a grouping outside the ladder (an economic zone)."
@@ -1996,7 +2069,9 @@ enum Level {
 }
 
 "An administrative unit: country, province, district, commune or village."
-type Unit {
+type Unit implements Node {
+  "Global id, Unit:CODE (see Node)."
+  id: ID!
   code: ID!
   "Name in Vietnamese, with diacritics."
   nameVi: String!
@@ -2040,6 +2115,9 @@ type PageInfo {
   hasNextPage: Boolean!
   "Pass as ` + "`" + `after` + "`" + ` to get the next page. Cursors are tied to the dataset version."
   endCursor: String
+  hasPreviousPage: Boolean!
+  "Pass as ` + "`" + `before` + "`" + ` (with last) to get the previous page."
+  startCursor: String
 }
 
 "Which way an indicator improves."
@@ -2073,7 +2151,9 @@ type RollupRule {
 }
 
 "A measured quantity."
-type Indicator {
+type Indicator implements Node {
+  "Global id, Indicator:CODE (see Node)."
+  id: ID!
   code: ID!
   nameVi: String!
   nameAscii: String!
@@ -2172,8 +2252,8 @@ One value of an indicator for a unit and period, with its provenance. The
 scalar fields make a flat, typed row; unit, indicator and provenance.source
 expand to objects.
 """
-type Observation {
-  "Stable within a dataset version."
+type Observation implements Node {
+  "Global id, derived from what identifies the fact, so the same fact keeps it across reloads (see Node)."
   id: ID!
   unitCode: ID!
   indicatorCode: ID!
@@ -2685,6 +2765,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 
 func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Indicator_id(ctx, field)
 	case "code":
 		return ec.fieldContext_Indicator_code(ctx, field)
 	case "nameVi":
@@ -2847,6 +2929,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
@@ -3059,6 +3145,8 @@ func (ec *executionContext) childFields_TrendPoint(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Unit_id(ctx, field)
 	case "code":
 		return ec.fieldContext_Unit_code(ctx, field)
 	case "nameVi":
@@ -3410,6 +3498,22 @@ func (ec *executionContext) field_Query_indicators_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -3467,6 +3571,34 @@ func (ec *executionContext) field_Query_matrix_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_observations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3494,6 +3626,22 @@ func (ec *executionContext) field_Query_observations_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -3790,6 +3938,22 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -5187,6 +5351,29 @@ func (ec *executionContext) fieldContext_Dataset_observations(_ context.Context,
 	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Indicator_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicator_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicator_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicator", field, true, false, "ID")
+}
+
 func (ec *executionContext) _Indicator_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5939,7 +6126,7 @@ func (ec *executionContext) _Observation_id(ctx context.Context, field graphql.C
 			return ec.fieldContext_Observation_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.IDString(), nil
+			return obj.NodeID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6678,6 +6865,52 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _Period_label(ctx context.Context, field graphql.CollectedField, obj *indicator.Period) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7223,7 +7456,7 @@ func (ec *executionContext) _Query_units(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
@@ -7311,7 +7544,7 @@ func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Indicators(ctx, fc.Args["theme"].(*string), fc.Args["search"].(*string), fc.Args["hasDataFor"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Indicators(ctx, fc.Args["theme"].(*string), fc.Args["search"].(*string), fc.Args["hasDataFor"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
@@ -7399,7 +7632,7 @@ func (ec *executionContext) _Query_observations(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Observations(ctx, fc.Args["filter"].(*model.ObservationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Observations(ctx, fc.Args["filter"].(*model.ObservationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
@@ -7537,6 +7770,94 @@ func (ec *executionContext) fieldContext_Query_dataset(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Node) graphql.Marshaler {
+			return ec.marshalONode2chisoᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []Node) graphql.Marshaler {
+			return ec.marshalONode2ᚕchisoᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9303,6 +9624,29 @@ func (ec *executionContext) _TrendPoint_crossesBreakFromBase(ctx context.Context
 }
 func (ec *executionContext) fieldContext_TrendPoint_crossesBreakFromBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TrendPoint", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Unit", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Unit_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
@@ -11196,6 +11540,40 @@ func UnmarshalUnitSetInput(ctx context.Context, raw any) (model.UnitSetInput, er
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case indicator.Unit:
+		return ec._Unit(ctx, sel, &obj)
+	case *indicator.Unit:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Unit(ctx, sel, obj)
+	case indicator.Observation:
+		return ec._Observation(ctx, sel, &obj)
+	case *indicator.Observation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Observation(ctx, sel, obj)
+	case indicator.Indicator:
+		return ec._Indicator(ctx, sel, &obj)
+	case *indicator.Indicator:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Indicator(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -11588,7 +11966,7 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
-var indicatorImplementors = []string{"Indicator"}
+var indicatorImplementors = []string{"Indicator", "Node"}
 
 func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet, obj *indicator.Indicator) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorImplementors)
@@ -11599,6 +11977,11 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Indicator")
+		case "id":
+			out.Values[i] = ec._Indicator_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "code":
 			out.Values[i] = ec._Indicator_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11878,7 +12261,7 @@ func (ec *executionContext) _MatrixCell(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var observationImplementors = []string{"Observation"}
+var observationImplementors = []string{"Observation", "Node"}
 
 func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionSet, obj *indicator.Observation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, observationImplementors)
@@ -12122,6 +12505,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -12399,6 +12792,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_dataset(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
 				})
 		case "compare":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12971,7 +13376,7 @@ func (ec *executionContext) _TrendPoint(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var unitImplementors = []string{"Unit"}
+var unitImplementors = []string{"Unit", "Node"}
 
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *indicator.Unit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitImplementors)
@@ -12982,6 +13387,11 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Unit")
+		case "id":
+			out.Values[i] = ec._Unit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "code":
 			out.Values[i] = ec._Unit_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14487,6 +14897,26 @@ func (ec *executionContext) marshalOMissingReason2ᚖchisoᚋgraphᚋmodelᚐMis
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalONode2chisoᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONode2ᚕchisoᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2chisoᚋgraphᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx context.Context, sel ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {

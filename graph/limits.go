@@ -34,7 +34,10 @@ const (
 // estimated fan-out times its elements.
 func (r *Resolver) Complexity() ComplexityRoot {
 	var c ComplexityRoot
-	page := func(first *int) int {
+	page := func(first, last *int) int {
+		if first == nil {
+			first = last
+		}
 		if first == nil {
 			return r.Limits.DefaultPageSize
 		}
@@ -43,9 +46,15 @@ func (r *Resolver) Complexity() ComplexityRoot {
 		}
 		return *first
 	}
-	c.Query.Units = func(child int, _ *model.Level, _, _ *string, first *int, _ *string) int { return 1 + child*page(first) }
-	c.Query.Indicators = func(child int, _, _, _ *string, first *int, _ *string) int { return 1 + child*page(first) }
-	c.Query.Observations = func(child int, _ *model.ObservationFilter, first *int, _ *string) int { return 1 + child*page(first) }
+	c.Query.Units = func(child int, _ *model.Level, _, _ *string, first *int, _ *string, last *int, _ *string) int {
+		return 1 + child*page(first, last)
+	}
+	c.Query.Indicators = func(child int, _, _, _ *string, first *int, _ *string, last *int, _ *string) int {
+		return 1 + child*page(first, last)
+	}
+	c.Query.Observations = func(child int, _ *model.ObservationFilter, first *int, _ *string, last *int, _ *string) int {
+		return 1 + child*page(first, last)
+	}
 	c.Unit.Children = func(child int, _ *model.Level) int { return 1 + child*childrenFanOut }
 	c.Unit.Descendants = func(child int, _ *model.Level) int { return 1 + child*descendantsFanOut }
 	return c

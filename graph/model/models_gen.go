@@ -61,7 +61,10 @@ type ObservationFilter struct {
 type PageInfo struct {
 	HasNextPage bool `json:"hasNextPage"`
 	// Pass as `after` to get the next page. Cursors are tied to the dataset version.
-	EndCursor *string `json:"endCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	// Pass as `before` (with last) to get the previous page.
+	StartCursor *string `json:"startCursor,omitempty"`
 }
 
 type PeriodChoiceInput struct {
