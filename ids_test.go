@@ -145,7 +145,7 @@ func TestObservationIDsStable(t *testing.T) {
 
 	// An id chiso never gives is refused, naming the argument.
 	for q, arg := range map[string]string{
-		`{ node(id: "vn.p") { id } }`:                     "id",
+		`{ node(id: "vn.p") { id } }`:                      "id",
 		`{ node(id: "Observation:vn.p:pop:2020") { id } }`: "id",
 		`{ nodes(ids: ["Unit:vn", "Thing:x"]) { id } }`:    "ids",
 	} {
