@@ -55,6 +55,7 @@ func (r *Resolver) Complexity() ComplexityRoot {
 	c.Query.Observations = func(child int, _ *model.ObservationFilter, first *int, _ *string, last *int, _ *string) int {
 		return 1 + child*page(first, last)
 	}
+	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*len(ids) }
 	c.Unit.Children = func(child int, _ *model.Level) int { return 1 + child*childrenFanOut }
 	c.Unit.Descendants = func(child int, _ *model.Level) int { return 1 + child*descendantsFanOut }
 	return c
