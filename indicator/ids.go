@@ -59,14 +59,22 @@ func (o *Observation) NodeID() string {
 // observation's identity (unit, indicator, period, kind, basis,
 // qualifier, source, line, raw and flags, NUL-separated).
 func (o *Observation) FactHash() string {
-	h := sha256.New()
-	for _, s := range [...]string{o.Unit, o.Indicator, o.Period.Label, string(o.Kind), string(o.Basis), o.Qualifier, o.Source,
-		strconv.Itoa(o.Line), o.Raw, strings.Join(o.Flags, ";")} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	var stack [256]byte
+	buf := stack[:0]
+	for _, s := range [...]string{o.Unit, o.Indicator, o.Period.Label, string(o.Kind), string(o.Basis), o.Qualifier, o.Source} {
+		buf = append(append(buf, s...), 0)
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:8])
+	buf = append(strconv.AppendInt(buf, int64(o.Line), 10), 0)
+	buf = append(append(buf, o.Raw...), 0)
+	for i, f := range o.Flags {
+		if i > 0 {
+			buf = append(buf, ';')
+		}
+		buf = append(buf, f...)
+	}
+	buf = append(buf, 0)
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:8])
 }
 
 // NodeRef is a parsed global id: its type and the code (a unit's or an
