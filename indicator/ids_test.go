@@ -63,4 +63,3 @@ func BenchmarkObservationNodeID(b *testing.B) {
 		_ = o.NodeID()
 	}
 }
-
