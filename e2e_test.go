@@ -229,6 +229,14 @@ func TestCommands(t *testing.T) {
 			require.Contains(t, out.String()+errOut.String(), "\n  "+cmd+" ", "%v lists %s", args, cmd)
 		}
 	}
+	// Help alone lists every command's flags, on stdout.
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, args, &out, io.Discard), "%v", args)
+		for _, want := range []string{"flags of chiso serve:", "-max-page n", "flags of chiso verify:", "-seeds folder", "flags of chiso gen:", "-size size"} {
+			require.Contains(t, out.String(), want, "%v", args)
+		}
+	}
 	err := run(ctx, []string{"srve"}, io.Discard, io.Discard)
 	require.ErrorContains(t, err, `unknown command "srve": expected one of serve, verify, gen, help`)
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"chiso/config"
+	"chiso/synth"
 )
 
 func main() {
@@ -31,6 +32,9 @@ func main() {
 
 // run runs the command args name until it finishes or ctx ends.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if config.IsHelp(args) {
+		args = []string{"help"}
+	}
 	cmd, args := config.Split(args)
 	var err error
 	switch cmd {
@@ -41,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "gen":
 		err = genCmd(ctx, args, stdout)
 	case "help":
-		config.Usage(stdout)
+		config.Help(stdout, serveDefaults(), synth.SizeNames)
 	default:
 		err = config.UnknownCommand(cmd)
 	}

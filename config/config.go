@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,7 @@ var Commands = []struct{ Name, Doc string }{
 	{"serve", "serve a dataset over GraphQL (the default command)"},
 	{"verify", "check a curated dataset against its source documents"},
 	{"gen", "write a synthetic dataset with the shape of Việt Nam"},
-	{"help", "print this help"},
+	{"help", "print this help: every command and its flags (also -h or --help alone)"},
 }
 
 // Split returns the command named by args (serve when the first argument
@@ -54,6 +55,22 @@ func Usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Doc)
 	}
 	fmt.Fprintln(w, "\nchiso COMMAND -h lists the flags of a command.")
+}
+
+// IsHelp reports whether args ask for chiso's help as a whole: no
+// command, only -h, -help or --help.
+func IsHelp(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
+}
+
+// Help writes the list of commands, then every command's flags with
+// their variables and defaults (serve's with def as defaults, gen's -size
+// choosing among sizes).
+func Help(w io.Writer, def Serve, sizes []string) {
+	Usage(w)
+	_, _ = parseServe([]string{"-h"}, nil, def, w, false)
+	_, _ = parseVerify([]string{"-h"}, nil, w, false)
+	_, _ = parseGen([]string{"-h"}, sizes, w, false)
 }
 
 // Serve is everything `chiso serve` can be told.
@@ -89,8 +106,14 @@ type Serve struct {
 // as defaults. -h and -help write the usage to out and return
 // flag.ErrHelp.
 func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error) {
+	return parseServe(args, env, def, out, true)
+}
+
+// parseServe is ParseServe; head says whether its usage starts with the
+// list of commands.
+func parseServe(args []string, env Env, def Serve, out io.Writer, head bool) (Serve, error) {
 	c := def
-	s := newSet("serve", env, out)
+	s := newSet("serve", env, out, head)
 	s.add(addrValue{&c.Addr}, "addr", "CHISO_ADDR", "listen `address`, host:port (env CHISO_ADDR, or PORT for :PORT)")
 	s.addList(&c.Data, "data", "CHISO_DATA", "dataset `folder` to serve instead of the embedded one; repeat to serve a union (env CHISO_DATA, comma-separated)")
 	s.add(durationValue{&c.Timeout}, "timeout", "CHISO_TIMEOUT", "per-request time limit (a `duration`), enforced inside DuckDB; 0: none (env CHISO_TIMEOUT)")
@@ -119,6 +142,13 @@ func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error)
 	if err := s.parse(args); err != nil {
 		return c, err
 	}
+	if v, ok := lookup(env, "GOGC"); ok {
+		// The Go runtime reads GOGC itself and ignores a value it cannot
+		// parse, silently collecting at its default: refuse it here.
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); (err != nil || n < 0) && strings.TrimSpace(v) != "off" {
+			return c, fmt.Errorf("GOGC=%q: expected a percentage of 0 or more such as 400, or off", v)
+		}
+	}
 	if !s.given["addr"] {
 		if _, ok := lookup(env, "CHISO_ADDR"); !ok {
 			if p, ok := lookup(env, "PORT"); ok {
@@ -142,8 +172,12 @@ type Verify struct {
 
 // ParseVerify parses verify's flags.
 func ParseVerify(args []string, env Env, out io.Writer) (Verify, error) {
+	return parseVerify(args, env, out, true)
+}
+
+func parseVerify(args []string, env Env, out io.Writer, head bool) (Verify, error) {
 	c := Verify{Seeds: "../shared/seeds", Sources: "../shared/sources"}
-	s := newSet("verify", env, out)
+	s := newSet("verify", env, out, head)
 	s.add(stringValue{&c.Data}, "data", "", "dataset `folder` to verify (default: the embedded Lai Châu dataset)")
 	s.add(stringValue{&c.Seeds}, "seeds", "CHISO_SEEDS", "`folder` of source documents <id>.txt (env CHISO_SEEDS); if missing, the raw-on-line check is skipped and said so")
 	s.add(stringValue{&c.Sources}, "sources", "CHISO_SOURCES", "`folder` of the administrative sources units and unit changes cite (env CHISO_SOURCES); if missing, their locator check is skipped and said so")
@@ -166,8 +200,12 @@ type Gen struct {
 
 // ParseGen parses gen's flags; sizes are the named sizes it may ask for.
 func ParseGen(args []string, sizes []string, out io.Writer) (Gen, error) {
+	return parseGen(args, sizes, out, true)
+}
+
+func parseGen(args []string, sizes []string, out io.Writer, head bool) (Gen, error) {
 	c := Gen{Size: "S", Format: "parquet"}
-	s := newSet("gen", nil, out)
+	s := newSet("gen", nil, out, head)
 	s.add(choiceValue{&c.Size, sizes, true}, "size", "", "named `size`: "+strings.Join(sizes, ", ")+" (about 10 thousand, 1, 10 and 100 million observations)")
 	s.add(stringValue{&c.Out}, "out", "", "`folder` to write into (default: chiso-synth-SIZE-FORMAT in the temporary folder)")
 	s.add(choiceValue{&c.Format, []string{"parquet", "csv"}, false}, "format", "", "`format`: parquet or csv")
@@ -224,11 +262,15 @@ type envVar struct {
 	set        func(string) error
 }
 
-func newSet(cmd string, env Env, out io.Writer) *set {
+// newSet makes a command's flag set; its usage lists the commands first
+// when head is set, then the command's flags.
+func newSet(cmd string, env Env, out io.Writer, head bool) *set {
 	fs := flag.NewFlagSet("chiso "+cmd, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		Usage(out)
+		if head {
+			Usage(out)
+		}
 		fmt.Fprintf(out, "\nflags of chiso %s:\n", cmd)
 		fs.PrintDefaults()
 	}

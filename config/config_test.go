@@ -57,6 +57,10 @@ func TestParseServe(t *testing.T) {
 		{name: "address", args: []string{"-addr", "8080"}, err: `flag -addr: expected a listen address host:port`},
 		{name: "PORT not a number", env: map[string]string{"PORT": "http"}, err: `PORT="http": expected a port number`},
 		{name: "every bad variable is reported", env: map[string]string{"CHISO_TIMEOUT": "30", "CHISO_THREADS": "many"}, err: "CHISO_TIMEOUT=\"30\" (the -timeout flag's variable): expected a duration like 10s, 500ms or 2m\nCHISO_THREADS=\"many\""},
+		{name: "GOGC not a number", env: map[string]string{"GOGC": "fast"}, err: `GOGC="fast": expected a percentage of 0 or more such as 400, or off`},
+		{name: "GOGC negative", env: map[string]string{"GOGC": "-5"}, err: `GOGC="-5"`},
+		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: def},
+		{name: "GOGC a percentage", env: map[string]string{"GOGC": "200"}, want: def},
 		{name: "unknown flag", args: []string{"-colour"}, err: "flag provided but not defined: -colour"},
 		{name: "stray argument", args: []string{"-timeout", "1s", "extra"}, err: `unexpected argument "extra"`},
 	} {
@@ -94,6 +98,30 @@ func TestHelp(t *testing.T) {
 	_, err = ParseVerify([]string{"-h"}, envOf(nil), &out)
 	require.ErrorIs(t, err, flag.ErrHelp)
 	require.Contains(t, out.String(), "-seeds")
+}
+
+// TestHelpAll: chiso's help lists every command once, each with a line,
+// then every command's flags with their variables and defaults.
+func TestHelpAll(t *testing.T) {
+	var out bytes.Buffer
+	Help(&out, def, []string{"XS", "S"})
+	text := out.String()
+	require.Equal(t, 1, strings.Count(text, "\ncommands:"))
+	for _, c := range Commands {
+		require.Equal(t, 1, strings.Count(text, "\n  "+c.Name+" "), c.Name)
+		require.Contains(t, text, c.Doc)
+	}
+	for _, cmd := range []string{"serve", "verify", "gen"} {
+		require.Contains(t, text, "\nflags of chiso "+cmd+":\n")
+	}
+	for _, want := range []string{"-timeout duration", "env CHISO_TIMEOUT", "(default 10s)", "-seeds folder", "env CHISO_SEEDS", "-size size", "XS, S"} {
+		require.Contains(t, text, want)
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}} {
+		require.True(t, IsHelp(args))
+	}
+	require.False(t, IsHelp([]string{"-h", "-addr", ":1"}))
+	require.False(t, IsHelp([]string{"serve", "-h"}))
 }
 
 func TestSplit(t *testing.T) {

@@ -269,13 +269,21 @@ func (w *costWalk) fieldCost(f *ast.Field) (own, fan int) {
 		}
 		return mul(catalog, 1+len(s)/searchUnit)
 	}
+	page := func() int { // a connection's page: first, or backward last
+		if args["first"] == nil && args["last"] != nil {
+			return w.pageSize(args["last"])
+		}
+		return w.pageSize(args["first"])
+	}
 	switch f.Name {
+	case "nodes":
+		return 1, max(len(listArg(args["ids"])), 1)
 	case "units":
-		return 1 + search(ds.Units), w.pageSize(args["first"])
+		return 1 + search(ds.Units), page()
 	case "indicators":
-		return 1 + search(ds.Indicators), w.pageSize(args["first"])
+		return 1 + search(ds.Indicators), page()
 	case "observations":
-		return 10, w.pageSize(args["first"])
+		return 10, page()
 	case "sources":
 		return 1, max(ds.Sources, 1)
 	case "series":

@@ -7,6 +7,7 @@ import (
 	"chiso/graph/model"
 	"chiso/indicator"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -124,6 +125,7 @@ type ComplexityRoot struct {
 		NameASCII   func(childComplexity int) int
 		NameEn      func(childComplexity int) int
 		NameVI      func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Parts       func(childComplexity int) int
 		Rollup      func(childComplexity int) int
 		Scale       func(childComplexity int) int
@@ -161,11 +163,11 @@ type ComplexityRoot struct {
 		Canonical        func(childComplexity int) int
 		Denominator      func(childComplexity int) int
 		Flags            func(childComplexity int) int
-		IDString         func(childComplexity int) int
 		Indicator        func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		MeasureUnit      func(childComplexity int) int
 		MethodologyOrNil func(childComplexity int) int
+		NodeID           func(childComplexity int) int
 		Period           func(childComplexity int) int
 		PeriodEnd        func(childComplexity int) int
 		PeriodLabel      func(childComplexity int) int
@@ -190,8 +192,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Period struct {
@@ -227,9 +231,11 @@ type ComplexityRoot struct {
 		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
-		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string) int
+		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) int
 		Matrix       func(childComplexity int, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) int
-		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string) int
+		Node         func(childComplexity int, id string) int
+		Nodes        func(childComplexity int, ids []string) int
+		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) int
 		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
 		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
 		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) int
@@ -238,7 +244,7 @@ type ComplexityRoot struct {
 		Sources      func(childComplexity int) int
 		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) int
 		Unit         func(childComplexity int, code string) int
-		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string) int
+		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) int
 	}
 
 	Reconciliation struct {
@@ -327,6 +333,7 @@ type ComplexityRoot struct {
 		NameASCII   func(childComplexity int) int
 		NameEn      func(childComplexity int) int
 		NameVI      func(childComplexity int) int
+		NodeID      func(childComplexity int) int
 		Parent      func(childComplexity int) int
 		Series      func(childComplexity int, indicator string, kinds []model.ObservationKind) int
 		ValidFrom   func(childComplexity int) int
@@ -410,14 +417,16 @@ type ProvenanceResolver interface {
 }
 type QueryResolver interface {
 	Unit(ctx context.Context, code string) (*indicator.Unit, error)
-	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string) (*model.UnitConnection, error)
+	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) (*model.UnitConnection, error)
 	Indicator(ctx context.Context, code string) (*indicator.Indicator, error)
-	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string) (*model.IndicatorConnection, error)
+	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) (*model.IndicatorConnection, error)
 	Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind) (*model.Series, error)
-	Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string) (*model.ObservationConnection, error)
+	Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) (*model.ObservationConnection, error)
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
+	Node(ctx context.Context, id string) (Node, error)
+	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error)
 	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error)
 	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error)
@@ -847,6 +856,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Indicator.NameVI(childComplexity), true
+	case "Indicator.id":
+		if e.ComplexityRoot.Indicator.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Indicator.NodeID(childComplexity), true
 	case "Indicator.parts":
 		if e.ComplexityRoot.Indicator.Parts == nil {
 			break
@@ -984,12 +999,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.Flags(childComplexity), true
-	case "Observation.id":
-		if e.ComplexityRoot.Observation.IDString == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Observation.IDString(childComplexity), true
 	case "Observation.indicatorCode", "Observation.indicator":
 		if e.ComplexityRoot.Observation.Indicator == nil {
 			break
@@ -1014,6 +1023,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Observation.MethodologyOrNil(childComplexity), true
+	case "Observation.id":
+		if e.ComplexityRoot.Observation.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Observation.NodeID(childComplexity), true
 	case "Observation.period":
 		if e.ComplexityRoot.Observation.Period == nil {
 			break
@@ -1119,6 +1134,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Period.end":
 		if e.ComplexityRoot.Period.End == nil {
@@ -1286,7 +1313,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Indicators(childComplexity, args["theme"].(*string), args["search"].(*string), args["hasDataFor"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Indicators(childComplexity, args["theme"].(*string), args["search"].(*string), args["hasDataFor"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.matrix":
 		if e.ComplexityRoot.Query.Matrix == nil {
@@ -1299,6 +1326,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Matrix(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["by"].(*model.MatrixColumns), args["periods"].([]string), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.observations":
 		if e.ComplexityRoot.Query.Observations == nil {
 			break
@@ -1309,7 +1358,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Observations(childComplexity, args["filter"].(*model.ObservationFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Observations(childComplexity, args["filter"].(*model.ObservationFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.progress":
 		if e.ComplexityRoot.Query.Progress == nil {
 			break
@@ -1403,7 +1452,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Reconciliation.breakdown":
 		if e.ComplexityRoot.Reconciliation.Breakdown == nil {
@@ -1794,6 +1843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.NameVI(childComplexity), true
+	case "Unit.id":
+		if e.ComplexityRoot.Unit.NodeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.NodeID(childComplexity), true
 	case "Unit.parent":
 		if e.ComplexityRoot.Unit.Parent == nil {
 			break
@@ -1961,42 +2016,132 @@ errors, and the other fields of the request still answer.
 """
 type Query {
   "A unit by code; null if no unit has that code."
-  unit(code: ID!): Unit
+  unit(
+    "Unit code, such as vn.lai-chau.phong-tho."
+    code: ID!
+  ): Unit
   "Units filtered by level, parent and search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ), ordered by level then code."
-  units(level: Level, parent: ID, search: String, first: Int, after: String): UnitConnection
+  units(
+    "Only units of this level."
+    level: Level
+    "Only the direct children of this unit (a code)."
+    parent: ID
+    "Text found in a name or the code, ignoring diacritics and case."
+    search: String
+    "Page forward: at most this many items (default 100 or -max-page if smaller; at most -max-page), after the cursor after."
+    first: Int
+    "A cursor (an edge's cursor or pageInfo.endCursor): items after it."
+    after: String
+    "Page backward: at most this many items (default 100 or -max-page if smaller; at most -max-page), the last before the cursor before; not with first."
+    last: Int
+    "A cursor (an edge's cursor or pageInfo.startCursor): items before it. Alone, pages backward."
+    before: String
+  ): UnitConnection
 
   "An indicator by code; null if no indicator has that code."
-  indicator(code: ID!): Indicator
+  indicator(
+    "Indicator code (or a former code, an alias), such as poverty_rate."
+    code: ID!
+  ): Indicator
   "Indicators filtered by theme, search (` + "`" + `ho ngheo` + "`" + ` finds indicators about hộ nghèo) and whether a unit has data, ordered by code."
-  indicators(theme: String, search: String, hasDataFor: ID, first: Int, after: String): IndicatorConnection
+  indicators(
+    "Only indicators of this theme (economy, education, poverty …)."
+    theme: String
+    "Text found in the code, a name or the definition, ignoring diacritics and case."
+    search: String
+    "Only indicators with at least one observation for this unit (a code); NOT_FOUND for an unknown unit."
+    hasDataFor: ID
+    "Page forward: at most this many items (default 100 or -max-page if smaller; at most -max-page), after the cursor after."
+    first: Int
+    "A cursor (an edge's cursor or pageInfo.endCursor): items after it."
+    after: String
+    "Page backward: at most this many items (default 100 or -max-page if smaller; at most -max-page), the last before the cursor before; not with first."
+    last: Int
+    "A cursor (an edge's cursor or pageInfo.startCursor): items before it. Alone, pages backward."
+    before: String
+  ): IndicatorConnection
 
   "The observations of one indicator for one unit, ordered by period. Errors with NOT_FOUND if either code is unknown."
-  series(unit: ID!, indicator: ID!, kinds: [ObservationKind!]): Series
+  series(
+    "Unit code."
+    unit: ID!
+    "Indicator code (or alias)."
+    indicator: ID!
+    "Only observations of these kinds; all kinds when omitted."
+    kinds: [ObservationKind!]
+  ): Series
 
   "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
-  observations(filter: ObservationFilter, first: Int, after: String): ObservationConnection
+  observations(
+    "Which rows; all when omitted."
+    filter: ObservationFilter
+    "Page forward: at most this many items (default 100 or -max-page if smaller; at most -max-page), after the cursor after."
+    first: Int
+    "A cursor (an edge's cursor or pageInfo.endCursor): items after it."
+    after: String
+    "Page backward: at most this many items (default 100 or -max-page if smaller; at most -max-page), the last before the cursor before; not with first."
+    last: Int
+    "A cursor (an edge's cursor or pageInfo.startCursor): items before it. Alone, pages backward."
+    before: String
+  ): ObservationConnection
 
   "A source document by id."
-  source(id: ID!): Source
+  source(
+    "Source document id, such as 002_216ab9d5d6ee3cb7."
+    id: ID!
+  ): Source
   "All source documents."
   sources: [Source!]!
 
   "What is being served: version (content hash), load time, row counts."
   dataset: Dataset!
+
+  "The unit, indicator or observation with this global id (see Node); null if none has it now. An id that is not one chiso gives is INVALID_ARGUMENT."
+  node(
+    "A global id, as an id field gives it."
+    id: ID!
+  ): Node
+  "The objects with these global ids, in the order asked, null where none has the id; at most the page limit (-max-page) of ids."
+  nodes(
+    "Global ids, as id fields give them."
+    ids: [ID!]!
+  ): [Node]
+}
+
+"""
+An object with a global id, unique across types and stable across reloads
+for the same thing, so normalized client caches (Apollo, urql, Relay) key
+it without configuration: Unit:CODE, Indicator:CODE, and for an
+observation Observation:UNIT:INDICATOR:PERIOD:KIND:HASH, the hash being
+of what identifies the fact (basis, qualifier, source, line, figure as
+written and flags), never of its row position. Treat ids as opaque.
+"""
+interface Node {
+  "The global id; Query.node answers it."
+  id: ID!
 }
 
 "Administrative level of a unit. REGION is a grouping outside the ladder (an economic zone)."
 enum Level {
+  "The country (vn)."
   COUNTRY
+  "A province (tỉnh), such as Lai Châu."
   PROVINCE
+  "A district (huyện) or provincial city."
   DISTRICT
+  "A commune (xã), ward or township."
   COMMUNE
+  "A village (bản, thôn)."
   VILLAGE
+  "A grouping outside the ladder (an economic zone); it may hang under any unit."
   REGION
 }
 
 "An administrative unit: country, province, district, commune or village."
-type Unit {
+type Unit implements Node {
+  "Global id, Unit:CODE (see Node)."
+  id: ID!
+  "Stable code, dotted from the country down: vn.lai-chau.phong-tho."
   code: ID!
   "Name in Vietnamese, with diacritics."
   nameVi: String!
@@ -2004,63 +2149,105 @@ type Unit {
   nameAscii: String!
   "Name in English, where one exists."
   nameEn: String
+  "Administrative level."
   level: Level!
   "First day the unit existed in this form, if known."
   validFrom: Date
   "Last day the unit existed in this form (the 2025 reform ended districts on 2025-06-30)."
   validTo: Date
+  "The unit this one belongs to; null for the root (the country)."
   parent: Unit
   "Direct children, optionally at one level, ordered by code."
-  children(level: Level): [Unit!]!
+  children(
+    "Only children of this level (a district's communes, or its regions)."
+    level: Level
+  ): [Unit!]!
   "Ancestors from the root (country) down to the parent."
   ancestors: [Unit!]!
   "All units below this one, optionally only those at one level."
-  descendants(level: Level): [Unit!]!
+  descendants(
+    "Only descendants of this level."
+    level: Level
+  ): [Unit!]!
   "This unit's series of one indicator. Batched: in a tree of units under children or descendants (or a page of units), every series asked for below that list (with the same kinds) costs one statement together, fetched as soon as the list is known."
-  series(indicator: ID!, kinds: [ObservationKind!]): Series!
+  series(
+    "Indicator code (or alias)."
+    indicator: ID!
+    "Only observations of these kinds; all kinds when omitted."
+    kinds: [ObservationKind!]
+  ): Series!
   "This unit's latest value of one indicator (single periods only; the canonical observation); null if it has none. Batched: in a tree of units under children or descendants (or a page of units), every value asked for below that list costs one statement together, fetched as soon as the list is known."
-  latest(indicator: ID!, kind: ObservationKind = ACTUAL): Observation
+  latest(
+    "Indicator code (or alias)."
+    indicator: ID!
+    "The kind of value (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+  ): Observation
   "Indicators with at least one observation for this unit."
   indicators: [Indicator!]!
 }
 
+"A page of units (Relay connection)."
 type UnitConnection {
+  "Units matching the filters, across all pages."
   totalCount: Int!
+  "Where this page lies in the list and the cursors to move on."
   pageInfo: PageInfo!
+  "The page's units, each with its cursor."
   edges: [UnitEdge!]!
+  "The page's units (the edges without cursors)."
   nodes: [Unit!]!
 }
 
+"A unit with its cursor."
 type UnitEdge {
+  "Opaque position of this unit in the list; pass as after or before."
   cursor: String!
+  "The unit."
   node: Unit!
 }
 
+"Where a page lies in its list (Relay): whether items lie before and after it, and the cursors of its ends."
 type PageInfo {
+  "Items of the list lie after this page (whichever way it was asked for)."
   hasNextPage: Boolean!
   "Pass as ` + "`" + `after` + "`" + ` to get the next page. Cursors are tied to the dataset version."
   endCursor: String
+  "Items of the list lie before this page (whichever way it was asked for)."
+  hasPreviousPage: Boolean!
+  "Pass as ` + "`" + `before` + "`" + ` (with last) to get the previous page."
+  startCursor: String
 }
 
 "Which way an indicator improves."
 enum Direction {
+  "More is better (forest cover, income)."
   HIGHER_BETTER
+  "Less is better (poverty rate, infant mortality)."
   LOWER_BETTER
+  "Neither (population, area): not ranked as better or worse; progress is NO_DIRECTION."
   NEUTRAL
 }
 
 "How values of children (units, or years of a plan period) aggregate."
 enum RollupKind {
+  "Children add up (counts, areas, amounts)."
   SUM
+  "The plain mean of the children's values."
   MEAN
+  "The mean weighted by another indicator of the same unit and period (RollupRule.weight)."
   WEIGHTED_MEAN
+  "Recomputed from the summed numerator and denominator (RollupRule), never an average of ratios."
   RATIO
+  "Over time only: the last year's value stands for the period (a stock)."
   LAST
+  "Does not aggregate; a rollup is refused with INVALID_ARGUMENT."
   NONE
 }
 
 "An indicator's rollup rule, with the indicators it depends on."
 type RollupRule {
+  "The kind of aggregation."
   kind: RollupKind!
   "WEIGHTED_MEAN: the weight indicator (same unit and period)."
   weight: Indicator
@@ -2073,11 +2260,18 @@ type RollupRule {
 }
 
 "A measured quantity."
-type Indicator {
+type Indicator implements Node {
+  "Global id, Indicator:CODE (see Node)."
+  id: ID!
+  "Stable code, snake_case: poverty_rate. The answer always names this code, even when asked by an alias."
   code: ID!
+  "Name in Vietnamese, with diacritics."
   nameVi: String!
+  "Name folded to ASCII (no diacritics), lower case."
   nameAscii: String!
+  "Name in English, where the dataset gives one."
   nameEn: String
+  "What is measured and how, where the dataset says."
   definition: String
   "Base measure unit: %, ‰, per_10000, people, households, VND, ha, km, km2, units …"
   measureUnit: String!
@@ -2085,10 +2279,13 @@ type Indicator {
   scale: Float!
   "Measure unit and scale for people: ` + "`" + `billion VND` + "`" + `, ` + "`" + `%` + "`" + `."
   unitLabel: String!
+  "Theme grouping indicators (economy, education, health, poverty …)."
   theme: String
+  "Which way is better; rankings and progress follow it."
   direction: Direction!
   "Population group of a breakdown (ethnic_minority, female …); ` + "`" + `all` + "`" + ` otherwise."
   group: String!
+  "How values aggregate over child units or the years of a plan period."
   rollup: RollupRule!
   "The total this indicator is a part of (road length by surface → total road length)."
   total: Indicator
@@ -2102,38 +2299,57 @@ type Indicator {
   coverage: Coverage!
 }
 
+"Which units and periods an indicator has data for."
 type Coverage {
+  "Observations of the indicator, every kind and source counted."
   observationCount: Int!
+  "Units with at least one observation."
   unitCount: Int!
+  "Those units."
   units: [Unit!]!
   "Distinct periods with data, ordered by start then end."
   periods: [Period!]!
+  "The earliest period with data (by start, then end); null without data."
   firstPeriod: Period
+  "The latest period with data (by start, then end); null without data."
   lastPeriod: Period
 }
 
+"A page of indicators (Relay connection)."
 type IndicatorConnection {
+  "Indicators matching the filters, across all pages."
   totalCount: Int!
+  "Where this page lies in the list and the cursors to move on."
   pageInfo: PageInfo!
+  "The page's indicators, each with its cursor."
   edges: [IndicatorEdge!]!
+  "The page's indicators (the edges without cursors)."
   nodes: [Indicator!]!
 }
 
+"An indicator with its cursor."
 type IndicatorEdge {
+  "Opaque position of this indicator in the list; pass as after or before."
   cursor: String!
+  "The indicator."
   node: Indicator!
 }
 
 "What a period label denotes."
 enum PeriodKind {
+  "A calendar year: 2020."
   YEAR
   "A span of years, inclusive: a plan period, a cumulative total or a yearly average."
   RANGE
   "1 September to 31 August."
   SCHOOL_YEAR
+  "One day: 2024-05-27."
   DATE
+  "A calendar month: 2024-06."
   MONTH
+  "Half a calendar year: 2024H1, 2024H2."
   HALF_YEAR
+  "A calendar quarter: 2024Q3."
   QUARTER
 }
 
@@ -2141,14 +2357,19 @@ enum PeriodKind {
 type Period {
   "2020, 2016-2020, SY2023-2024, 2024-05-27, 2024-06, 2024H1, 2024Q3"
   label: String!
+  "What the label denotes."
   kind: PeriodKind!
+  "First day of the period."
   start: Date!
+  "Last day of the period (inclusive)."
   end: Date!
 }
 
 "What an observed value is."
 enum ObservationKind {
+  "A reported actual value."
   ACTUAL
+  "A planned target for the period."
   TARGET
   "Change against a base (signed: decreases are negative)."
   CHANGE
@@ -2162,8 +2383,11 @@ enum ObservationKind {
 
 "A unit's observations of one indicator, ordered by period."
 type Series {
+  "The unit."
   unit: Unit!
+  "The indicator."
   indicator: Indicator!
+  "Every observation of the series (all sources, canonical or not), ordered by period, then kind."
   observations: [Observation!]!
 }
 
@@ -2172,23 +2396,34 @@ One value of an indicator for a unit and period, with its provenance. The
 scalar fields make a flat, typed row; unit, indicator and provenance.source
 expand to objects.
 """
-type Observation {
-  "Stable within a dataset version."
+type Observation implements Node {
+  "Global id, derived from what identifies the fact, so the same fact keeps it across reloads (see Node)."
   id: ID!
+  "The unit's code (without a lookup)."
   unitCode: ID!
+  "The indicator's code (without a lookup)."
   indicatorCode: ID!
+  "The unit."
   unit: Unit!
+  "The indicator."
   indicator: Indicator!
+  "The period the value refers to."
   period: Period!
+  "The period's label (period.label, flattened for tables)."
   periodLabel: String!
+  "First day of the period (flattened)."
   periodStart: Date!
+  "Last day of the period (flattened)."
   periodEnd: Date!
+  "What the value is: an actual, a target, a change, a share …"
   kind: ObservationKind!
   "In the indicator's measure unit and scale."
   value: Float!
   "The second number of a figure written as a ratio (168/170)."
   denominator: Float
+  "The indicator's base measure unit (flattened)."
   measureUnit: String!
+  "The indicator's scale (flattened): value × scale is in measureUnit."
   scale: Float!
   "over, about, under, at_least, at_most, nearly, range_min, range_max: the source's own hedge."
   qualifier: String
@@ -2200,6 +2435,7 @@ type Observation {
   canonical: Boolean!
   "What the value measures over its period (see Basis)."
   basis: Basis!
+  "The source document, line and figure as written."
   provenance: Provenance!
   "The other observations of this one's key (unit, indicator, period, kind and basis: several documents, or one document twice), the canonical one first, each with its provenance. A value that differs from this one's is a source conflict. Batched: every alternatives list of a request costs one engine call together."
   alternatives: [Observation!]!
@@ -2207,31 +2443,43 @@ type Observation {
 
 "Where a value comes from."
 type Provenance {
+  "The document."
   source: Source!
   "1-based line in the source document."
   line: Int
   "The figure exactly as written there (37,93%, 85.327, 784/1610)."
   raw: String
+  "The curator's note on the figure (its wording, how its period was read …)."
   note: String
 }
 
 "A source document."
 type Source {
+  "Stable id of the document in the dataset."
   id: ID!
+  "Title as written in the document."
   title: String!
+  "The body that issued it."
   issuer: String
+  "Its official number (73/BC-BCĐ), where it has one."
   number: String
   "As precise as known: YYYY, YYYY-MM or YYYY-MM-DD."
   date: String
+  "What sort of document: report, plan, article, study document …"
   kind: String
   "When the document's figures were stated, where that differs from date (a text republished years later); same format. Conflicting figures are resolved by it (null: by date)."
   contentDate: String
 }
 
+"Which rows of the observations table to read; conditions combine with AND, a list matches any of its values."
 input ObservationFilter {
+  "Only rows of these units (codes)."
   units: [ID!]
+  "Only rows of these indicators (codes or aliases)."
   indicators: [ID!]
+  "Only rows of these kinds."
   kinds: [ObservationKind!]
+  "Only rows from these source documents (ids)."
   sources: [ID!]
   "Observations whose period starts on or after this period's start (a period label: 2019, SY2019-2020 …)."
   periodFrom: String
@@ -2239,27 +2487,41 @@ input ObservationFilter {
   periodTo: String
 }
 
+"A page of the observations table (Relay connection)."
 type ObservationConnection {
+  "Rows matching the filter, across all pages."
   totalCount: Int!
+  "Where this page lies in the table and the cursors to move on."
   pageInfo: PageInfo!
+  "The page's rows, each with its cursor."
   edges: [ObservationEdge!]!
+  "The page's rows (the edges without cursors)."
   nodes: [Observation!]!
 }
 
+"An observation with its cursor."
 type ObservationEdge {
+  "Opaque position of this row in the table; pass as after or before."
   cursor: String!
+  "The observation."
   node: Observation!
 }
 
+"The dataset being served."
 type Dataset {
   "SHA-256 of the loaded files: changes whenever the data does."
   version: ID!
+  "When the served data was loaded."
   loadedAt: Time!
   "The dataset folders served (embedded:laichau for the built-in one)."
   origins: [String!]!
+  "Number of source documents."
   sources: Int!
+  "Number of units."
   units: Int!
+  "Number of indicators."
   indicators: Int!
+  "Number of observations."
   observations: Int!
 }
 `, BuiltIn: false},
@@ -2281,29 +2543,115 @@ type Dataset {
 
 extend type Query {
   "Rank one or more indicators over a set of units, each row with its rank in the set and within its parent, its parent's value, the set mean and its change since its earliest value."
-  compare(indicators: [ID!]!, units: UnitSetInput!, period: PeriodChoiceInput, kind: ObservationKind = ACTUAL, rankBy: RankBy = VALUE, basis: Basis): Comparison
+  compare(
+    "Indicator codes (or aliases) to rank, each on its own."
+    indicators: [ID!]!
+    "The units to compare."
+    units: UnitSetInput!
+    "Which period each unit's value is taken from (LATEST by default)."
+    period: PeriodChoiceInput
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+    "What to rank on (VALUE by default)."
+    rankBy: RankBy = VALUE
+    "The basis compared (see Basis); by default, per indicator, the first of POINT, PER_YEAR, CUMULATIVE that the units have."
+    basis: Basis
+  ): Comparison
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
-  trend(unit: ID!, indicator: ID!, kind: ObservationKind = ACTUAL, base: String, from: String, to: String, basis: Basis): Trend
+  trend(
+    "Unit code."
+    unit: ID!
+    "Indicator code (or alias)."
+    indicator: ID!
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+    "Period label of the index base (= 100); the first point by default."
+    base: String
+    "First period label to include."
+    from: String
+    "Last period label to include."
+    to: String
+    "The basis to read (see Basis); by default the first of POINT, PER_YEAR, CUMULATIVE that the data has."
+    basis: Basis
+  ): Trend
 
   "The change between two periods of one series; NOT_FOUND unless the series has a value for both."
-  change(unit: ID!, indicator: ID!, from: String!, to: String!, kind: ObservationKind = ACTUAL, basis: Basis): Change
+  change(
+    "Unit code."
+    unit: ID!
+    "Indicator code (or alias)."
+    indicator: ID!
+    "Period label of the start (a range such as 2016-2020 is allowed)."
+    from: String!
+    "Period label of the end."
+    to: String!
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+    "The basis to read (see Basis); by default the first of POINT, PER_YEAR, CUMULATIVE that the data has."
+    basis: Basis
+  ): Change
 
   "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
-  rollup(indicator: ID!, units: UnitSetInput!, childLevel: Level, periods: [String!], over: String, kind: ObservationKind = ACTUAL, basis: Basis): [RollupRow!]
+  rollup(
+    "Indicator code (or alias)."
+    indicator: ID!
+    "The units to aggregate into."
+    units: UnitSetInput!
+    "Aggregate the descendants at this level instead of the direct children."
+    childLevel: Level
+    "Only these period labels; every period with data by default."
+    periods: [String!]
+    "A range (2016-2020): aggregate each unit's own yearly values over it instead of its children."
+    over: String
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+    "The basis of the children's values to aggregate (see Basis); chosen as for compare by default."
+    basis: Basis
+  ): [RollupRow!]
 
   "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
-  progress(units: [ID!]!, indicators: [ID!], targetYear: Int): [Progress!]
+  progress(
+    "Unit codes."
+    units: [ID!]!
+    "Only these indicators (codes or aliases); every indicator with a target by default."
+    indicators: [ID!]
+    "Only targets whose period ends in this year."
+    targetYear: Int
+  ): [Progress!]
 
   "Breakdowns against their total: for each breakdown dimension of the total (road surface, school level …), the sum of the parts with the total's own value and the gap."
-  reconcile(total: ID!, units: [ID!], period: String, kind: ObservationKind = ACTUAL): [Reconciliation!]
+  reconcile(
+    "The total indicator (code or alias) whose parts are summed."
+    total: ID!
+    "Unit codes; every unit with data by default."
+    units: [ID!]
+    "Only this period label."
+    period: String
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+  ): [Reconciliation!]
 
   "A table for charts: units × periods of one indicator (by PERIOD), or units × indicators for one period choice (by INDICATOR). Cells are null where there is no value."
-  matrix(indicators: [ID!]!, units: UnitSetInput!, by: MatrixColumns = PERIOD, periods: [String!], period: PeriodChoiceInput, kind: ObservationKind = ACTUAL): Matrix
+  matrix(
+    "Indicator codes (or aliases): one for PERIOD, any number for INDICATOR."
+    indicators: [ID!]!
+    "The units, one row each."
+    units: UnitSetInput!
+    "What the columns are (PERIOD by default)."
+    by: MatrixColumns = PERIOD
+    "PERIOD: only these period labels; every single period with data by default."
+    periods: [String!]
+    "INDICATOR: the period choice, as for compare."
+    period: PeriodChoiceInput
+    "The kind of values (ACTUAL by default)."
+    kind: ObservationKind = ACTUAL
+  ): Matrix
 }
 
 "What a comparison ranks on; better is always in the indicator's direction (a falling poverty rate ranks above a rising one)."
 enum RankBy {
+  "The value itself."
   VALUE
   "Absolute change since the unit's earliest value."
   CHANGE
@@ -2313,14 +2661,17 @@ enum RankBy {
 
 "A set of units: exactly one of codes, childrenOf, or under with level."
 input UnitSetInput {
+  "These units (codes)."
   codes: [ID!]
   "The direct children of this unit."
   childrenOf: ID
   "Every unit at level below this unit."
   under: ID
+  "With under: the level of the units taken."
   level: Level
 }
 
+"How a comparison or matrix chooses each unit's period."
 enum PeriodMode {
   "One period for every unit (label required)."
   EXACT
@@ -2330,10 +2681,15 @@ enum PeriodMode {
   COMMON
 }
 
+"A period choice: one period for all (EXACT), each unit's latest (LATEST), or the latest shared one (COMMON)."
 input PeriodChoiceInput {
+  "How the period is chosen."
   mode: PeriodMode! = LATEST
+  "EXACT: the period label, such as 2020."
   label: String
+  "LATEST: leave out (as STALE) values older than this many years before the newest in the set; 0 or omitted: no limit."
   maxAgeYears: Float
+  "COMMON: the share of units (0 to 1) that must have data in the period; 1 by default."
   minCoverage: Float
 }
 
@@ -2351,8 +2707,11 @@ enum MissingReason {
 
 "The change between two observations of one series."
 type Change {
+  "The earlier observation."
   from: Observation!
+  "The later observation."
   to: Observation!
+  "to − from, in the indicator's unit."
   absolute: Float!
   "(to − from) / |from|; null when from is 0."
   relative: Float
@@ -2366,6 +2725,7 @@ type Change {
   warnings: [String!]!
 }
 
+"One or more indicators ranked over a set of units."
 type Comparison {
   "One row per unit × indicator, by indicator then rank."
   rows: [ComparisonRow!]!
@@ -2375,17 +2735,25 @@ type Comparison {
   mixedPeriods: Boolean!
   "COMMON mode: the period chosen, when every indicator has the same one (each row has its indicator's)."
   commonPeriod: Period
+  "How many units the set has."
   unitsInSet: Int!
   "Some indicator's ranked values were measured under different methodologies: those ranks compare across a break."
   mixedMethodology: Boolean!
 }
 
+"One unit × indicator of a comparison: its value, ranks and context."
 type ComparisonRow {
+  "The unit."
   unit: Unit!
+  "The indicator."
   indicator: Indicator!
+  "The unit's value compared; null when missing says why."
   value: Float
+  "The period of that value."
   period: Period
+  "The canonical observation behind the value, with its provenance."
   observation: Observation
+  "Why there is no value; null when there is one."
   missing: MissingReason
   "How many other observations share the row's key (unit, indicator, period, kind and basis) and were not used: the length of observation.alternatives, which lists them with their provenance."
   alternatives: Int!
@@ -2393,16 +2761,21 @@ type ComparisonRow {
   rank: Int
   "How many units share this rank."
   rankTies: Int
+  "Rank among the units of the set with the same parent; null without a value."
   rankInParent: Int
   "Units of the set with the same parent that have a value."
   rankInParentOf: Int!
+  "How many units share this rank within the parent."
   parentTies: Int
   "The parent unit's own value for the same period and kind."
   parent: Observation
   "Percent of the parent's value, for indicators that add up (rollup SUM)."
   shareOfParent: Float
+  "value − the parent's value."
   diffFromParent: Float
+  "Mean of the set's values of the indicator."
   setMean: Float
+  "value − setMean."
   diffFromMean: Float
   "From the unit's earliest value of this kind and basis (single periods only) to this one."
   sinceEarliest: Change
@@ -2414,7 +2787,9 @@ type ComparisonRow {
   mixedMethodology: Boolean!
 }
 
+"A series over time with changes and an index."
 type Trend {
+  "The series' values in time order, one per period (range periods left out unless from, to or base is a range)."
   points: [TrendPoint!]!
   "The point the index is based on."
   base: Observation
@@ -2422,9 +2797,13 @@ type Trend {
   overall: Change
 }
 
+"One period of a trend."
 type TrendPoint {
+  "The canonical observation of the period."
   observation: Observation!
+  "The period."
   period: Period!
+  "Its value."
   value: Float!
   "From the previous point (year over year for yearly series); null for the first."
   change: Change
@@ -2434,6 +2813,7 @@ type TrendPoint {
   crossesBreakFromBase: Boolean!
 }
 
+"How complete a rollup is: children (or years) with data out of those expected."
 type RollupCoverage {
   "Children (or years) expected."
   expected: Int!
@@ -2447,12 +2827,17 @@ type RollupCoverage {
   missing: [String!]!
 }
 
+"One unit × period of a rollup."
 type RollupRow {
+  "The unit aggregated into."
   unit: Unit!
+  "The period aggregated (over: the range)."
   period: Period!
+  "The rule applied, the indicator's."
   rule: RollupRule!
   "Null when no child has data."
   value: Float
+  "How complete the inputs are."
   coverage: RollupCoverage!
   "The unit's own reported value for the period."
   reported: Observation
@@ -2482,9 +2867,13 @@ enum Basis {
   CUMULATIVE
 }
 
+"Where a unit stands against a target."
 enum ProgressStatus {
+  "The latest actual meets the target in the indicator's direction."
   ACHIEVED
+  "progress ≥ expectedProgress: on a straight line to the target."
   ON_TRACK
+  "progress < expectedProgress: behind a straight line to the target."
   OFF_TRACK
   "Only one actual under the latest methodology: progress cannot be measured."
   NO_BASELINE
@@ -2494,9 +2883,13 @@ enum ProgressStatus {
   NO_DIRECTION
 }
 
+"One target of a unit against its actuals."
 type Progress {
+  "The unit."
   unit: Unit!
+  "The indicator."
   indicator: Indicator!
+  "The target observation."
   target: Observation!
   "The earliest actual before the latest one under the same methodology."
   baseline: Observation
@@ -2506,38 +2899,53 @@ type Progress {
   progress: Float
   "Share of the baseline→target time elapsed at the latest actual: on track when progress ≥ this."
   expectedProgress: Float
+  "Where the unit stands against the target."
   status: ProgressStatus!
   "(target − latest) / years from latest to target."
   requiredPerYear: Float
   "The latest actual and the target differ in methodology."
   crossesBreak: Boolean!
+  "Why progress could not be measured, in words; null otherwise."
   note: String
 }
 
+"One breakdown of a total for a unit and period: the parts' sum against the total."
 type Reconciliation {
+  "The unit."
   unit: Unit!
+  "The total indicator."
   total: Indicator!
+  "The dimension the parts break the total down along (road_surface, school_level …)."
   breakdown: String!
+  "The period."
   period: Period!
   "The total's own value."
   totalObservation: Observation
+  "Sum of the parts with values, converted into the total's unit."
   sum: Float!
   "Parts with values."
   parts: Int!
   "Parts of this breakdown in the catalog."
   partsExpected: Int!
+  "Every part of the breakdown has a value (parts = partsExpected)."
   complete: Boolean!
   "sum − total."
   gap: Float
+  "The parts' observations summed."
   inputs: [Observation!]!
 }
 
+"What a matrix's columns are."
 enum MatrixColumns {
+  "Columns are periods: one indicator over time."
   PERIOD
+  "Columns are indicators: several indicators for one period choice."
   INDICATOR
 }
 
+"A table of values for charts: units as rows."
 type Matrix {
+  "The units, one row each."
   rows: [Unit!]!
   "Period labels (by PERIOD) or indicator codes (by INDICATOR)."
   columns: [String!]!
@@ -2545,8 +2953,11 @@ type Matrix {
   cells: [[MatrixCell]!]!
 }
 
+"One value of a matrix."
 type MatrixCell {
+  "The cell's value."
   value: Float!
+  "The canonical observation behind it."
   observation: Observation!
 }
 `, BuiltIn: false},
@@ -2685,6 +3096,8 @@ func (ec *executionContext) childFields_Dataset(ctx context.Context, field graph
 
 func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Indicator_id(ctx, field)
 	case "code":
 		return ec.fieldContext_Indicator_code(ctx, field)
 	case "nameVi":
@@ -2847,6 +3260,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
@@ -3059,6 +3476,8 @@ func (ec *executionContext) childFields_TrendPoint(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Unit_id(ctx, field)
 	case "code":
 		return ec.fieldContext_Unit_code(ctx, field)
 	case "nameVi":
@@ -3410,6 +3829,22 @@ func (ec *executionContext) field_Query_indicators_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -3467,6 +3902,34 @@ func (ec *executionContext) field_Query_matrix_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_observations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3494,6 +3957,22 @@ func (ec *executionContext) field_Query_observations_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -3790,6 +4269,22 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -5187,6 +5682,29 @@ func (ec *executionContext) fieldContext_Dataset_observations(_ context.Context,
 	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Indicator_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Indicator_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Indicator_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Indicator", field, true, false, "ID")
+}
+
 func (ec *executionContext) _Indicator_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Indicator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5939,7 +6457,7 @@ func (ec *executionContext) _Observation_id(ctx context.Context, field graphql.C
 			return ec.fieldContext_Observation_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.IDString(), nil
+			return obj.NodeID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6678,6 +7196,52 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _Period_label(ctx context.Context, field graphql.CollectedField, obj *indicator.Period) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7223,7 +7787,7 @@ func (ec *executionContext) _Query_units(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
@@ -7311,7 +7875,7 @@ func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Indicators(ctx, fc.Args["theme"].(*string), fc.Args["search"].(*string), fc.Args["hasDataFor"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Indicators(ctx, fc.Args["theme"].(*string), fc.Args["search"].(*string), fc.Args["hasDataFor"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorConnection) graphql.Marshaler {
@@ -7399,7 +7963,7 @@ func (ec *executionContext) _Query_observations(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Observations(ctx, fc.Args["filter"].(*model.ObservationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Observations(ctx, fc.Args["filter"].(*model.ObservationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ObservationConnection) graphql.Marshaler {
@@ -7537,6 +8101,94 @@ func (ec *executionContext) fieldContext_Query_dataset(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Node) graphql.Marshaler {
+			return ec.marshalONode2chisoᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []Node) graphql.Marshaler {
+			return ec.marshalONode2ᚕchisoᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9303,6 +9955,29 @@ func (ec *executionContext) _TrendPoint_crossesBreakFromBase(ctx context.Context
 }
 func (ec *executionContext) fieldContext_TrendPoint_crossesBreakFromBase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TrendPoint", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodeID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Unit", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Unit_code(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
@@ -11196,6 +11871,40 @@ func UnmarshalUnitSetInput(ctx context.Context, raw any) (model.UnitSetInput, er
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case indicator.Unit:
+		return ec._Unit(ctx, sel, &obj)
+	case *indicator.Unit:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Unit(ctx, sel, obj)
+	case indicator.Observation:
+		return ec._Observation(ctx, sel, &obj)
+	case *indicator.Observation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Observation(ctx, sel, obj)
+	case indicator.Indicator:
+		return ec._Indicator(ctx, sel, &obj)
+	case *indicator.Indicator:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Indicator(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -11588,7 +12297,7 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
-var indicatorImplementors = []string{"Indicator"}
+var indicatorImplementors = []string{"Indicator", "Node"}
 
 func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet, obj *indicator.Indicator) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorImplementors)
@@ -11599,6 +12308,11 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Indicator")
+		case "id":
+			out.Values[i] = ec._Indicator_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "code":
 			out.Values[i] = ec._Indicator_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11878,7 +12592,7 @@ func (ec *executionContext) _MatrixCell(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var observationImplementors = []string{"Observation"}
+var observationImplementors = []string{"Observation", "Node"}
 
 func (ec *executionContext) _Observation(ctx context.Context, sel ast.SelectionSet, obj *indicator.Observation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, observationImplementors)
@@ -12122,6 +12836,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -12399,6 +13123,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_dataset(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
 				})
 		case "compare":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12971,7 +13707,7 @@ func (ec *executionContext) _TrendPoint(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var unitImplementors = []string{"Unit"}
+var unitImplementors = []string{"Unit", "Node"}
 
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *indicator.Unit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitImplementors)
@@ -12982,6 +13718,11 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Unit")
+		case "id":
+			out.Values[i] = ec._Unit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "code":
 			out.Values[i] = ec._Unit_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14487,6 +15228,26 @@ func (ec *executionContext) marshalOMissingReason2ᚖchisoᚋgraphᚋmodelᚐMis
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalONode2chisoᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONode2ᚕchisoᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2chisoᚋgraphᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx context.Context, sel ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {

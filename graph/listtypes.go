@@ -40,6 +40,7 @@ func newListTypes(r *Resolver) *listTypes {
 		"end":   leaf(func(p *indicator.Period) time.Time { return p.End }, putDate),
 	}}
 	t.unit = &objectType[indicator.Unit]{name: "Unit", implementors: unitImplementors, fields: map[string]field[indicator.Unit]{
+		"id":        leaf((*indicator.Unit).NodeID, putID),
 		"code":      leaf(func(u *indicator.Unit) string { return u.Code }, putID),
 		"nameVi":    leaf(func(u *indicator.Unit) string { return u.NameVI }, putString),
 		"nameAscii": leaf(func(u *indicator.Unit) string { return u.NameASCII }, putString),
@@ -49,7 +50,7 @@ func newListTypes(r *Resolver) *listTypes {
 		"validTo":   leaf(func(u *indicator.Unit) *time.Time { return u.ValidTo }, orNull(putDate)),
 	}}
 	t.observation = &objectType[indicator.Observation]{name: "Observation", implementors: observationImplementors, fields: map[string]field[indicator.Observation]{
-		"id":            leaf((*indicator.Observation).IDString, putID),
+		"id":            leaf((*indicator.Observation).NodeID, putID),
 		"unitCode":      leaf(func(o *indicator.Observation) string { return o.Unit }, putID),
 		"indicatorCode": leaf(func(o *indicator.Observation) string { return o.Indicator }, putID),
 		"period":        object(func(o *indicator.Observation) *indicator.Period { return &o.Period }, true, func() *objectType[indicator.Period] { return t.period }),

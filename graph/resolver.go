@@ -34,18 +34,39 @@ func NewResolver(eng indicator.Engine, limits Limits) *Resolver {
 	return &Resolver{Engine: eng, Limits: limits}
 }
 
-func (r *Resolver) pageSize(first *int) (int, error) {
-	if first == nil {
+// pageSize is the size asked for with argument arg (first or last), or the
+// default page size.
+func (r *Resolver) pageSize(arg string, size *int) (int, error) {
+	if size == nil {
 		return r.Limits.DefaultPageSize, nil
 	}
-	switch n := *first; {
+	switch n := *size; {
 	case n < 0:
-		return 0, indicator.Invalidf("first", "must be 0 or more, got %d", n)
+		return 0, indicator.Invalidf(arg, "must be 0 or more, got %d", n)
 	case n > r.Limits.MaxPageSize:
-		return 0, &tooLarge{arg: "first", max: r.Limits.MaxPageSize, got: n}
+		return 0, &tooLarge{arg: arg, max: r.Limits.MaxPageSize, got: n}
 	default:
 		return n, nil
 	}
+}
+
+// page reads a connection's Relay arguments: first (with after, and
+// before as an upper bound) pages forward, last (with before, and after
+// as a lower bound) backward. Without either, before alone pages backward
+// and anything else forward, by the default page size.
+func (r *Resolver) page(first *int, after *string, last *int, before *string) (indicator.Page, error) {
+	p := indicator.Page{After: deref(after), Before: deref(before)}
+	if first != nil && last != nil {
+		return p, indicator.Invalidf("last", "give first or last, not both: first pages forward (after a cursor), last backward (before one)")
+	}
+	var err error
+	if last != nil || first == nil && p.Before != "" && p.After == "" {
+		p.Backward = true
+		p.Last, err = r.pageSize("last", last)
+		return p, err
+	}
+	p.First, err = r.pageSize("first", first)
+	return p, err
 }
 
 func optional(s string) *string {
@@ -80,7 +101,8 @@ func kindsKey(ks []indicator.ObservationKind) string {
 
 // pageInfo converts an engine page description.
 func pageInfo(p indicator.PageInfo) *model.PageInfo {
-	return &model.PageInfo{HasNextPage: p.HasNextPage, EndCursor: optional(p.EndCursor)}
+	return &model.PageInfo{HasNextPage: p.HasNextPage, EndCursor: optional(p.EndCursor),
+		HasPreviousPage: p.HasPreviousPage, StartCursor: optional(p.StartCursor)}
 }
 
 // lookups of single objects; the engine answers these from memory.
@@ -298,3 +320,7 @@ func (r *Resolver) latest(ctx context.Context, unit, ind string, kind *model.Obs
 	}
 	return nil, err
 }
+
+// Node is any object with a global id (Unit, Indicator, Observation: see
+// indicator.NodeID); the schema's Node interface is bound to it.
+type Node any

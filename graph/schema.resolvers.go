@@ -180,12 +180,12 @@ func (r *queryResolver) Unit(ctx context.Context, code string) (*indicator.Unit,
 }
 
 // Units is the resolver for the units field.
-func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string) (*model.UnitConnection, error) {
-	n, err := r.pageSize(first)
+func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) (*model.UnitConnection, error) {
+	pg, err := r.page(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.UnitQuery{Level: domainLevel(level), Page: indicator.Page{First: n, After: deref(after)}, Search: deref(search), Parent: deref(parent)}
+	q := indicator.UnitQuery{Level: domainLevel(level), Page: pg, Search: deref(search), Parent: deref(parent)}
 	units, info, err := r.Engine.ListUnits(ctx, q)
 	if err != nil {
 		return nil, err
@@ -204,12 +204,12 @@ func (r *queryResolver) Indicator(ctx context.Context, code string) (*indicator.
 }
 
 // Indicators is the resolver for the indicators field.
-func (r *queryResolver) Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string) (*model.IndicatorConnection, error) {
-	n, err := r.pageSize(first)
+func (r *queryResolver) Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) (*model.IndicatorConnection, error) {
+	pg, err := r.page(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.IndicatorQuery{Theme: deref(theme), Search: deref(search), HasDataFor: deref(hasDataFor), Page: indicator.Page{First: n, After: deref(after)}}
+	q := indicator.IndicatorQuery{Theme: deref(theme), Search: deref(search), HasDataFor: deref(hasDataFor), Page: pg}
 	if q.HasDataFor != "" {
 		if u, err := r.unit(ctx, q.HasDataFor); err != nil {
 			return nil, err
@@ -234,12 +234,12 @@ func (r *queryResolver) Series(ctx context.Context, unit string, indicator strin
 }
 
 // Observations is the resolver for the observations field.
-func (r *queryResolver) Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string) (*model.ObservationConnection, error) {
-	n, err := r.pageSize(first)
+func (r *queryResolver) Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) (*model.ObservationConnection, error) {
+	pg, err := r.page(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.ObservationQuery{Page: indicator.Page{First: n, After: deref(after)}}
+	q := indicator.ObservationQuery{Page: pg}
 	if filter != nil {
 		q.Units, q.Indicators, q.Sources, q.Kinds = filter.Units, filter.Indicators, filter.Sources, domainKinds(filter.Kinds)
 		for _, p := range []struct {
@@ -285,6 +285,23 @@ func (r *queryResolver) Dataset(ctx context.Context) (*indicator.DatasetInfo, er
 		return nil, err
 	}
 	return &info, nil
+}
+
+// Node is the resolver for the node field.
+func (r *queryResolver) Node(ctx context.Context, id string) (Node, error) {
+	ns, err := r.nodes(ctx, []string{id}, "id")
+	if err != nil {
+		return nil, err
+	}
+	return ns[0], nil
+}
+
+// Nodes is the resolver for the nodes field.
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]Node, error) {
+	if len(ids) > r.Limits.MaxPageSize {
+		return nil, &tooLarge{arg: "ids", max: r.Limits.MaxPageSize, got: len(ids)}
+	}
+	return r.nodes(ctx, ids, "ids")
 }
 
 // Kind is the resolver for the kind field.

@@ -1,16 +1,12 @@
 package indicator
 
 import (
-	"strconv"
 	"time"
 )
 
 // Accessors the GraphQL layer binds fields to. Plain methods are resolved
 // inline, without the goroutine a resolver function costs per field per
 // row, which matters for tables of thousands of rows.
-
-// IDString is the observation id as text.
-func (o *Observation) IDString() string { return strconv.FormatInt(o.ID, 10) }
 
 // PeriodLabel, PeriodStart and PeriodEnd flatten the period.
 func (o *Observation) PeriodLabel() string    { return o.Period.Label }

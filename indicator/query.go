@@ -5,18 +5,27 @@ import (
 	"time"
 )
 
-// Page asks for at most First items after the opaque cursor After.
+// Page asks for the items between the opaque cursors After and Before
+// (each optional, exclusive): the first First of them, or with Backward
+// the last Last of them (Relay's first/after and last/before).
 type Page struct {
-	First int
-	After string
+	First    int
+	After    string
+	Last     int
+	Before   string
+	Backward bool
 }
 
-// PageInfo describes the returned page of a connection.
+// PageInfo describes the returned page of a connection. HasNextPage and
+// HasPreviousPage say whether items of the list (as filtered) lie after
+// and before the page, whichever way it was asked for.
 type PageInfo struct {
-	TotalCount  int
-	HasNextPage bool
-	EndCursor   string
-	Cursors     []string // one per returned item, in order
+	TotalCount      int
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     string
+	EndCursor       string
+	Cursors         []string // one per returned item, in order
 }
 
 // UnitQuery lists units.

@@ -425,9 +425,10 @@ func (p *points) byID(dim *dimensions, ids []int64) map[int64]indicator.Observat
 // idRange is a run of ids, lo..hi inclusive.
 type idRange struct{ lo, hi int64 }
 
-// page answers Observations: the rows matching q after id `after`, at
-// most limit, in id order, with the count of all that match.
-func (p *points) page(ctx context.Context, dim *dimensions, q indicator.ObservationQuery, after int64, limit int) ([]indicator.Observation, int, error) {
+// page answers Observations: the rows matching q inside window w, at most
+// w.n+1 (the first ones, or backward the last ones), in id order, with the
+// count of all that match and of those outside w's bounds.
+func (p *points) page(ctx context.Context, dim *dimensions, q indicator.ObservationQuery, w window) ([]indicator.Observation, pageCounts, error) {
 	var runs []idRange
 	wantInd := map[int32]bool{}
 	for _, c := range q.Indicators {
@@ -461,32 +462,73 @@ func (p *points) page(ctx context.Context, dim *dimensions, q indicator.Observat
 	}
 	slices.SortFunc(runs, func(a, b idRange) int { return int(a.lo - b.lo) })
 	match := p.rowFilter(dim, q)
-	total := 0
-	var out []indicator.Observation
-	for _, r := range runs {
-		if match == nil { // every row of the run matches
-			total += int(r.hi - r.lo + 1)
-			for id := max(r.lo, after+1); id <= r.hi && len(out) < limit; id++ {
-				out = append(out, p.obs(dim, p.spanOf(id), id))
-			}
-			continue
+	limit := w.n + 1
+	var c pageCounts
+	var ids []int64 // inside the window, ascending, or backward descending
+	take := func(id int64) {
+		if len(ids) < limit {
+			ids = append(ids, id)
 		}
-		for id := r.lo; id <= r.hi; id++ {
-			if id%(64*checkEvery) == 0 {
-				if err := ctxErr(ctx, "observations"); err != nil {
-					return nil, 0, err
+	}
+	if match == nil { // every row of a run matches
+		for _, r := range runs {
+			c.total += int(r.hi - r.lo + 1)
+			c.before += int(max(0, min(r.hi, w.lo)-r.lo+1))
+			c.after += int(max(0, r.hi-max(r.lo, w.hi)+1))
+		}
+		lo, hi := w.lo+1, w.hi-1
+		if w.backward {
+			for k := len(runs) - 1; k >= 0 && len(ids) < limit; k-- {
+				for id := min(runs[k].hi, hi); id >= max(runs[k].lo, lo) && len(ids) < limit; id-- {
+					take(id)
 				}
 			}
-			if !match(id - 1) {
-				continue
+		} else {
+			for _, r := range runs {
+				for id := max(r.lo, lo); id <= min(r.hi, hi) && len(ids) < limit; id++ {
+					take(id)
+				}
 			}
-			total++
-			if id > after && len(out) < limit {
-				out = append(out, p.obs(dim, p.spanOf(id), id))
+		}
+	} else {
+		for k := range runs {
+			r := runs[k]
+			if w.backward {
+				r = runs[len(runs)-1-k]
+			}
+			for i := int64(0); i <= r.hi-r.lo; i++ {
+				id := r.lo + i
+				if w.backward {
+					id = r.hi - i
+				}
+				if id%(64*checkEvery) == 0 {
+					if err := ctxErr(ctx, "observations"); err != nil {
+						return nil, pageCounts{}, err
+					}
+				}
+				if !match(id - 1) {
+					continue
+				}
+				c.total++
+				switch {
+				case id <= w.lo:
+					c.before++
+				case id >= w.hi:
+					c.after++
+				default:
+					take(id)
+				}
 			}
 		}
 	}
-	return out, total, ctxErr(ctx, "observations")
+	if w.backward {
+		slices.Reverse(ids)
+	}
+	var out []indicator.Observation // nil when empty, as the statement answers
+	for _, id := range ids {
+		out = append(out, p.obs(dim, p.spanOf(id), id))
+	}
+	return out, c, ctxErr(ctx, "observations")
 }
 
 // rowFilter is the per-row part of an observations filter (kinds,

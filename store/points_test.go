@@ -220,6 +220,7 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 				{Units: []string{"nowhere"}},
 			}
 			for _, f := range filters {
+				var mid []string // the cursors of the walk by 7, in order
 				for _, size := range []int{0, 7, 1000} {
 					f.First, f.After = size, ""
 					for page := 0; page < 200; page++ {
@@ -229,10 +230,40 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 						require.NoError(t, err)
 						require.Equal(t, wo, go_, "%+v", f)
 						require.Equal(t, wi, gi, "%+v", f)
+						if size == 7 {
+							mid = append(mid, wi.Cursors...)
+						}
 						if !wi.HasNextPage || size == 0 {
 							break
 						}
 						f.After = wi.EndCursor
+					}
+				}
+				// Backward from the end, then a window between two cursors.
+				for _, size := range []int{0, 7, 1000} {
+					f.Page = indicator.Page{Last: size, Backward: true}
+					for page := 0; page < 200; page++ {
+						wo, wi, err := sql.Observations(ctx, f)
+						require.NoError(t, err)
+						go_, gi, err := pts.Observations(ctx, f)
+						require.NoError(t, err)
+						require.Equal(t, wo, go_, "%+v", f)
+						require.Equal(t, wi, gi, "%+v", f)
+						if !wi.HasPreviousPage || size == 0 {
+							break
+						}
+						f.Before = wi.StartCursor
+					}
+				}
+				if len(mid) > 2 {
+					for _, back := range []bool{false, true} {
+						f.Page = indicator.Page{First: 3, Last: 3, Backward: back, After: mid[0], Before: mid[len(mid)-1]}
+						wo, wi, err := sql.Observations(ctx, f)
+						require.NoError(t, err)
+						go_, gi, err := pts.Observations(ctx, f)
+						require.NoError(t, err)
+						require.Equal(t, wo, go_, "%+v", f)
+						require.Equal(t, wi, gi, "%+v", f)
 					}
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -134,7 +135,7 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		return nil, indicator.PageInfo{}, err
 	}
 	defer done()
-	after, err := decodeCursor(q.After, "u", sn.info.Version)
+	w, err := pageWindow(q.Page, "u", sn.info.Version)
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
@@ -164,7 +165,7 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		}
 		match = append(match, i)
 	}
-	page, info := paginate(match, after, q.First, "u", sn.info.Version)
+	page, info := paginate(match, w, "u", sn.info.Version)
 	out := make([]indicator.Unit, len(page))
 	for i, idx := range page {
 		out[i] = sn.dim.units[idx]
@@ -172,22 +173,72 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 	return out, info, nil
 }
 
-// paginate cuts one page of ordered positions after the cursor position.
-func paginate(match []int, after int64, first int, kind, version string) ([]int, indicator.PageInfo) {
-	first = max(first, 0)
-	start := sort.Search(len(match), func(i int) bool { return int64(match[i]) > after })
-	rest := match[start:]
-	info := indicator.PageInfo{TotalCount: len(match)}
-	if len(rest) > first {
-		rest, info.HasNextPage = rest[:first], true
+// window is a page's bounds in a list ordered by key: the keys strictly
+// between lo and hi, the first n of them or, backward, the last n.
+type window struct {
+	lo, hi   int64 // -1 and math.MaxInt64 when unbounded
+	n        int
+	backward bool
+}
+
+// pageWindow decodes a page's cursors (after and before) into its window.
+func pageWindow(p indicator.Page, kind, version string) (window, error) {
+	w := window{n: max(p.First, 0), backward: p.Backward}
+	if p.Backward {
+		w.n = max(p.Last, 0)
 	}
-	for _, i := range rest {
-		info.Cursors = append(info.Cursors, encodeCursor(kind, version, int64(i)))
+	var err error
+	if w.lo, err = decodeCursor(p.After, "after", kind, version); err != nil {
+		return w, err
 	}
-	if len(rest) > 0 {
-		info.EndCursor = info.Cursors[len(rest)-1]
+	if w.hi, err = decodeCursor(p.Before, "before", kind, version); err != nil {
+		return w, err
 	}
-	return rest, info
+	if p.Before == "" {
+		w.hi = math.MaxInt64
+	}
+	return w, nil
+}
+
+// cut takes the window's page of the keys inside it (in order, at most
+// one more than n when it read only that many), given how many keys of
+// the list lie at or below lo (before) and at or above hi (after).
+func (w window) cut(inside, before, after int) (from, to int, info indicator.PageInfo) {
+	from, to = 0, inside
+	if w.backward {
+		from = max(0, inside-w.n)
+	} else {
+		to = min(inside, w.n)
+	}
+	info.HasPreviousPage = from > 0 || before > 0
+	info.HasNextPage = to < inside || after > 0
+	return from, to, info
+}
+
+// setCursors fills the page's cursors from its keys.
+func setCursors(info *indicator.PageInfo, keys []int64, kind, version string) {
+	info.Cursors = make([]string, len(keys))
+	for i, k := range keys {
+		info.Cursors[i] = encodeCursor(kind, version, k)
+	}
+	if len(keys) > 0 {
+		info.StartCursor, info.EndCursor = info.Cursors[0], info.Cursors[len(keys)-1]
+	}
+}
+
+// paginate cuts one page of ordered positions.
+func paginate(match []int, w window, kind, version string) ([]int, indicator.PageInfo) {
+	lo := sort.Search(len(match), func(i int) bool { return int64(match[i]) > w.lo })
+	hi := max(lo, sort.Search(len(match), func(i int) bool { return int64(match[i]) >= w.hi }))
+	from, to, info := w.cut(hi-lo, lo, len(match)-hi)
+	info.TotalCount = len(match)
+	page := match[lo+from : lo+to]
+	keys := make([]int64, len(page))
+	for i, k := range page {
+		keys[i] = int64(k)
+	}
+	setCursors(&info, keys, kind, version)
+	return page, info
 }
 
 // Indicators looks indicators up by code.
@@ -231,7 +282,7 @@ func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	defer done()
-	after, err := decodeCursor(q.After, "i", sn.info.Version)
+	w, err := pageWindow(q.Page, "i", sn.info.Version)
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
@@ -266,7 +317,7 @@ func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) 
 		}
 		match = append(match, i)
 	}
-	page, info := paginate(match, after, q.First, "i", sn.info.Version)
+	page, info := paginate(match, w, "i", sn.info.Version)
 	out := make([]indicator.Indicator, len(page))
 	for i, idx := range page {
 		out[i] = sn.dim.indicators[idx]
@@ -492,11 +543,10 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		return nil, indicator.PageInfo{}, err
 	}
 	defer done()
-	after, err := decodeCursor(q.After, "o", sn.info.Version)
+	w, err := pageWindow(q.Page, "o", sn.info.Version)
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
-	q.First = max(q.First, 0)
 	if len(q.Indicators) > 0 {
 		codes := make([]string, len(q.Indicators))
 		for i, c := range q.Indicators {
@@ -505,22 +555,20 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		q.Indicators = codes
 	}
 	if p := sn.pts.Load(); p != nil {
-		obs, total, err := p.page(ctx, sn.dim, q, after, q.First+1)
+		obs, c, err := p.page(ctx, sn.dim, q, w)
 		if err != nil {
 			return nil, indicator.PageInfo{}, err
 		}
-		return pageOf(obs, total, q.First, sn.info.Version)
+		return pageOf(obs, c, w, sn.info.Version)
 	}
-	st := observationsStmt(q, after)
+	st := observationsStmt(q, w)
 	var obs []indicator.Observation
-	info := indicator.PageInfo{}
+	var c pageCounts
 	err = s.query(ctx, sn, "store: observations", st.String(), st.Args(), func(r *sql.Rows) error {
-		var total int
-		o, ok, err := scanObservation(r, sn.dim, &total)
+		o, ok, err := scanObservation(r, sn.dim, &c.total, &c.before, &c.after)
 		if err != nil {
 			return err
 		}
-		info.TotalCount = total
 		if !ok {
 			return nil
 		}
@@ -530,12 +578,17 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
-	return pageOf(obs, info.TotalCount, q.First, sn.info.Version)
+	return pageOf(obs, c, w, sn.info.Version)
 }
 
-// observationsStmt reads the page of q (First at least 0, indicators by
-// code) after id after, one more row than asked, with the total count.
-func observationsStmt(q indicator.ObservationQuery, after int64) *sqlb {
+// pageCounts are the rows matching a filter: all of them, and those at or
+// below and at or above the window's bounds.
+type pageCounts struct{ total, before, after int }
+
+// observationsStmt reads the page of q (indicators by code) in window w,
+// one more row than asked (backward: the last ones, still in id order),
+// with the count of all matching rows and of those outside its bounds.
+func observationsStmt(q indicator.ObservationQuery, w window) *sqlb {
 	// The page is read in the table's own (id) order, without sorting what
 	// matches, when every condition is a plain predicate on one table:
 	// DuckDB then keeps insertion order through the filter and the LIMIT
@@ -578,31 +631,42 @@ func observationsStmt(q indicator.ObservationQuery, after int64) *sqlb {
 	if !inOrder {
 		order = " ORDER BY id"
 	}
+	if w.backward {
+		order = " ORDER BY id DESC"
+	}
+	// The counts outside the bounds, only when there are bounds: they say
+	// whether pages lie before and after this one.
+	before, after, bounds := "0", "0", "id > "+b.Arg(w.lo)
+	if w.lo >= 0 {
+		before = "count(*) FILTER (WHERE id <= " + b.Arg(w.lo) + ")"
+	}
+	if w.hi != math.MaxInt64 {
+		after = "count(*) FILTER (WHERE id >= " + b.Arg(w.hi) + ")"
+		bounds += " AND id < " + b.Arg(w.hi)
+	}
 	// One statement: the filtered set's count joined to the page, so an
 	// empty page still reports the total. The count reads only the
 	// filtered columns; the page reads its rows' columns. The condition's
 	// placeholders serve both.
-	b.SQL(`WITH c AS (SELECT count(*) AS total FROM observations WHERE ` + cond + `),
-		p AS (SELECT * FROM observations WHERE ` + cond + ` AND id > ` + b.Arg(after) + order + ` LIMIT ` + b.Arg(q.First+1) + `)
-		SELECT c.total, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
+	b.SQL(`WITH c AS (SELECT count(*) AS total, ` + before + ` AS before_n, ` + after + ` AS after_n FROM observations WHERE ` + cond + `),
+		p AS (SELECT * FROM observations WHERE ` + cond + ` AND ` + bounds + order + ` LIMIT ` + b.Arg(w.n+1) + `)
+		SELECT c.total, c.before_n, c.after_n, p.id, p.unit, p.indicator, p.period, p.kind, p.value, p.denominator, p.qualifier, p.flags,
 			p.methodology, p.source, p.line, p.raw, p.note, p.canonical, p.basis
 		FROM c LEFT JOIN p ON true ORDER BY p.id`)
 	return &b
 }
 
-// pageOf makes a page of the first rows read (one more than asked, to
-// know whether another page follows).
-func pageOf(obs []indicator.Observation, total, first int, version string) ([]indicator.Observation, indicator.PageInfo, error) {
-	info := indicator.PageInfo{TotalCount: total}
-	if len(obs) > first {
-		obs, info.HasNextPage = obs[:first], true
+// pageOf makes a page of the rows read inside the window, in id order (at
+// most one more than asked, to know whether another page follows).
+func pageOf(obs []indicator.Observation, c pageCounts, w window, version string) ([]indicator.Observation, indicator.PageInfo, error) {
+	from, to, info := w.cut(len(obs), c.before, c.after)
+	info.TotalCount = c.total
+	obs = obs[from:to]
+	keys := make([]int64, len(obs))
+	for i := range obs {
+		keys[i] = obs[i].ID
 	}
-	for _, o := range obs {
-		info.Cursors = append(info.Cursors, encodeCursor("o", version, o.ID))
-	}
-	if len(obs) > 0 {
-		info.EndCursor = info.Cursors[len(obs)-1]
-	}
+	setCursors(&info, keys, "o", version)
 	return obs, info, nil
 }
 
@@ -652,21 +716,23 @@ func encodeCursor(kind, version string, key int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + shortVersion(version) + ":" + strconv.FormatInt(key, 10)))
 }
 
-func decodeCursor(c, kind, version string) (int64, error) {
+// decodeCursor decodes the cursor given as argument arg (after, before);
+// no cursor is -1.
+func decodeCursor(c, arg, kind, version string) (int64, error) {
 	if c == "" {
 		return -1, nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	parts := strings.Split(string(raw), ":")
 	if err != nil || len(parts) != 3 || parts[0] != kind {
-		return 0, indicator.Invalidf("after", "not a cursor of this list")
+		return 0, indicator.Invalidf(arg, "not a cursor of this list")
 	}
 	if parts[1] != shortVersion(version) {
-		return 0, indicator.Invalidf("after", "cursor is from dataset version %s, now serving %s; start again without after", parts[1], shortVersion(version))
+		return 0, indicator.Invalidf(arg, "cursor is from dataset version %s, now serving %s; start again without %s", parts[1], shortVersion(version), arg)
 	}
 	key, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return 0, indicator.Invalidf("after", "not a cursor of this list")
+	if err != nil || key < 0 {
+		return 0, indicator.Invalidf(arg, "not a cursor of this list")
 	}
 	return key, nil
 }

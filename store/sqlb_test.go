@@ -3,6 +3,7 @@ package store
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,13 +52,16 @@ func TestGoldenSQL(t *testing.T) {
 		{"series_one_kind", one(seriesStmt([]indicator.SeriesKey{{Unit: "01", Indicator: "pop"}}, []indicator.ObservationKind{indicator.KindActual}))},
 		{"coverage", one(coverageStmt([]string{"pop", "gdp"}))},
 		{"coverage_none", one(coverageStmt(nil))},
-		{"observations_all", one(observationsStmt(indicator.ObservationQuery{Page: indicator.Page{First: 10}}, -1))},
+		{"observations_all", one(observationsStmt(indicator.ObservationQuery{}, window{lo: -1, hi: math.MaxInt64, n: 10}))},
 		{"observations_filtered", one(observationsStmt(indicator.ObservationQuery{
 			Units: []string{"01"}, Indicators: []string{"pop", "gdp", "area"}, Sources: []string{"nso-2020"},
 			Kinds: []indicator.ObservationKind{indicator.KindActual, indicator.KindTarget},
-			From:  period("2015"), To: period("2020"), Page: indicator.Page{First: 100},
-		}, 41))},
-		{"observations_many_units", one(observationsStmt(indicator.ObservationQuery{Units: manyUnits, Page: indicator.Page{First: 5}}, -1))},
+			From:  period("2015"), To: period("2020"),
+		}, window{lo: 41, hi: math.MaxInt64, n: 100}))},
+		{"observations_backward", one(observationsStmt(indicator.ObservationQuery{Indicators: []string{"pop"}},
+			window{lo: -1, hi: 90, n: 20, backward: true}))},
+		{"observations_between", one(observationsStmt(indicator.ObservationQuery{}, window{lo: 10, hi: 90, n: 5}))},
+		{"observations_many_units", one(observationsStmt(indicator.ObservationQuery{Units: manyUnits}, window{lo: -1, hi: math.MaxInt64, n: 5}))},
 		{"rows_all", one(rowsStmt(engine.RowQuery{}, nil))},
 		{"rows_filtered", one(rowsStmt(engine.RowQuery{Units: []string{"01", "0101", "010101"}, Indicators: []string{"pop", "gdp"},
 			Kind: indicator.KindActual, Canonical: true}, []int{3, 1, 3, 2}))},

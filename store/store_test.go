@@ -207,6 +207,89 @@ func TestObservationsPagination(t *testing.T) {
 	require.True(t, pi.HasNextPage)
 }
 
+// TestPagesBackward: last/before walks the lists from the end, both
+// directions say what lies beyond, and after and before bound a window.
+func TestPagesBackward(t *testing.T) {
+	ctx := context.Background()
+	st, _ := setup(t, store.Options{})
+	all, info, err := st.Observations(ctx, indicator.ObservationQuery{Page: indicator.Page{First: 1000}})
+	require.NoError(t, err)
+	require.False(t, info.HasPreviousPage, "the first page has nothing before it")
+	require.Equal(t, info.Cursors[0], info.StartCursor)
+	obs := func(p indicator.Page) ([]indicator.Observation, indicator.PageInfo) {
+		page, pi, err := st.Observations(ctx, indicator.ObservationQuery{Page: p})
+		require.NoError(t, err)
+		require.Equal(t, nObservations, pi.TotalCount)
+		return page, pi
+	}
+
+	// Pages of 2 from the end yield every row once; each page is in id order.
+	var got []int64
+	before := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 100)
+		page, pi := obs(indicator.Page{Last: 2, Before: before, Backward: true})
+		require.Len(t, page, 2) // nObservations is even
+		require.Less(t, page[0].ID, page[1].ID)
+		require.Equal(t, pi.Cursors[0], pi.StartCursor)
+		require.Equal(t, pi.Cursors[1], pi.EndCursor)
+		require.Equal(t, before != "", pi.HasNextPage, "rows follow every page but the last")
+		got = append(ids(page), got...)
+		if !pi.HasPreviousPage {
+			break
+		}
+		before = pi.StartCursor
+	}
+	require.Equal(t, ids(all), got)
+
+	// Any item's cursor as before gives the (up to) 3 items before it.
+	for i, c := range info.Cursors {
+		page, pi := obs(indicator.Page{Last: 3, Before: c, Backward: true})
+		require.Equal(t, ids(all[max(0, i-3):i]), ids(page))
+		require.Equal(t, i > 3, pi.HasPreviousPage)
+		require.True(t, pi.HasNextPage)
+		// Forward from it, the page says rows lie before.
+		_, pi = obs(indicator.Page{First: 3, After: c})
+		require.True(t, pi.HasPreviousPage)
+	}
+
+	// A window after item 1 and before item 6: items 2 to 5, cut either way.
+	w := indicator.Page{First: 2, Last: 2, After: info.Cursors[1], Before: info.Cursors[6]}
+	page, pi := obs(w)
+	require.Equal(t, ids(all[2:4]), ids(page))
+	require.True(t, pi.HasPreviousPage)
+	require.True(t, pi.HasNextPage)
+	w.Backward = true
+	page, pi = obs(w)
+	require.Equal(t, ids(all[4:6]), ids(page))
+	require.True(t, pi.HasPreviousPage)
+	require.True(t, pi.HasNextPage)
+	// Bounds that cross give an empty page.
+	page, _ = obs(indicator.Page{First: 5, After: info.Cursors[6], Before: info.Cursors[1]})
+	require.Empty(t, page)
+
+	// The same on units, a list kept in memory.
+	units, uinfo, err := st.ListUnits(ctx, indicator.UnitQuery{Page: indicator.Page{First: 1000}})
+	require.NoError(t, err)
+	require.Greater(t, len(units), 3)
+	last, lpi, err := st.ListUnits(ctx, indicator.UnitQuery{Page: indicator.Page{Last: 2, Backward: true}})
+	require.NoError(t, err)
+	require.Equal(t, units[len(units)-2:], last)
+	require.True(t, lpi.HasPreviousPage)
+	require.False(t, lpi.HasNextPage)
+	require.Equal(t, uinfo.Cursors[len(units)-2], lpi.StartCursor)
+	prev, ppi, err := st.ListUnits(ctx, indicator.UnitQuery{Page: indicator.Page{Last: 2, Before: lpi.StartCursor, Backward: true}})
+	require.NoError(t, err)
+	require.Equal(t, units[len(units)-4:len(units)-2], prev)
+	require.True(t, ppi.HasNextPage)
+
+	// A bad before cursor is refused naming before.
+	_, _, err = st.Observations(ctx, indicator.ObservationQuery{Page: indicator.Page{Last: 2, Before: uinfo.EndCursor, Backward: true}})
+	var ae *indicator.ArgError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "before", ae.Arg)
+}
+
 func TestObservationsFilters(t *testing.T) {
 	ctx := context.Background()
 	st, _ := setup(t, store.Options{})

@@ -10,19 +10,29 @@ import (
 	"strconv"
 )
 
+// A page of indicators (Relay connection).
 type IndicatorConnection struct {
-	TotalCount int                   `json:"totalCount"`
-	PageInfo   *PageInfo             `json:"pageInfo"`
-	Edges      []IndicatorEdge       `json:"edges"`
-	Nodes      []indicator.Indicator `json:"nodes"`
+	// Indicators matching the filters, across all pages.
+	TotalCount int `json:"totalCount"`
+	// Where this page lies in the list and the cursors to move on.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The page's indicators, each with its cursor.
+	Edges []IndicatorEdge `json:"edges"`
+	// The page's indicators (the edges without cursors).
+	Nodes []indicator.Indicator `json:"nodes"`
 }
 
+// An indicator with its cursor.
 type IndicatorEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *indicator.Indicator `json:"node"`
+	// Opaque position of this indicator in the list; pass as after or before.
+	Cursor string `json:"cursor"`
+	// The indicator.
+	Node *indicator.Indicator `json:"node"`
 }
 
+// A table of values for charts: units as rows.
 type Matrix struct {
+	// The units, one row each.
 	Rows []indicator.Unit `json:"rows"`
 	// Period labels (by PERIOD) or indicator codes (by INDICATOR).
 	Columns []string `json:"columns"`
@@ -30,45 +40,72 @@ type Matrix struct {
 	Cells [][]*MatrixCell `json:"cells"`
 }
 
+// One value of a matrix.
 type MatrixCell struct {
-	Value       float64                `json:"value"`
+	// The cell's value.
+	Value float64 `json:"value"`
+	// The canonical observation behind it.
 	Observation *indicator.Observation `json:"observation"`
 }
 
+// A page of the observations table (Relay connection).
 type ObservationConnection struct {
-	TotalCount int                     `json:"totalCount"`
-	PageInfo   *PageInfo               `json:"pageInfo"`
-	Edges      []ObservationEdge       `json:"edges"`
-	Nodes      []indicator.Observation `json:"nodes"`
+	// Rows matching the filter, across all pages.
+	TotalCount int `json:"totalCount"`
+	// Where this page lies in the table and the cursors to move on.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The page's rows, each with its cursor.
+	Edges []ObservationEdge `json:"edges"`
+	// The page's rows (the edges without cursors).
+	Nodes []indicator.Observation `json:"nodes"`
 }
 
+// An observation with its cursor.
 type ObservationEdge struct {
-	Cursor string                 `json:"cursor"`
-	Node   *indicator.Observation `json:"node"`
+	// Opaque position of this row in the table; pass as after or before.
+	Cursor string `json:"cursor"`
+	// The observation.
+	Node *indicator.Observation `json:"node"`
 }
 
+// Which rows of the observations table to read; conditions combine with AND, a list matches any of its values.
 type ObservationFilter struct {
-	Units      []string          `json:"units,omitempty"`
-	Indicators []string          `json:"indicators,omitempty"`
-	Kinds      []ObservationKind `json:"kinds,omitempty"`
-	Sources    []string          `json:"sources,omitempty"`
+	// Only rows of these units (codes).
+	Units []string `json:"units,omitempty"`
+	// Only rows of these indicators (codes or aliases).
+	Indicators []string `json:"indicators,omitempty"`
+	// Only rows of these kinds.
+	Kinds []ObservationKind `json:"kinds,omitempty"`
+	// Only rows from these source documents (ids).
+	Sources []string `json:"sources,omitempty"`
 	// Observations whose period starts on or after this period's start (a period label: 2019, SY2019-2020 …).
 	PeriodFrom *string `json:"periodFrom,omitempty"`
 	// Observations whose period ends on or before this period's end.
 	PeriodTo *string `json:"periodTo,omitempty"`
 }
 
+// Where a page lies in its list (Relay): whether items lie before and after it, and the cursors of its ends.
 type PageInfo struct {
+	// Items of the list lie after this page (whichever way it was asked for).
 	HasNextPage bool `json:"hasNextPage"`
 	// Pass as `after` to get the next page. Cursors are tied to the dataset version.
 	EndCursor *string `json:"endCursor,omitempty"`
+	// Items of the list lie before this page (whichever way it was asked for).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// Pass as `before` (with last) to get the previous page.
+	StartCursor *string `json:"startCursor,omitempty"`
 }
 
+// A period choice: one period for all (EXACT), each unit's latest (LATEST), or the latest shared one (COMMON).
 type PeriodChoiceInput struct {
-	Mode        PeriodMode `json:"mode"`
-	Label       *string    `json:"label,omitempty"`
-	MaxAgeYears *float64   `json:"maxAgeYears,omitempty"`
-	MinCoverage *float64   `json:"minCoverage,omitempty"`
+	// How the period is chosen.
+	Mode PeriodMode `json:"mode"`
+	// EXACT: the period label, such as 2020.
+	Label *string `json:"label,omitempty"`
+	// LATEST: leave out (as STALE) values older than this many years before the newest in the set; 0 or omitted: no limit.
+	MaxAgeYears *float64 `json:"maxAgeYears,omitempty"`
+	// COMMON: the share of units (0 to 1) that must have data in the period; 1 by default.
+	MinCoverage *float64 `json:"minCoverage,omitempty"`
 }
 
 // Fields that can fail on their own (an unknown code, a bad cursor, a page
@@ -77,6 +114,7 @@ type PeriodChoiceInput struct {
 type Query struct {
 }
 
+// How complete a rollup is: children (or years) with data out of those expected.
 type RollupCoverage struct {
 	// Children (or years) expected.
 	Expected int `json:"expected"`
@@ -92,31 +130,44 @@ type RollupCoverage struct {
 
 // A unit's observations of one indicator, ordered by period.
 type Series struct {
-	Unit         *indicator.Unit         `json:"unit"`
-	Indicator    *indicator.Indicator    `json:"indicator"`
+	// The unit.
+	Unit *indicator.Unit `json:"unit"`
+	// The indicator.
+	Indicator *indicator.Indicator `json:"indicator"`
+	// Every observation of the series (all sources, canonical or not), ordered by period, then kind.
 	Observations []indicator.Observation `json:"observations"`
 }
 
+// A page of units (Relay connection).
 type UnitConnection struct {
-	TotalCount int              `json:"totalCount"`
-	PageInfo   *PageInfo        `json:"pageInfo"`
-	Edges      []UnitEdge       `json:"edges"`
-	Nodes      []indicator.Unit `json:"nodes"`
+	// Units matching the filters, across all pages.
+	TotalCount int `json:"totalCount"`
+	// Where this page lies in the list and the cursors to move on.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The page's units, each with its cursor.
+	Edges []UnitEdge `json:"edges"`
+	// The page's units (the edges without cursors).
+	Nodes []indicator.Unit `json:"nodes"`
 }
 
+// A unit with its cursor.
 type UnitEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *indicator.Unit `json:"node"`
+	// Opaque position of this unit in the list; pass as after or before.
+	Cursor string `json:"cursor"`
+	// The unit.
+	Node *indicator.Unit `json:"node"`
 }
 
 // A set of units: exactly one of codes, childrenOf, or under with level.
 type UnitSetInput struct {
+	// These units (codes).
 	Codes []string `json:"codes,omitempty"`
 	// The direct children of this unit.
 	ChildrenOf *string `json:"childrenOf,omitempty"`
 	// Every unit at level below this unit.
 	Under *string `json:"under,omitempty"`
-	Level *Level  `json:"level,omitempty"`
+	// With under: the level of the units taken.
+	Level *Level `json:"level,omitempty"`
 }
 
 // What a value over a period measures. Values of one key with different
@@ -186,9 +237,12 @@ func (e Basis) MarshalJSON() ([]byte, error) {
 type Direction string
 
 const (
+	// More is better (forest cover, income).
 	DirectionHigherBetter Direction = "HIGHER_BETTER"
-	DirectionLowerBetter  Direction = "LOWER_BETTER"
-	DirectionNeutral      Direction = "NEUTRAL"
+	// Less is better (poverty rate, infant mortality).
+	DirectionLowerBetter Direction = "LOWER_BETTER"
+	// Neither (population, area): not ranked as better or worse; progress is NO_DIRECTION.
+	DirectionNeutral Direction = "NEUTRAL"
 )
 
 var AllDirection = []Direction{
@@ -244,12 +298,18 @@ func (e Direction) MarshalJSON() ([]byte, error) {
 type Level string
 
 const (
-	LevelCountry  Level = "COUNTRY"
+	// The country (vn).
+	LevelCountry Level = "COUNTRY"
+	// A province (tỉnh), such as Lai Châu.
 	LevelProvince Level = "PROVINCE"
+	// A district (huyện) or provincial city.
 	LevelDistrict Level = "DISTRICT"
-	LevelCommune  Level = "COMMUNE"
-	LevelVillage  Level = "VILLAGE"
-	LevelRegion   Level = "REGION"
+	// A commune (xã), ward or township.
+	LevelCommune Level = "COMMUNE"
+	// A village (bản, thôn).
+	LevelVillage Level = "VILLAGE"
+	// A grouping outside the ladder (an economic zone); it may hang under any unit.
+	LevelRegion Level = "REGION"
 )
 
 var AllLevel = []Level{
@@ -304,10 +364,13 @@ func (e Level) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a matrix's columns are.
 type MatrixColumns string
 
 const (
-	MatrixColumnsPeriod    MatrixColumns = "PERIOD"
+	// Columns are periods: one indicator over time.
+	MatrixColumnsPeriod MatrixColumns = "PERIOD"
+	// Columns are indicators: several indicators for one period choice.
 	MatrixColumnsIndicator MatrixColumns = "INDICATOR"
 )
 
@@ -427,7 +490,9 @@ func (e MissingReason) MarshalJSON() ([]byte, error) {
 type ObservationKind string
 
 const (
+	// A reported actual value.
 	ObservationKindActual ObservationKind = "ACTUAL"
+	// A planned target for the period.
 	ObservationKindTarget ObservationKind = "TARGET"
 	// Change against a base (signed: decreases are negative).
 	ObservationKindChange ObservationKind = "CHANGE"
@@ -495,15 +560,20 @@ func (e ObservationKind) MarshalJSON() ([]byte, error) {
 type PeriodKind string
 
 const (
+	// A calendar year: 2020.
 	PeriodKindYear PeriodKind = "YEAR"
 	// A span of years, inclusive: a plan period, a cumulative total or a yearly average.
 	PeriodKindRange PeriodKind = "RANGE"
 	// 1 September to 31 August.
 	PeriodKindSchoolYear PeriodKind = "SCHOOL_YEAR"
-	PeriodKindDate       PeriodKind = "DATE"
-	PeriodKindMonth      PeriodKind = "MONTH"
-	PeriodKindHalfYear   PeriodKind = "HALF_YEAR"
-	PeriodKindQuarter    PeriodKind = "QUARTER"
+	// One day: 2024-05-27.
+	PeriodKindDate PeriodKind = "DATE"
+	// A calendar month: 2024-06.
+	PeriodKindMonth PeriodKind = "MONTH"
+	// Half a calendar year: 2024H1, 2024H2.
+	PeriodKindHalfYear PeriodKind = "HALF_YEAR"
+	// A calendar quarter: 2024Q3.
+	PeriodKindQuarter PeriodKind = "QUARTER"
 )
 
 var AllPeriodKind = []PeriodKind{
@@ -559,6 +629,7 @@ func (e PeriodKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a comparison or matrix chooses each unit's period.
 type PeriodMode string
 
 const (
@@ -619,11 +690,15 @@ func (e PeriodMode) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a unit stands against a target.
 type ProgressStatus string
 
 const (
+	// The latest actual meets the target in the indicator's direction.
 	ProgressStatusAchieved ProgressStatus = "ACHIEVED"
-	ProgressStatusOnTrack  ProgressStatus = "ON_TRACK"
+	// progress ≥ expectedProgress: on a straight line to the target.
+	ProgressStatusOnTrack ProgressStatus = "ON_TRACK"
+	// progress < expectedProgress: behind a straight line to the target.
 	ProgressStatusOffTrack ProgressStatus = "OFF_TRACK"
 	// Only one actual under the latest methodology: progress cannot be measured.
 	ProgressStatusNoBaseline ProgressStatus = "NO_BASELINE"
@@ -689,6 +764,7 @@ func (e ProgressStatus) MarshalJSON() ([]byte, error) {
 type RankBy string
 
 const (
+	// The value itself.
 	RankByValue RankBy = "VALUE"
 	// Absolute change since the unit's earliest value.
 	RankByChange RankBy = "CHANGE"
@@ -749,12 +825,18 @@ func (e RankBy) MarshalJSON() ([]byte, error) {
 type RollupKind string
 
 const (
-	RollupKindSum          RollupKind = "SUM"
-	RollupKindMean         RollupKind = "MEAN"
+	// Children add up (counts, areas, amounts).
+	RollupKindSum RollupKind = "SUM"
+	// The plain mean of the children's values.
+	RollupKindMean RollupKind = "MEAN"
+	// The mean weighted by another indicator of the same unit and period (RollupRule.weight).
 	RollupKindWeightedMean RollupKind = "WEIGHTED_MEAN"
-	RollupKindRatio        RollupKind = "RATIO"
-	RollupKindLast         RollupKind = "LAST"
-	RollupKindNone         RollupKind = "NONE"
+	// Recomputed from the summed numerator and denominator (RollupRule), never an average of ratios.
+	RollupKindRatio RollupKind = "RATIO"
+	// Over time only: the last year's value stands for the period (a stock).
+	RollupKindLast RollupKind = "LAST"
+	// Does not aggregate; a rollup is refused with INVALID_ARGUMENT.
+	RollupKindNone RollupKind = "NONE"
 )
 
 var AllRollupKind = []RollupKind{
