@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
@@ -43,11 +44,13 @@ func (r *Resolver) Complexity() ComplexityRoot {
 		}
 		return *first
 	}
-	c.Query.Units = func(child int, _ *model.Level, _, _ *string, first *int, _ *string) int { return 1 + child*page(first) }
+	c.Query.Units = func(child int, _ *model.Level, _, _ *string, first *int, _ *string, _ *time.Time, _ *string) int {
+		return 1 + child*page(first)
+	}
 	c.Query.Indicators = func(child int, _, _, _ *string, first *int, _ *string) int { return 1 + child*page(first) }
 	c.Query.Observations = func(child int, _ *model.ObservationFilter, first *int, _ *string) int { return 1 + child*page(first) }
-	c.Unit.Children = func(child int, _ *model.Level) int { return 1 + child*childrenFanOut }
-	c.Unit.Descendants = func(child int, _ *model.Level) int { return 1 + child*descendantsFanOut }
+	c.Unit.Children = func(child int, _ *model.Level, _ *time.Time) int { return 1 + child*childrenFanOut }
+	c.Unit.Descendants = func(child int, _ *model.Level, _ *time.Time) int { return 1 + child*descendantsFanOut }
 	return c
 }
 
