@@ -578,7 +578,7 @@ func TestLoadUnion(t *testing.T) {
 	require.Equal(t, 7, info.Indicators)
 	require.Equal(t, nObservations+3, info.Observations)
 	require.Equal(t, []string{a.Name, b.Name}, info.Origins)
-	kids, err := st.Children(ctx, []string{"vn.lc"}, "")
+	kids, err := st.Children(ctx, []string{"vn.lc"}, "", nil)
 	require.NoError(t, err)
 	var codes []string
 	for _, u := range kids["vn.lc"] {

@@ -87,7 +87,8 @@ func (ld *load) units(ctx context.Context, files []tableFile) []indicator.Unit {
 	for _, tf := range files {
 		ld.eachRecord(ctx, tf, requiredUnits, func(r record) {
 			code, ok := ld.code(r, "code", seen)
-			u := indicator.Unit{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), Level: indicator.Level(r.get("level")), Parent: r.get("parent")}
+			u := indicator.Unit{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), Level: indicator.Level(r.get("level")), Parent: r.get("parent"),
+				OfficialCode: r.get("official_code"), Type: r.get("type"), Source: r.get("source_id"), Locator: r.get("locator")}
 			u.NameASCII = indicator.Fold(u.NameVI)
 			if u.NameVI == "" {
 				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))

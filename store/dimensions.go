@@ -3,6 +3,7 @@ package store
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"chiso/indicator"
 )
@@ -13,7 +14,10 @@ import (
 type dimensions struct {
 	units      []indicator.Unit // ordered by level rank, then code
 	unitIndex  map[string]int
-	children   map[string][]int      // parent code -> unit indexes, ordered
+	children   map[string][]int // parent code -> unit indexes, ordered
+	official   map[string][]int // official code -> unit indexes, ordered
+	changes    []indicator.UnitChange
+	changesOf  map[string][]int      // unit code -> indexes of the changes it takes part in, ordered
 	indicators []indicator.Indicator // ordered by code
 	indIndex   map[string]int        // code or alias -> index
 	parts      map[string][]int      // total code -> part indicator indexes
@@ -23,13 +27,16 @@ type dimensions struct {
 	periodAt   map[string]*indicator.Period // the same periods, shared by the rows read
 }
 
-func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period) *dimensions {
+func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period, changes []indicator.UnitChange) *dimensions {
 	d := &dimensions{
 		units:      append([]indicator.Unit(nil), units...),
 		indicators: append([]indicator.Indicator(nil), inds...),
 		sources:    append([]indicator.Source(nil), srcs...),
 		unitIndex:  make(map[string]int, len(units)),
 		children:   make(map[string][]int),
+		official:   make(map[string][]int),
+		changes:    append([]indicator.UnitChange(nil), changes...),
+		changesOf:  make(map[string][]int),
 		indIndex:   make(map[string]int, len(inds)),
 		parts:      make(map[string][]int),
 		srcIndex:   make(map[string]int, len(srcs)),
@@ -47,6 +54,25 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		d.unitIndex[u.Code] = i
 		if u.Parent != "" {
 			d.children[u.Parent] = append(d.children[u.Parent], i)
+		}
+		if u.OfficialCode != "" {
+			d.official[u.OfficialCode] = append(d.official[u.OfficialCode], i)
+		}
+	}
+	sort.SliceStable(d.changes, func(i, j int) bool {
+		a, b := d.changes[i], d.changes[j]
+		if !a.Date.Equal(b.Date) {
+			return a.Date.Before(b.Date)
+		}
+		if a.Predecessor != b.Predecessor {
+			return a.Predecessor < b.Predecessor
+		}
+		return a.Successor < b.Successor
+	})
+	for i, c := range d.changes {
+		d.changesOf[c.Predecessor] = append(d.changesOf[c.Predecessor], i)
+		if c.Successor != "" && c.Successor != c.Predecessor {
+			d.changesOf[c.Successor] = append(d.changesOf[c.Successor], i)
 		}
 	}
 	sort.SliceStable(d.indicators, func(i, j int) bool { return d.indicators[i].Code < d.indicators[j].Code })
@@ -133,18 +159,67 @@ func (d *dimensions) ancestors(code string) []indicator.Unit {
 // descendants returns code's descendants, breadth first, optionally only
 // those at level.
 func (d *dimensions) descendants(code string, level indicator.Level) []indicator.Unit {
+	return d.descendantsAsOf(code, level, nil)
+}
+
+// descendantsAsOf returns code's descendants in the tree valid at asOf
+// (every unit if nil), breadth first, optionally only those at level: a
+// unit not valid at asOf is neither listed nor walked through.
+func (d *dimensions) descendantsAsOf(code string, level indicator.Level, asOf *time.Time) []indicator.Unit {
 	var out []indicator.Unit
 	queue := append([]int(nil), d.children[code]...)
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
 		u := d.units[i]
+		if asOf != nil && !u.ValidAt(*asOf) {
+			continue
+		}
 		if level == "" || u.Level == level {
 			out = append(out, u)
 		}
 		queue = append(queue, d.children[u.Code]...)
 	}
 	return out
+}
+
+// byOfficialCode returns the unit with official code oc valid at asOf, or
+// with asOf nil the one valid latest (an open end first, else the latest
+// ValidTo, then the latest ValidFrom).
+func (d *dimensions) byOfficialCode(oc string, asOf *time.Time) (indicator.Unit, bool) {
+	var best indicator.Unit
+	found := false
+	for _, i := range d.official[oc] {
+		u := d.units[i]
+		if asOf != nil {
+			if u.ValidAt(*asOf) {
+				return u, true
+			}
+			continue
+		}
+		if !found || laterValid(u, best) {
+			best, found = u, true
+		}
+	}
+	return best, found
+}
+
+// laterValid reports whether a's validity ends after b's (an open end is
+// latest), or, ending together, starts later.
+func laterValid(a, b indicator.Unit) bool {
+	switch {
+	case a.ValidTo == nil && b.ValidTo != nil:
+		return true
+	case a.ValidTo != nil && b.ValidTo == nil:
+		return false
+	case a.ValidTo != nil && !a.ValidTo.Equal(*b.ValidTo):
+		return a.ValidTo.After(*b.ValidTo)
+	}
+	switch {
+	case a.ValidFrom == nil || b.ValidFrom == nil:
+		return a.ValidFrom != nil
+	}
+	return a.ValidFrom.After(*b.ValidFrom)
 }
 
 // matches reports whether every word of the folded query occurs in one of

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"chiso/indicator"
 )
@@ -31,9 +32,48 @@ func (s *Store) Units(ctx context.Context, codes []string) (map[string]indicator
 	return out, nil
 }
 
-// Children returns the direct children of each parent, optionally only
-// those at level, ordered by code.
-func (s *Store) Children(ctx context.Context, parents []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+// UnitsByOfficialCode looks units up by official code, valid at asOf (nil:
+// the one valid latest); codes with no such unit are absent.
+func (s *Store) UnitsByOfficialCode(ctx context.Context, codes []string, asOf *time.Time) (map[string]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Unit, len(codes))
+	for _, c := range codes {
+		if u, ok := sn.dim.byOfficialCode(c, asOf); ok {
+			out[c] = u
+		}
+	}
+	return out, nil
+}
+
+// UnitChanges returns each known unit's changes (as predecessor or
+// successor), ordered by date, predecessor and successor.
+func (s *Store) UnitChanges(ctx context.Context, codes []string) (map[string][]indicator.UnitChange, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.UnitChange, len(codes))
+	for _, c := range codes {
+		if _, ok := sn.dim.unitIndex[c]; !ok {
+			continue
+		}
+		list := make([]indicator.UnitChange, 0, len(sn.dim.changesOf[c]))
+		for _, i := range sn.dim.changesOf[c] {
+			list = append(list, sn.dim.changes[i])
+		}
+		out[c] = list
+	}
+	return out, nil
+}
+
+// Children returns the direct children of each parent valid at asOf (all
+// if nil), optionally only those at level, ordered by code.
+func (s *Store) Children(ctx context.Context, parents []string, level indicator.Level, asOf *time.Time) (map[string][]indicator.Unit, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
 		return nil, err
@@ -43,7 +83,7 @@ func (s *Store) Children(ctx context.Context, parents []string, level indicator.
 	for _, p := range parents {
 		list := []indicator.Unit{}
 		for _, i := range sn.dim.children[p] {
-			if u := sn.dim.units[i]; level == "" || u.Level == level {
+			if u := sn.dim.units[i]; (level == "" || u.Level == level) && (asOf == nil || u.ValidAt(*asOf)) {
 				list = append(list, u)
 			}
 		}
@@ -66,8 +106,9 @@ func (s *Store) Ancestors(ctx context.Context, codes []string) (map[string][]ind
 	return out, nil
 }
 
-// Descendants returns each unit's descendants (optionally at one level).
-func (s *Store) Descendants(ctx context.Context, codes []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+// Descendants returns each unit's descendants in the tree valid at asOf
+// (all if nil), optionally at one level.
+func (s *Store) Descendants(ctx context.Context, codes []string, level indicator.Level, asOf *time.Time) (map[string][]indicator.Unit, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
 		return nil, err
@@ -76,7 +117,7 @@ func (s *Store) Descendants(ctx context.Context, codes []string, level indicator
 	out := make(map[string][]indicator.Unit, len(codes))
 	total := 0
 	for _, c := range codes {
-		d := sn.dim.descendants(c, level)
+		d := sn.dim.descendantsAsOf(c, level, asOf)
 		if total += len(d); total > s.opts.MaxRows {
 			return nil, indicator.Errorf(indicator.ErrTooLarge, "descendants: more than %d units: ask for one level or a smaller subtree", s.opts.MaxRows)
 		}
@@ -103,6 +144,12 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 			continue
 		}
 		if q.Parent != "" && u.Parent != q.Parent {
+			continue
+		}
+		if q.AsOf != nil && !u.ValidAt(*q.AsOf) {
+			continue
+		}
+		if q.OfficialCode != "" && u.OfficialCode != q.OfficialCode {
 			continue
 		}
 		if q.Search != "" && !sn.dim.unitMatches(i, q.Search) {

@@ -461,9 +461,9 @@ func TestMaxRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page, 2)
 
-	_, err = st.Descendants(ctx, []string{"vn"}, "")
+	_, err = st.Descendants(ctx, []string{"vn"}, "", nil)
 	require.ErrorIs(t, err, indicator.ErrTooLarge)
-	d, err := st.Descendants(ctx, []string{"vn.lc.pt"}, "")
+	d, err := st.Descendants(ctx, []string{"vn.lc.pt"}, "", nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc.pt.ms", "vn.lc.pt.sh", "vn.lc.pt.ms.cc"}, codes(d["vn.lc.pt"]))
 
@@ -521,14 +521,14 @@ func TestDimensions(t *testing.T) {
 	require.Empty(t, anc["vn"])
 	require.Empty(t, anc["nowhere"])
 
-	kids, err := st.Children(ctx, []string{"vn", "vn.lc.pt", "vn.lc.pt.ms.cc"}, "")
+	kids, err := st.Children(ctx, []string{"vn", "vn.lc.pt", "vn.lc.pt.ms.cc"}, "", nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc", "vn.nw"}, codes(kids["vn"]))
 	require.Equal(t, []string{"vn.lc.pt.ms", "vn.lc.pt.sh"}, codes(kids["vn.lc.pt"]))
 	require.NotNil(t, kids["vn.lc.pt.ms.cc"])
 	require.Empty(t, kids["vn.lc.pt.ms.cc"])
 
-	desc, err := st.Descendants(ctx, []string{"vn.lc"}, indicator.LevelCommune)
+	desc, err := st.Descendants(ctx, []string{"vn.lc"}, indicator.LevelCommune, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc.mt.mt", "vn.lc.pt.ms", "vn.lc.pt.sh"}, codes(desc["vn.lc"]))
 
