@@ -245,40 +245,13 @@ func (e *Engine) formationOf(ctx context.Context, units []string, day time.Time)
 }
 
 // unitsBelow lists parent's children (level empty) or descendants at level
-// in the tree valid on day: the units valid then whose every ancestor up to
-// parent is valid then too.
+// in the tree valid on day: those valid then (a unit's validity lies
+// within its parent's).
 func unitsBelow(cat Catalog, parent string, level indicator.Level, day time.Time) []indicator.Unit {
-	var all []indicator.Unit
 	if level == "" {
-		all = cat.Children(parent)
-	} else {
-		all = cat.Descendants(parent, level)
+		return indicator.ValidOn(cat.Children(parent), day)
 	}
-	out := all[:0:0]
-	for _, u := range all {
-		if validPath(cat, u, parent, day) {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-// validPath reports whether u and its ancestors below top are valid on day.
-func validPath(cat Catalog, u indicator.Unit, top string, day time.Time) bool {
-	for n := 0; n < 64; n++ {
-		if !u.ValidAt(day) {
-			return false
-		}
-		if u.Parent == "" || u.Parent == top {
-			return true
-		}
-		p, ok := cat.Unit(u.Parent)
-		if !ok {
-			return true
-		}
-		u = p
-	}
-	return true
+	return indicator.ValidOn(cat.Descendants(parent, level), day)
 }
 
 // treeDayBelow is the day parent's units at level are listed on when no

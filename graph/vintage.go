@@ -64,7 +64,9 @@ func inheritedAsOf(ctx context.Context) *time.Time {
 }
 
 // below lists the children (descendants when desc) of units at level,
-// each in the tree valid on asOf, or when asOf is nil on its tree day.
+// each in the tree valid on asOf, or when asOf is nil on its tree day:
+// the units below valid that day (a unit's validity lies within its
+// parent's, so this is the tree of that day).
 func (r *Resolver) below(ctx context.Context, desc bool, units []indicator.Unit, level indicator.Level, asOf *time.Time) (map[string][]indicator.Unit, error) {
 	list := r.Engine.Children
 	if desc {
@@ -74,32 +76,19 @@ func (r *Resolver) below(ctx context.Context, desc bool, units []indicator.Unit,
 	for i, u := range units {
 		codes[i] = u.Code
 	}
-	if asOf != nil {
-		return list(ctx, codes, level, asOf)
-	}
 	all, err := list(ctx, codes, level, nil)
 	if err != nil {
 		return nil, err
 	}
 	today := r.today()
-	var days []time.Time
-	byDay := map[time.Time][]string{}
-	for _, u := range units {
-		d := indicator.TreeDay(u, all[u.Code], today)
-		if _, ok := byDay[d]; !ok {
-			days = append(days, d)
-		}
-		byDay[d] = append(byDay[d], u.Code)
-	}
 	out := make(map[string][]indicator.Unit, len(units))
-	for _, d := range days {
-		m, err := list(ctx, byDay[d], level, &d)
-		if err != nil {
-			return nil, err
+	for _, u := range units {
+		d := asOf
+		if d == nil {
+			t := indicator.TreeDay(u, all[u.Code], today)
+			d = &t
 		}
-		for k, v := range m {
-			out[k] = v
-		}
+		out[u.Code] = indicator.ValidOn(all[u.Code], *d)
 	}
 	return out, nil
 }
