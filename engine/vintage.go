@@ -85,6 +85,9 @@ type carriedValue struct {
 	ok      bool    // every input the rule needs has a value
 	x, w, d float64 // SUM: x; WEIGHTED_MEAN: x·w summed in x, w; RATIO: w (numerator), d (denominator)
 	ids     [3][]int64
+	// all is the weight (WEIGHTED_MEAN) or denominator (RATIO) of every
+	// part that has one, complete or not: the whole a weight share is of.
+	all     float64
 	shared  bool   // a split's declared share was used
 	reason  string // why ok is false although some figure exists
 	parts   int    // the units it was formed from (1: itself)
@@ -100,12 +103,17 @@ type ownFunc func(unit string) [3]*Row
 // rule's inputs are all there, else the figures of what it was formed
 // from (complete only if every part is), each scaled by its share.
 func (f formation) carry(rule indicator.RuleKind, unit string, own ownFunc, depth int) carriedValue {
-	if v, ok := ownValue(rule, own(unit)); ok {
+	m := own(unit)
+	if v, ok := ownValue(rule, m); ok {
 		return v
 	}
 	parts := f[unit]
 	if len(parts) == 0 || depth > 16 {
-		return carriedValue{parts: 1}
+		v := carriedValue{parts: 1}
+		if r := m[weightCol(rule)]; r != nil && weightCol(rule) > 0 {
+			v.all = r.Value
+		}
+		return v
 	}
 	return f.compose(rule, parts, own, depth)
 }
@@ -116,6 +124,9 @@ func (f formation) compose(rule indicator.RuleKind, parts []part, own ownFunc, d
 	out := carriedValue{ok: true, parts: len(parts)}
 	for _, p := range parts {
 		v := f.carry(rule, p.unit, own, depth+1)
+		if !p.unknown {
+			out.all += v.all * p.share
+		}
 		if p.unknown {
 			out.ok = false
 			out.missing = append(out.missing, p.unit)
@@ -158,12 +169,12 @@ func ownValue(rule indicator.RuleKind, m [3]*Row) (carriedValue, bool) {
 		if w == nil || d == nil {
 			return carriedValue{}, false
 		}
-		v.w, v.d = w.Value, d.Value
+		v.w, v.d, v.all = w.Value, d.Value, d.Value
 	case indicator.RuleWeightedMean:
 		if x == nil || w == nil {
 			return carriedValue{}, false
 		}
-		v.x, v.w = x.Value*w.Value, w.Value
+		v.x, v.w, v.all = x.Value*w.Value, w.Value, w.Value
 	default:
 		if x == nil {
 			return carriedValue{}, false
@@ -176,6 +187,19 @@ func ownValue(rule indicator.RuleKind, m [3]*Row) (carriedValue, bool) {
 		}
 	}
 	return v, true
+}
+
+// weightCol is the column whose sum a weight share is of: the
+// denominator (2) for RATIO, the weight (1) for WEIGHTED_MEAN, else none
+// (0).
+func weightCol(rule indicator.RuleKind) int {
+	switch rule {
+	case indicator.RuleRatio:
+		return 2
+	case indicator.RuleWeightedMean:
+		return 1
+	}
+	return 0
 }
 
 // rows turns a carried value back into the cell rows the rollup adds
@@ -372,6 +396,8 @@ func (g *rollupGrid) aggregateTree(accs []cellAcc, series map[indicator.SeriesKe
 			}
 			if v.ok {
 				a.shared = a.shared || v.shared
+			} else {
+				a.all += v.all // add counts the weight of complete cells only
 			}
 			ids := v.ids
 			g.add(a, child, cper[pos], v.rows(g.rule.Kind), &ids)
