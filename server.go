@@ -48,10 +48,10 @@ func serveDefaults() config.Serve {
 }
 
 // dirs returns the dataset folders to serve: the -data folders, or the
-// embedded Lai Châu dataset.
+// embedded Lai Châu dataset with the administrative tree of Việt Nam.
 func dirs(c config.Serve) []loader.Dir {
 	if len(c.Data) == 0 {
-		return []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}}
+		return []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}, {Name: "embedded:vietnam", FS: datasets.Vietnam()}}
 	}
 	out := make([]loader.Dir, len(c.Data))
 	for i, d := range c.Data {
