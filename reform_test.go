@@ -56,10 +56,15 @@ func TestReformServed(t *testing.T) {
 		Locator string
 	}
 	data := decode[struct {
-		Before, After     struct{ TotalCount int }
-		Lc2024, LcAfter   struct{ Districts, Communes []code }
-		Today             struct{ Districts, Communes []code }
-		New               struct{ Communes []struct{ Code, OfficialCode, ValidFrom string; Predecessors []pred } }
+		Before, After   struct{ TotalCount int }
+		Lc2024, LcAfter struct{ Districts, Communes []code }
+		Today           struct{ Districts, Communes []code }
+		New             struct {
+			Communes []struct {
+				Code, OfficialCode, ValidFrom string
+				Predecessors                  []pred
+			}
+		}
 		ByOfficial, ByOld struct{ Code string }
 	}](t, e.Post(t, `{
 	  before: units(level: PROVINCE, asOf: "2025-06-30") { totalCount }
@@ -180,7 +185,7 @@ func TestCountryTreeStatementCount(t *testing.T) {
 	e, st := served(t, graph.QueryLimits{MaxDepth: 15, MaxComplexity: 10_000_000}, loader.OSDir(dir))
 
 	for name, query := range map[string]string{
-		"tree": `{ unit(code: "vn", asOf: "2025-06-30") { children(level: PROVINCE) { code children { code children { code latest(indicator: "fixture_count") { value } } } } } }`,
+		"tree":        `{ unit(code: "vn", asOf: "2025-06-30") { children(level: PROVINCE) { code children { code children { code latest(indicator: "fixture_count") { value } } } } } }`,
 		"descendants": `{ unit(code: "vn", asOf: "2025-06-30") { descendants(level: COMMUNE) { code latest(indicator: "fixture_count") { value } } } }`,
 	} {
 		before := st.Statements()
