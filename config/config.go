@@ -117,14 +117,18 @@ func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error)
 type Verify struct {
 	Data  string // dataset folder; empty: the embedded dataset
 	Seeds string // folder of source documents <id>.txt
+	// Sources is the folder of the administrative sources (the register,
+	// resolution 1670, 1027, 915) that units' locators cite.
+	Sources string
 }
 
 // ParseVerify parses verify's flags.
 func ParseVerify(args []string, env Env, out io.Writer) (Verify, error) {
-	c := Verify{Seeds: "../shared/seeds"}
+	c := Verify{Seeds: "../shared/seeds", Sources: "../shared/sources"}
 	s := newSet("verify", env, out)
 	s.add(stringValue{&c.Data}, "data", "", "dataset `folder` to verify (default: the embedded Lai Châu dataset)")
 	s.add(stringValue{&c.Seeds}, "seeds", "CHISO_SEEDS", "`folder` of source documents <id>.txt (env CHISO_SEEDS); if missing, the raw-on-line check is skipped and said so")
+	s.add(stringValue{&c.Sources}, "sources", "CHISO_SOURCES", "`folder` of the administrative sources units and unit changes cite (env CHISO_SOURCES); if missing, their locator check is skipped and said so")
 	return c, s.parse(args)
 }
 

@@ -117,10 +117,10 @@ func TestSplit(t *testing.T) {
 func TestParseVerify(t *testing.T) {
 	c, err := ParseVerify(nil, envOf(nil), io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, Verify{Seeds: "../shared/seeds"}, c)
+	require.Equal(t, Verify{Seeds: "../shared/seeds", Sources: "../shared/sources"}, c)
 	c, err = ParseVerify([]string{"-data", "d"}, envOf(map[string]string{"CHISO_SEEDS": "/s"}), io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, Verify{Data: "d", Seeds: "/s"}, c)
+	require.Equal(t, Verify{Data: "d", Seeds: "/s", Sources: "../shared/sources"}, c)
 }
 
 func TestParseGen(t *testing.T) {

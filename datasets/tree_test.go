@@ -2,6 +2,9 @@ package datasets_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -184,5 +187,45 @@ func TestLaiChauChanges(t *testing.T) {
 		require.Len(t, ch[c], 1, c)
 		require.Equal(t, indicator.ChangeAbolished, ch[c][0].Kind)
 		require.Empty(t, ch[c][0].Successor)
+	}
+}
+
+// TestUnitLocators: every unit and unit change citing a source is found
+// where its locator says in ../shared/sources (skipped when absent).
+func TestUnitLocators(t *testing.T) {
+	src := filepath.Join("..", "..", "shared", "sources")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("sources not available (%v)", err)
+	}
+	rep, err := datasets.VerifyUnits(map[string]fs.FS{"laichau": datasets.LaiChau(), "vietnam": datasets.Vietnam()}, os.DirFS(src))
+	require.NoError(t, err)
+	require.Empty(t, rep.Problems)
+	// 63 + 696 + 10,047 register rows, 34 province rows of 915 (Lai Châu's
+	// continues, so 33), 3,321 commune rows of 1027.
+	require.Equal(t, 63+696+10047+33+3321, rep.Units)
+	require.Equal(t, rep.Units, rep.UnitsChecked)
+	require.Equal(t, 114, rep.Changes) // 104 merges, 2 moves, 8 abolished districts
+	require.Equal(t, rep.Changes, rep.ChangesChecked)
+}
+
+// BenchmarkLoadEmbedded: loading the embedded data as go run . does
+// (laichau+vietnam) against Lai Châu alone, each into a fresh store.
+func BenchmarkLoadEmbedded(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		dirs []loader.Dir
+	}{
+		{"laichau", []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}}},
+		{"laichau+vietnam", []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}, {Name: "embedded:vietnam", FS: datasets.Vietnam()}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				st := store.New(store.Options{})
+				if _, err := loader.New(st, loader.Options{}).Load(context.Background(), tc.dirs...); err != nil {
+					b.Fatal(err)
+				}
+				st.Close()
+			}
+		})
 	}
 }

@@ -30,10 +30,10 @@ vn.lc,Lai Châu,Lai Chau Province,province,vn,,
 vn.lc.pt,Phong Thổ,Phong Tho District,district,vn.lc,,2025-06-30
 vn.lc.mt,Mường Tè,Muong Te District,district,vn.lc,,2025-06-30
 vn.lc.th,Thành phố Lai Châu,Lai Chau City,district,vn.lc,,2025-06-30
-vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,
-vn.lc.pt.sh,Sì Lở Lầu,,commune,vn.lc.pt,,
-vn.lc.mt.mt,Thị trấn Mường Tè,Muong Te Town,commune,vn.lc.mt,,
-vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,
+vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,2025-06-30
+vn.lc.pt.sh,Sì Lở Lầu,,commune,vn.lc.pt,,2025-06-30
+vn.lc.mt.mt,Thị trấn Mường Tè,Muong Te Town,commune,vn.lc.mt,,2025-06-30
+vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,2025-06-30
 vn.nw,Tây Bắc,Northwest,region,vn,,
 `
 	indicatorsCSV = `code,name_vi,name_en,measure_unit,scale,theme,direction,group,rollup,total,definition
@@ -642,7 +642,7 @@ func TestPhysicalOrder(t *testing.T) {
 	const communes = 400 // 240,600 rows: more than one row group
 	units := unitsCSV
 	for c := 0; c < communes; c++ {
-		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,\n", c, c)
+		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,2025-06-30\n", c, c)
 	}
 	var rows []string
 	// A district whose code sorts after the communes': by level, its rows

@@ -87,6 +87,11 @@ func plainName(name string) string {
 			if rest == "" || unicode.IsDigit([]rune(rest)[0]) {
 				return name
 			}
+			// The register once writes the type word twice ("Phường
+			// Phường Đúc", 46/474/19780): the name is what follows both.
+			if strings.HasPrefix(strings.ToLower(rest), w+" ") {
+				rest = strings.TrimSpace(rest[len(w):])
+			}
 			return rest
 		}
 	}
@@ -122,6 +127,41 @@ func compact(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Compact is the folding the converter matches names with (exported for
+// the verifier).
+func Compact(s string) string { return compact(s) }
+
+// PlainName is a name without its leading type word (exported for the
+// verifier).
+func PlainName(s string) string { return plainName(s) }
+
+// SourceFiles maps each source id to its file in ../shared/sources.
+var SourceFiles = map[string]string{SrcRegister: fileRegister, SrcResolution: fileResolution, SrcCommunes: fileCommunes, SrcProvinces: fileProvinces}
+
+// RegisterNames reads the register and returns, per code path (12,
+// 12/105, 12/105/03190), the name as the register writes it.
+func RegisterNames(src fs.FS) (map[string]string, error) {
+	b, err := fs.ReadFile(src, fileRegister)
+	if err != nil {
+		return nil, err
+	}
+	var reg register
+	if err := json.Unmarshal(b, &reg); err != nil {
+		return nil, fmt.Errorf("%s: %w", fileRegister, err)
+	}
+	out := map[string]string{}
+	for _, p := range reg.Data {
+		out[p.ID] = p.Name
+		for _, d := range p.Level2 {
+			out[p.ID+"/"+d.ID] = d.Name
+			for _, x := range d.Level3 {
+				out[p.ID+"/"+d.ID+"/"+x.ID] = x.Name
+			}
+		}
+	}
+	return out, nil
 }
 
 // register is the JSON of gso-units-20250301.json.
