@@ -302,4 +302,31 @@ var questions = []question{
 		},
 		draw: func(r *rand.Rand, u universe) params { return params{"ind": pick(r, u.anyIndicators)} },
 	},
+	{
+		id: "q7", name: "the country's communes valid on a day (units asOf), a page of 1,000 with the count",
+		graphql: `query($d: Date) { units(level: COMMUNE, asOf: $d, first: 1000) { totalCount nodes { code } } }`,
+		vars:    func(p params) map[string]any { return map[string]any{"d": p["day"]} },
+		sql: `WITH c AS (SELECT code FROM units WHERE level = 'commune'
+				AND (valid_from IS NULL OR valid_from <= ?::DATE) AND (valid_to IS NULL OR valid_to >= ?::DATE))
+			SELECT (SELECT count(*) FROM c), code FROM (SELECT code FROM c ORDER BY code LIMIT 1000)`,
+		args: func(p params) []any { return []any{p["day"], p["day"]} },
+		fromGraphQL: func(d map[string]any) []answer {
+			out := []answer{row("total", get(d, "units", "totalCount"))}
+			for _, n := range list(d, "units", "nodes") {
+				out = append(out, row(fmt.Sprint(get(n, "code"))))
+			}
+			return out
+		},
+		fromSQL: func(rows [][]any) []answer {
+			if len(rows) == 0 {
+				return []answer{row("total", 0)}
+			}
+			out := []answer{row("total", rows[0][0])}
+			for _, r := range rows {
+				out = append(out, row(fmt.Sprint(r[1])))
+			}
+			return out
+		},
+		draw: func(r *rand.Rand, u universe) params { return params{"day": pick(r, u.years) + "-06-30"} },
+	},
 }
