@@ -2097,7 +2097,8 @@ type Query {
   Units filtered by level, parent, search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ) and official code, ordered by level then code,
   in the tree valid on asOf. Without asOf: today's tree, or, when no unit of
   the kind asked is valid today, the last tree that had some (districts, abolished
-  on 2025-07-01, are those of 2025-06-30).
+  on 2025-07-01, are those of 2025-06-30). A search or an official code without
+  asOf is a lookup: it finds units of any time, each with its validity.
   """
   units(level: Level, parent: ID, search: String, first: Int, after: String, asOf: Date, officialCode: String): UnitConnection
 
