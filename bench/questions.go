@@ -333,7 +333,9 @@ var questions = []question{
 		id: "q8", name: "rollup of a commune SUM indicator into a province's communes of the 2025 tree (rollup tree)",
 		graphql: `query($p: ID!, $i: ID!, $y: String!) { rollup(indicator: $i, units: { under: $p, level: COMMUNE }, periods: [$y], tree: "2025-07-01") {
 			unit { code } value coverage { withData expected } } }`,
-		vars: func(p params) map[string]any { return map[string]any{"p": p["province"], "i": p["ind"], "y": p["year"]} },
+		vars: func(p params) map[string]any {
+			return map[string]any{"p": p["province"], "i": p["ind"], "y": p["year"]}
+		},
 		// The synthetic tree has no unit changes: each commune of the tree
 		// is formed from itself, so the floor is each commune's own value.
 		sql: `WITH c AS (SELECT descendant AS unit FROM unit_closure cl JOIN units u ON u.code = cl.descendant
