@@ -182,7 +182,7 @@ func TestCountryTreeStatementCount(t *testing.T) {
 	write("indicators.csv", "code,name_vi,measure_unit,rollup", "fixture_count,Fixture count,units,SUM")
 	write("units.csv", "code,name_vi,level,parent")
 	write("observations.csv", obs...)
-	e, st := served(t, graph.QueryLimits{MaxDepth: 15, MaxComplexity: 10_000_000}, loader.OSDir(dir))
+	e, st := served(t, graph.QueryLimits{MaxDepth: 15, MaxCost: 100_000_000, MaxRootFields: 50, MaxAliases: 200, MaxResponseBytes: 64 << 20}, loader.OSDir(dir))
 
 	for name, query := range map[string]string{
 		"tree":        `{ unit(code: "vn", asOf: "2025-06-30") { children(level: PROVINCE) { code children { code children { code latest(indicator: "fixture_count") { value } } } } } }`,

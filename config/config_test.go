@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxComplexity: 200_000,
+var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxCost: 500_000,
 	MaxRows: 500_000, MaxErrors: 100, BatchWait: 2 * time.Millisecond, CacheMB: 64, PointsMax: 20_000_000, LogLevel: slog.LevelInfo}
 
 func envOf(vars map[string]string) Env {

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -222,15 +225,26 @@ func laterValid(a, b indicator.Unit) bool {
 	return a.ValidFrom.After(*b.ValidFrom)
 }
 
-// matches reports whether every word of the folded query occurs in one of
-// the folded texts.
-func matches(query string, texts ...string) bool {
-	words := strings.Fields(indicator.Fold(query))
-	if len(words) == 0 {
+// search is a folded query: its words, each of which must occur in one
+// of an entry's folded texts. Folding the query once, not once per entry,
+// keeps a long search string linear in the catalog.
+type search []string
+
+func newSearch(query string) search { return strings.Fields(indicator.Fold(query)) }
+
+// checkEvery is how many entries a search goes through between two
+// looks at the context: every entry for a long search, whose words each
+// scan an entry's texts.
+func (q search) checkEvery() int {
+	return max(1, checkEvery/max(1, len(q)/4))
+}
+
+func (q search) matches(texts ...string) bool {
+	if len(q) == 0 {
 		return true
 	}
 	hay := indicator.Fold(strings.Join(texts, " \x00 "))
-	for _, w := range words {
+	for _, w := range q {
 		if !strings.Contains(hay, w) {
 			return false
 		}
@@ -238,14 +252,30 @@ func matches(query string, texts ...string) bool {
 	return true
 }
 
-func (d *dimensions) unitMatches(i int, query string) bool {
+func (d *dimensions) unitMatches(i int, q search) bool {
 	u := d.units[i]
-	return matches(query, u.NameVI, u.NameEN, u.Code)
+	return q.matches(u.NameVI, u.NameEN, u.Code)
 }
 
-func (d *dimensions) indicatorMatches(i int, query string) bool {
+func (d *dimensions) indicatorMatches(i int, q search) bool {
 	x := d.indicators[i]
-	return matches(query, x.NameVI, x.NameEN, x.Code, x.Definition)
+	return q.matches(x.NameVI, x.NameEN, x.Code, x.Definition)
+}
+
+// checkEvery is how many entries or rows a Go loop over a snapshot goes
+// through between two looks at the request's context.
+const checkEvery = 256
+
+// ctxErr maps a finished context to the error kinds (nil while it runs).
+func ctxErr(ctx context.Context, op string) error {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, indicator.ErrTimeout)
+	default:
+		return fmt.Errorf("%s: canceled: %w", op, context.Canceled)
+	}
 }
 
 // The engine's view of the dimensions (engine.Catalog).

@@ -139,7 +139,14 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		return nil, indicator.PageInfo{}, err
 	}
 	var match []int
+	words := newSearch(q.Search)
+	step := words.checkEvery()
 	for i, u := range sn.dim.units {
+		if i%step == 0 {
+			if err := ctxErr(ctx, "units"); err != nil {
+				return nil, indicator.PageInfo{}, err
+			}
+		}
 		if q.Level != "" && u.Level != q.Level {
 			continue
 		}
@@ -152,7 +159,7 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		if q.OfficialCode != "" && u.OfficialCode != q.OfficialCode {
 			continue
 		}
-		if q.Search != "" && !sn.dim.unitMatches(i, q.Search) {
+		if q.Search != "" && !sn.dim.unitMatches(i, words) {
 			continue
 		}
 		match = append(match, i)
@@ -240,14 +247,21 @@ func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) 
 		}
 	}
 	var match []int
+	words := newSearch(q.Search)
+	step := words.checkEvery()
 	for i, ind := range sn.dim.indicators {
+		if i%step == 0 {
+			if err := ctxErr(ctx, "indicators"); err != nil {
+				return nil, indicator.PageInfo{}, err
+			}
+		}
 		if q.Theme != "" && ind.Theme != q.Theme {
 			continue
 		}
 		if with != nil && !with[ind.Code] {
 			continue
 		}
-		if q.Search != "" && !sn.dim.indicatorMatches(i, q.Search) {
+		if q.Search != "" && !sn.dim.indicatorMatches(i, words) {
 			continue
 		}
 		match = append(match, i)
@@ -391,7 +405,7 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	}
 	defer done()
 	if p := sn.pts.Load(); p != nil {
-		return p.seriesOf(sn.dim, keys, kinds, s.opts.MaxRows)
+		return p.seriesOf(ctx, sn.dim, keys, kinds, s.opts.MaxRows)
 	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
 	asked, keys := sn.dim.canonicalKeys(keys)
@@ -491,7 +505,10 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		q.Indicators = codes
 	}
 	if p := sn.pts.Load(); p != nil {
-		obs, total := p.page(sn.dim, q, after, q.First+1)
+		obs, total, err := p.page(ctx, sn.dim, q, after, q.First+1)
+		if err != nil {
+			return nil, indicator.PageInfo{}, err
+		}
 		return pageOf(obs, total, q.First, sn.info.Version)
 	}
 	st := observationsStmt(q, after)

@@ -492,6 +492,14 @@ func TestCancelledContext(t *testing.T) {
 		},
 		"coverage":        func(ctx context.Context) error { _, err := st.Coverage(ctx, []string{"population"}); return err },
 		"unit indicators": func(ctx context.Context) error { _, err := st.UnitIndicators(ctx, []string{"vn.lc.pt"}); return err },
+		"unit search": func(ctx context.Context) error {
+			_, _, err := st.ListUnits(ctx, indicator.UnitQuery{Search: "phong tho", Page: indicator.Page{First: 10}})
+			return err
+		},
+		"indicator search": func(ctx context.Context) error {
+			_, _, err := st.ListIndicators(ctx, indicator.IndicatorQuery{Search: "ho ngheo", Page: indicator.Page{First: 10}})
+			return err
+		},
 	}
 	for name, q := range queries {
 		t.Run(name, func(t *testing.T) {
