@@ -241,7 +241,10 @@ func TestNormalizedCache(t *testing.T) {
 	require.Equal(t, "vn.lai-chau.phong-tho", pt["code"])
 
 	// Every unit and indicator gets an entry of its own.
-	c.add(t, dataOf(t, postScript(t, s, `{ units(first: 1000) { nodes { __typename id } } }`)))
+	// (units lists one day's tree: today's and two earlier ones hold them all)
+	for _, asOf := range []string{"", `, asOf: "2024-12-31"`, `, asOf: "2018-01-01"`} {
+		c.add(t, dataOf(t, postScript(t, s, `{ units(first: 1000`+asOf+`) { nodes { __typename id } } }`)))
+	}
 	for after := ""; ; {
 		page := dataOf(t, postScript(t, s, `{ indicators(first: 1000, after: "`+after+`") { pageInfo { hasNextPage endCursor } nodes { __typename id } } }`))
 		c.add(t, page)

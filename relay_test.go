@@ -26,7 +26,7 @@ func TestRelayConnections(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, c := range []struct{ field, args, key string }{
-		{"units", "", "code"},
+		{"units", `asOf: "2024-12-31", `, "code"},
 		{"indicators", `theme: "poverty", `, "code"},
 		{"observations", `filter: { units: ["vn.lai-chau.phong-tho"] }, `, "id"},
 	} {

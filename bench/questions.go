@@ -302,4 +302,65 @@ var questions = []question{
 		},
 		draw: func(r *rand.Rand, u universe) params { return params{"ind": pick(r, u.anyIndicators)} },
 	},
+	{
+		id: "q7", name: "the country's communes valid on a day (units asOf), a page of 1,000 with the count",
+		graphql: `query($d: Date) { units(level: COMMUNE, asOf: $d, first: 1000) { totalCount nodes { code } } }`,
+		vars:    func(p params) map[string]any { return map[string]any{"d": p["day"]} },
+		sql: `WITH c AS (SELECT code FROM units WHERE level = 'commune'
+				AND (valid_from IS NULL OR valid_from <= ?::DATE) AND (valid_to IS NULL OR valid_to >= ?::DATE))
+			SELECT (SELECT count(*) FROM c), code FROM (SELECT code FROM c ORDER BY code LIMIT 1000)`,
+		args: func(p params) []any { return []any{p["day"], p["day"]} },
+		fromGraphQL: func(d map[string]any) []answer {
+			out := []answer{row("total", get(d, "units", "totalCount"))}
+			for _, n := range list(d, "units", "nodes") {
+				out = append(out, row(fmt.Sprint(get(n, "code"))))
+			}
+			return out
+		},
+		fromSQL: func(rows [][]any) []answer {
+			if len(rows) == 0 {
+				return []answer{row("total", 0)}
+			}
+			out := []answer{row("total", rows[0][0])}
+			for _, r := range rows {
+				out = append(out, row(fmt.Sprint(r[1])))
+			}
+			return out
+		},
+		draw: func(r *rand.Rand, u universe) params { return params{"day": pick(r, u.years) + "-06-30"} },
+	},
+	{
+		id: "q8", name: "rollup of a commune SUM indicator into a province's communes of the 2025 tree (rollup tree)",
+		graphql: `query($p: ID!, $i: ID!, $y: String!) { rollup(indicator: $i, units: { under: $p, level: COMMUNE }, periods: [$y], tree: "2025-07-01") {
+			unit { code } value coverage { withData expected } } }`,
+		vars: func(p params) map[string]any {
+			return map[string]any{"p": p["province"], "i": p["ind"], "y": p["year"]}
+		},
+		// The synthetic tree has no unit changes: each commune of the tree
+		// is formed from itself, so the floor is each commune's own value.
+		sql: `WITH c AS (SELECT descendant AS unit FROM unit_closure cl JOIN units u ON u.code = cl.descendant
+				WHERE cl.ancestor = ? AND u.level = 'commune'
+				AND (u.valid_from IS NULL OR u.valid_from <= DATE '2025-07-01') AND (u.valid_to IS NULL OR u.valid_to >= DATE '2025-07-01')),
+			v AS (SELECT unit, value FROM observations WHERE indicator = ? AND level_rank = 3 AND period = ? AND kind = 'actual' AND canonical AND basis = ''
+				AND unit IN (SELECT unit FROM c))
+			SELECT c.unit, v.value, count(v.value), 1 FROM c LEFT JOIN v USING (unit) GROUP BY c.unit, v.value`,
+		args: func(p params) []any { return []any{p["province"], p["ind"], p["year"]} },
+		fromGraphQL: func(d map[string]any) []answer {
+			var out []answer
+			for _, r := range list(d, "rollup") {
+				out = append(out, row(fmt.Sprint(get(r, "unit", "code")), get(r, "value"), get(r, "coverage", "withData"), get(r, "coverage", "expected")))
+			}
+			return sorted(out)
+		},
+		fromSQL: func(rows [][]any) []answer {
+			var out []answer
+			for _, r := range rows {
+				out = append(out, row(fmt.Sprint(r[0]), r[1], r[2], r[3]))
+			}
+			return sorted(out)
+		},
+		draw: func(r *rand.Rand, u universe) params {
+			return params{"province": pick(r, u.provinces), "ind": pick(r, u.sumIndicators), "year": pick(r, u.years)}
+		},
+	},
 }

@@ -34,7 +34,7 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 		return indicator.Comparison{}, err
 	}
 	defer done()
-	units, err := resolveSet(cat, q.Units, "units")
+	units, err := resolveSet(cat, q.Units, "units", exactDay(q.Period), e.today())
 	if err != nil {
 		return indicator.Comparison{}, err
 	}

@@ -13,6 +13,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"chiso/indicator"
 )
@@ -83,6 +84,9 @@ type Store interface {
 type Options struct {
 	// MaxRows caps the rows one read may return (ErrTooLarge beyond).
 	MaxRows int
+	// Now is the clock that says which day today is (the default tree of
+	// a set by parent, see indicator.TreeDay); nil is time.Now.
+	Now func() time.Time
 }
 
 // DefaultMaxRows is the row cap of a read when Options.MaxRows is 0.
@@ -101,6 +105,9 @@ var _ indicator.Engine = (*Engine)(nil)
 func New(s Store, opts Options) *Engine {
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = DefaultMaxRows
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Engine{Store: s, opts: opts}
 }
@@ -210,6 +217,9 @@ func (e *Engine) pin(ctx context.Context) (context.Context, Catalog, func(), err
 	}
 	return ctx, cat, release, nil
 }
+
+// today is the engine's current day.
+func (e *Engine) today() time.Time { return indicator.Day(e.opts.Now()) }
 
 // Unwrap returns the store the engine reads.
 func (e *Engine) Unwrap() Store { return e.Store }

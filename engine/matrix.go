@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"time"
 
 	"chiso/indicator"
 )
@@ -27,7 +28,11 @@ func (e *Engine) Matrix(ctx context.Context, q indicator.MatrixQuery) (indicator
 		return indicator.Matrix{}, err
 	}
 	defer done()
-	units, err := resolveSet(cat, q.Units, "units")
+	var at *time.Time
+	if len(q.Periods) == 1 {
+		at = &q.Periods[0].Start
+	}
+	units, err := resolveSet(cat, q.Units, "units", at, e.today())
 	if err != nil {
 		return indicator.Matrix{}, err
 	}

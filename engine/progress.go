@@ -24,7 +24,7 @@ func (e *Engine) Progress(ctx context.Context, q indicator.ProgressQuery) ([]ind
 		return nil, err
 	}
 	defer done()
-	units, err := resolveSet(cat, indicator.UnitSet{Codes: q.Units}, "units")
+	units, err := resolveSet(cat, indicator.UnitSet{Codes: q.Units}, "units", nil, e.today())
 	if err != nil {
 		return nil, err
 	}

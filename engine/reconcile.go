@@ -32,7 +32,7 @@ func (e *Engine) Reconcile(ctx context.Context, q indicator.ReconcileQuery) ([]i
 	total := tot[0]
 	var units []string
 	if q.Units != nil {
-		if units, err = resolveSet(cat, indicator.UnitSet{Codes: q.Units}, "units"); err != nil {
+		if units, err = resolveSet(cat, indicator.UnitSet{Codes: q.Units}, "units", nil, e.today()); err != nil {
 			return nil, err
 		}
 	}

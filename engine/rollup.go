@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	"chiso/indicator"
 )
@@ -39,7 +40,11 @@ func (e *Engine) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicat
 		return nil, err
 	}
 	ind := inds[0]
-	parents, err := resolveSet(cat, q.Parents, "units")
+	at := q.Tree
+	if at == nil && len(q.Periods) == 1 {
+		at = &q.Periods[0].Start
+	}
+	parents, err := resolveSet(cat, q.Parents, "units", at, e.today())
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +52,19 @@ func (e *Engine) Rollup(ctx context.Context, q indicator.RollupQuery) ([]indicat
 	if err != nil {
 		return nil, err
 	}
+	if q.Tree != nil {
+		if err := e.planTree(ctx, cat, g, q, parents); err != nil {
+			return nil, err
+		}
+	}
 	units := slices.Clone(g.kids)
+	if g.form != nil {
+		units = slices.Clone(g.reached)
+	}
 	if g.overTime || !q.Skip.Reported || !q.Skip.Gap {
 		units = append(units, parents...)
 	}
+	units = uniqueCodes(units)
 	var indCodes []string
 	for _, c := range append(g.cols[:], ind.Code) {
 		if c != "" && !slices.Contains(indCodes, c) {
@@ -118,6 +132,18 @@ type rollupGrid struct {
 	y0, y1   int
 	parents  []string
 	basis    *indicator.Basis
+	// The children's validity (across units, no tree): a child counts in
+	// a period only when valid on the period's first day.
+	kidUnits []indicator.Unit
+	// A tree (RollupQuery.Tree): the formation of its units, the part
+	// each pair reads (a predecessor with its share, or a child of the
+	// tree whole), every unit the figures may come from, and whether
+	// rows are rolled up from what their units were formed from.
+	tree      *time.Time
+	form      formation
+	pairParts []part
+	reached   []string
+	fromParts bool
 	// skips
 	skipInputs, skipMissing, skipReported bool
 }
@@ -176,7 +202,7 @@ func planRollup(cat Catalog, ind indicator.Indicator, q indicator.RollupQuery, p
 			kids = cat.Children(p)
 		}
 		for _, k := range kids {
-			g.pairParents, g.kids = append(g.pairParents, p), append(g.kids, k.Code)
+			g.pairParents, g.kids, g.kidUnits = append(g.pairParents, p), append(g.kids, k.Code), append(g.kidUnits, k)
 		}
 	}
 	g.periods = q.Periods
@@ -207,6 +233,8 @@ func (g *rollupGrid) resultBasis(child indicator.Basis) indicator.Basis {
 // cellAcc aggregates one group (a parent and a period).
 type cellAcc struct {
 	used              bool
+	shared            bool
+	reason            string
 	expected, with    int
 	sx, num, den, all float64
 	nx                int
@@ -237,7 +265,11 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		given[l] = true
 	}
 	perBasis := map[indicator.Basis]map[string]*indicator.Period{}
-	for _, c := range g.kids {
+	readers := g.kids
+	if g.form != nil {
+		readers = g.reached
+	}
+	for _, c := range readers {
 		for _, x := range g.cols {
 			if x == "" {
 				continue
@@ -286,8 +318,14 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		ngroups = len(groupParents)
 	}
 	accs := make([]cellAcc, ngroups)
+	if g.form != nil {
+		g.aggregateTree(accs, series, basis, cper, posOf, parentAt, group)
+	}
 	cell := make([][3]*Row, nPos)
 	for i, child := range g.kids {
+		if g.form != nil {
+			break
+		}
 		clear(cell)
 		for c, x := range g.cols {
 			if x == "" {
@@ -305,7 +343,10 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		for pos := range nPos {
 			a := &accs[group(parentAt[g.pairParents[i]], pos)]
 			a.used = true
-			g.add(a, child, cper[pos], cell[pos])
+			if !g.overTime && !g.kidUnits[i].ValidAt(perOf[cper[pos]].Start) {
+				continue
+			}
+			g.add(a, child, cper[pos], cell[pos], nil)
 		}
 	}
 	var out []rollupRaw
@@ -320,7 +361,7 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 		} else {
 			parent, gper = groupParents[k/nPos], cper[k%nPos]
 		}
-		row := indicator.RollupRow{Unit: parent, Rule: g.rule, Children: a.expected, WithData: a.with, Missing: []string{}, Basis: g.resultBasis(basis)}
+		row := indicator.RollupRow{Unit: parent, Rule: g.rule, Children: a.expected, WithData: a.with, Missing: []string{}, Basis: g.resultBasis(basis), Tree: g.tree, Shares: a.shared}
 		switch {
 		case g.overTime:
 			row.Period = g.over
@@ -328,6 +369,9 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 			row.Period = perOf[gper]
 		}
 		g.finish(a, &row, q)
+		if g.fromParts && a.reason != "" {
+			row.Value, row.WeightShare, row.ValueReason = nil, nil, a.reason
+		}
 		x := rollupRaw{row: row}
 		if !q.Skip.Reported || !q.Skip.Gap {
 			g.reported(&x, series[indicator.SeriesKey{Unit: parent, Indicator: g.ind.Code}], gper)
@@ -340,8 +384,9 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 	return out, nil
 }
 
-// add counts one cell (a child in a period) into its group.
-func (g *rollupGrid) add(a *cellAcc, child, per string, m [3]*Row) {
+// add counts one cell (a child in a period) into its group; ids, when
+// given, are the observations behind m (carried cells), else m's own.
+func (g *rollupGrid) add(a *cellAcc, child, per string, m [3]*Row, ids *[3][]int64) {
 	a.expected++
 	x, w, d := m[0], m[1], m[2]
 	var hd bool
@@ -366,7 +411,11 @@ func (g *rollupGrid) add(a *cellAcc, child, per string, m [3]*Row) {
 		return
 	}
 	a.with++
-	if !g.skipInputs {
+	if !g.skipInputs && ids != nil {
+		for c := range ids {
+			a.ids[c] = append(a.ids[c], ids[c]...)
+		}
+	} else if !g.skipInputs {
 		for c, r := range m {
 			if r != nil {
 				a.ids[c] = append(a.ids[c], r.ID)
@@ -480,4 +529,14 @@ func basisName(b indicator.Basis) string {
 		return "CUMULATIVE"
 	}
 	return "POINT"
+}
+
+// uniqueCodes drops repeated codes, keeping the first of each.
+func uniqueCodes(codes []string) []string {
+	seen := make(map[string]bool, len(codes))
+	return slices.DeleteFunc(codes, func(c string) bool {
+		dup := seen[c]
+		seen[c] = true
+		return dup
+	})
 }

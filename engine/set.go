@@ -2,13 +2,17 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"chiso/indicator"
 )
 
 // resolveSet turns a unit set into codes, in the set's order, without
-// repeats.
-func resolveSet(cat Catalog, set indicator.UnitSet, arg string) ([]string, error) {
+// repeats. A set by parent (childrenOf, under) lists the units of the
+// tree valid on one day: the set's asOf; else at, the day of the question
+// (a period's first day); else the tree day of indicator.TreeDay (today,
+// or the last tree that has units of the kind asked).
+func resolveSet(cat Catalog, set indicator.UnitSet, arg string, at *time.Time, today time.Time) ([]string, error) {
 	forms := 0
 	for _, used := range []bool{len(set.Codes) > 0, set.ChildrenOf != "", set.Under != ""} {
 		if used {
@@ -43,7 +47,7 @@ func resolveSet(cat Catalog, set indicator.UnitSet, arg string) ([]string, error
 		if err := known(set.ChildrenOf, "childrenOf"); err != nil {
 			return nil, err
 		}
-		units = cat.Children(set.ChildrenOf)
+		units = unitsBelow(cat, set.ChildrenOf, "", setDay(cat, set, set.ChildrenOf, "", at, today))
 	default:
 		if err := known(set.Under, "under"); err != nil {
 			return nil, err
@@ -51,13 +55,24 @@ func resolveSet(cat Catalog, set indicator.UnitSet, arg string) ([]string, error
 		if set.Level == "" {
 			return nil, indicator.Invalidf(arg+".level", "under needs the level of the units wanted")
 		}
-		units = cat.Descendants(set.Under, set.Level)
+		units = unitsBelow(cat, set.Under, set.Level, setDay(cat, set, set.Under, set.Level, at, today))
 	}
 	out := make([]string, len(units))
 	for i, u := range units {
 		out[i] = u.Code
 	}
 	return out, nil
+}
+
+// setDay is the day a set by parent is listed on (see resolveSet).
+func setDay(cat Catalog, set indicator.UnitSet, parent string, level indicator.Level, at *time.Time, today time.Time) time.Time {
+	switch {
+	case set.AsOf != nil:
+		return *set.AsOf
+	case at != nil:
+		return *at
+	}
+	return treeDayBelow(cat, parent, level, today)
 }
 
 // knownIndicators looks up indicator codes, refusing an empty list and
@@ -105,4 +120,13 @@ func kindOrActual(k indicator.ObservationKind) indicator.ObservationKind {
 		return indicator.KindActual
 	}
 	return k
+}
+
+// exactDay is the day of an exact period's question: its first day (nil
+// for the other modes).
+func exactDay(pc indicator.PeriodChoice) *time.Time {
+	if pc.Mode == indicator.PeriodExact && pc.Period != nil {
+		return &pc.Period.Start
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -130,7 +131,7 @@ func (r *Resolver) change(ctx context.Context, unit, ind, from, to string, kind 
 	return &c, nil
 }
 
-func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error) {
+func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) ([]indicator.RollupRow, error) {
 	ps, err := parsePeriods("periods", periods)
 	if err != nil {
 		return nil, err
@@ -145,7 +146,7 @@ func (r *Resolver) rollup(ctx context.Context, ind string, units model.UnitSetIn
 	if ind, err = r.indicatorCode(ctx, ind); err != nil {
 		return nil, err
 	}
-	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind), Basis: domainBasis(basis)}
+	q := indicator.RollupQuery{Indicator: ind, Parents: unitSet(units), ChildLevel: domainLevel(childLevel), Periods: ps, Over: o, Kind: domainKind(kind), Basis: domainBasis(basis), Tree: tree}
 	// Compute only the parts the request reads.
 	fields := selectedAt(ctx)
 	q.Skip = indicator.RollupSkip{

@@ -9,6 +9,7 @@ import (
 	"chiso/graph/model"
 	"chiso/indicator"
 	"context"
+	"time"
 )
 
 // CommonPeriod is the resolver for the commonPeriod field.
@@ -66,8 +67,8 @@ func (r *queryResolver) Change(ctx context.Context, unit string, indicator strin
 }
 
 // Rollup is the resolver for the rollup field.
-func (r *queryResolver) Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error) {
-	return r.rollup(ctx, indicator, units, childLevel, periods, over, kind, basis)
+func (r *queryResolver) Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) ([]indicator.RollupRow, error) {
+	return r.rollup(ctx, indicator, units, childLevel, periods, over, kind, basis, tree)
 }
 
 // Progress is the resolver for the progress field.

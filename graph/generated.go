@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	RollupRule() RollupRuleResolver
 	Source() SourceResolver
 	Unit() UnitResolver
+	UnitChange() UnitChangeResolver
 }
 
 type DirectiveRoot struct {
@@ -238,13 +239,13 @@ type ComplexityRoot struct {
 		Observations func(childComplexity int, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) int
 		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
 		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
-		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) int
+		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) int
 		Series       func(childComplexity int, unit string, indicator string, kinds []model.ObservationKind) int
 		Source       func(childComplexity int, id string) int
 		Sources      func(childComplexity int) int
 		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) int
-		Unit         func(childComplexity int, code string) int
-		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) int
+		Unit         func(childComplexity int, code string, asOf *time.Time) int
+		Units        func(childComplexity int, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string, asOf *time.Time, officialCode *string) int
 	}
 
 	Reconciliation struct {
@@ -270,17 +271,20 @@ type ComplexityRoot struct {
 	}
 
 	RollupRow struct {
-		Basis       func(childComplexity int) int
-		Coverage    func(childComplexity int) int
-		Gap         func(childComplexity int) int
-		GapReason   func(childComplexity int) int
-		GapRelative func(childComplexity int) int
-		Inputs      func(childComplexity int) int
-		Period      func(childComplexity int) int
-		Reported    func(childComplexity int) int
-		Rule        func(childComplexity int) int
-		UnitInfo    func(childComplexity int) int
-		Value       func(childComplexity int) int
+		Basis            func(childComplexity int) int
+		Coverage         func(childComplexity int) int
+		Gap              func(childComplexity int) int
+		GapReason        func(childComplexity int) int
+		GapRelative      func(childComplexity int) int
+		Inputs           func(childComplexity int) int
+		Period           func(childComplexity int) int
+		Reported         func(childComplexity int) int
+		Rule             func(childComplexity int) int
+		Shares           func(childComplexity int) int
+		Tree             func(childComplexity int) int
+		UnitInfo         func(childComplexity int) int
+		Value            func(childComplexity int) int
+		ValueReasonOrNil func(childComplexity int) int
 	}
 
 	RollupRule struct {
@@ -323,21 +327,36 @@ type ComplexityRoot struct {
 	}
 
 	Unit struct {
-		Ancestors   func(childComplexity int) int
-		Children    func(childComplexity int, level *model.Level) int
-		Code        func(childComplexity int) int
-		Descendants func(childComplexity int, level *model.Level) int
-		Indicators  func(childComplexity int) int
-		Latest      func(childComplexity int, indicator string, kind *model.ObservationKind) int
-		Level       func(childComplexity int) int
-		NameASCII   func(childComplexity int) int
-		NameEn      func(childComplexity int) int
-		NameVI      func(childComplexity int) int
-		NodeID      func(childComplexity int) int
-		Parent      func(childComplexity int) int
-		Series      func(childComplexity int, indicator string, kinds []model.ObservationKind) int
-		ValidFrom   func(childComplexity int) int
-		ValidTo     func(childComplexity int) int
+		Ancestors    func(childComplexity int) int
+		Children     func(childComplexity int, level *model.Level, asOf *time.Time) int
+		Code         func(childComplexity int) int
+		Descendants  func(childComplexity int, level *model.Level, asOf *time.Time) int
+		Indicators   func(childComplexity int) int
+		Latest       func(childComplexity int, indicator string, kind *model.ObservationKind) int
+		Level        func(childComplexity int) int
+		Locator      func(childComplexity int) int
+		NameASCII    func(childComplexity int) int
+		NameEn       func(childComplexity int) int
+		NameVI       func(childComplexity int) int
+		NodeID       func(childComplexity int) int
+		OfficialCode func(childComplexity int) int
+		Parent       func(childComplexity int) int
+		Predecessors func(childComplexity int) int
+		Series       func(childComplexity int, indicator string, kinds []model.ObservationKind) int
+		Source       func(childComplexity int) int
+		Successors   func(childComplexity int) int
+		Type         func(childComplexity int) int
+		ValidFrom    func(childComplexity int) int
+		ValidTo      func(childComplexity int) int
+	}
+
+	UnitChange struct {
+		Date    func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Locator func(childComplexity int) int
+		Share   func(childComplexity int) int
+		Source  func(childComplexity int) int
+		Unit    func(childComplexity int) int
 	}
 
 	UnitConnection struct {
@@ -416,8 +435,8 @@ type ProvenanceResolver interface {
 	Source(ctx context.Context, obj *indicator.Observation) (*indicator.Source, error)
 }
 type QueryResolver interface {
-	Unit(ctx context.Context, code string) (*indicator.Unit, error)
-	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) (*model.UnitConnection, error)
+	Unit(ctx context.Context, code string, asOf *time.Time) (*indicator.Unit, error)
+	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string, asOf *time.Time, officialCode *string) (*model.UnitConnection, error)
 	Indicator(ctx context.Context, code string) (*indicator.Indicator, error)
 	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) (*model.IndicatorConnection, error)
 	Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind) (*model.Series, error)
@@ -430,7 +449,7 @@ type QueryResolver interface {
 	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error)
 	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error)
 	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error)
-	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis) ([]indicator.RollupRow, error)
+	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) ([]indicator.RollupRow, error)
 	Progress(ctx context.Context, units []string, indicators []string, targetYear *int) ([]indicator.ProgressRow, error)
 	Reconcile(ctx context.Context, total string, units []string, period *string, kind *model.ObservationKind) ([]indicator.ReconcileRow, error)
 	Matrix(ctx context.Context, indicators []string, units model.UnitSetInput, by *model.MatrixColumns, periods []string, period *model.PeriodChoiceInput, kind *model.ObservationKind) (*model.Matrix, error)
@@ -470,13 +489,27 @@ type UnitResolver interface {
 	NameEn(ctx context.Context, obj *indicator.Unit) (*string, error)
 	Level(ctx context.Context, obj *indicator.Unit) (model.Level, error)
 
+	OfficialCode(ctx context.Context, obj *indicator.Unit) (*string, error)
+	Type(ctx context.Context, obj *indicator.Unit) (*string, error)
+	Source(ctx context.Context, obj *indicator.Unit) (*indicator.Source, error)
+	Locator(ctx context.Context, obj *indicator.Unit) (*string, error)
+	Predecessors(ctx context.Context, obj *indicator.Unit) ([]UnitChangeLink, error)
+	Successors(ctx context.Context, obj *indicator.Unit) ([]UnitChangeLink, error)
 	Parent(ctx context.Context, obj *indicator.Unit) (*indicator.Unit, error)
-	Children(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error)
+	Children(ctx context.Context, obj *indicator.Unit, level *model.Level, asOf *time.Time) ([]indicator.Unit, error)
 	Ancestors(ctx context.Context, obj *indicator.Unit) ([]indicator.Unit, error)
-	Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error)
+	Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level, asOf *time.Time) ([]indicator.Unit, error)
 	Series(ctx context.Context, obj *indicator.Unit, indicator string, kinds []model.ObservationKind) (*model.Series, error)
 	Latest(ctx context.Context, obj *indicator.Unit, indicator string, kind *model.ObservationKind) (*indicator.Observation, error)
 	Indicators(ctx context.Context, obj *indicator.Unit) ([]indicator.Indicator, error)
+}
+type UnitChangeResolver interface {
+	Unit(ctx context.Context, obj *UnitChangeLink) (*indicator.Unit, error)
+	Date(ctx context.Context, obj *UnitChangeLink) (*time.Time, error)
+	Kind(ctx context.Context, obj *UnitChangeLink) (model.ChangeKind, error)
+	Share(ctx context.Context, obj *UnitChangeLink) (*float64, error)
+	Source(ctx context.Context, obj *UnitChangeLink) (*indicator.Source, error)
+	Locator(ctx context.Context, obj *UnitChangeLink) (*string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1391,7 +1424,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Rollup(childComplexity, args["indicator"].(string), args["units"].(model.UnitSetInput), args["childLevel"].(*model.Level), args["periods"].([]string), args["over"].(*string), args["kind"].(*model.ObservationKind), args["basis"].(*model.Basis)), true
+		return e.ComplexityRoot.Query.Rollup(childComplexity, args["indicator"].(string), args["units"].(model.UnitSetInput), args["childLevel"].(*model.Level), args["periods"].([]string), args["over"].(*string), args["kind"].(*model.ObservationKind), args["basis"].(*model.Basis), args["tree"].(*time.Time)), true
 	case "Query.series":
 		if e.ComplexityRoot.Query.Series == nil {
 			break
@@ -1441,7 +1474,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Unit(childComplexity, args["code"].(string)), true
+		return e.ComplexityRoot.Query.Unit(childComplexity, args["code"].(string), args["asOf"].(*time.Time)), true
 	case "Query.units":
 		if e.ComplexityRoot.Query.Units == nil {
 			break
@@ -1452,7 +1485,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+		return e.ComplexityRoot.Query.Units(childComplexity, args["level"].(*model.Level), args["parent"].(*string), args["search"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["asOf"].(*time.Time), args["officialCode"].(*string)), true
 
 	case "Reconciliation.breakdown":
 		if e.ComplexityRoot.Reconciliation.Breakdown == nil {
@@ -1606,6 +1639,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RollupRow.Rule(childComplexity), true
+	case "RollupRow.shares":
+		if e.ComplexityRoot.RollupRow.Shares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Shares(childComplexity), true
+	case "RollupRow.tree":
+		if e.ComplexityRoot.RollupRow.Tree == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.Tree(childComplexity), true
 	case "RollupRow.unit":
 		if e.ComplexityRoot.RollupRow.UnitInfo == nil {
 			break
@@ -1618,6 +1663,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RollupRow.Value(childComplexity), true
+	case "RollupRow.valueReason":
+		if e.ComplexityRoot.RollupRow.ValueReasonOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RollupRow.ValueReasonOrNil(childComplexity), true
 
 	case "RollupRule.denominator":
 		if e.ComplexityRoot.RollupRule.Denominator == nil {
@@ -1784,7 +1835,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Unit.Children(childComplexity, args["level"].(*model.Level)), true
+		return e.ComplexityRoot.Unit.Children(childComplexity, args["level"].(*model.Level), args["asOf"].(*time.Time)), true
 	case "Unit.code":
 		if e.ComplexityRoot.Unit.Code == nil {
 			break
@@ -1801,7 +1852,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Unit.Descendants(childComplexity, args["level"].(*model.Level)), true
+		return e.ComplexityRoot.Unit.Descendants(childComplexity, args["level"].(*model.Level), args["asOf"].(*time.Time)), true
 	case "Unit.indicators":
 		if e.ComplexityRoot.Unit.Indicators == nil {
 			break
@@ -1825,6 +1876,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.Level(childComplexity), true
+	case "Unit.locator":
+		if e.ComplexityRoot.Unit.Locator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.Locator(childComplexity), true
 	case "Unit.nameAscii":
 		if e.ComplexityRoot.Unit.NameASCII == nil {
 			break
@@ -1849,12 +1906,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.NodeID(childComplexity), true
+	case "Unit.officialCode":
+		if e.ComplexityRoot.Unit.OfficialCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.OfficialCode(childComplexity), true
 	case "Unit.parent":
 		if e.ComplexityRoot.Unit.Parent == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Unit.Parent(childComplexity), true
+	case "Unit.predecessors":
+		if e.ComplexityRoot.Unit.Predecessors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.Predecessors(childComplexity), true
 	case "Unit.series":
 		if e.ComplexityRoot.Unit.Series == nil {
 			break
@@ -1866,6 +1935,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.Series(childComplexity, args["indicator"].(string), args["kinds"].([]model.ObservationKind)), true
+	case "Unit.source":
+		if e.ComplexityRoot.Unit.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.Source(childComplexity), true
+	case "Unit.successors":
+		if e.ComplexityRoot.Unit.Successors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.Successors(childComplexity), true
+	case "Unit.type":
+		if e.ComplexityRoot.Unit.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Unit.Type(childComplexity), true
 	case "Unit.validFrom":
 		if e.ComplexityRoot.Unit.ValidFrom == nil {
 			break
@@ -1878,6 +1965,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.ValidTo(childComplexity), true
+
+	case "UnitChange.date":
+		if e.ComplexityRoot.UnitChange.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Date(childComplexity), true
+	case "UnitChange.kind":
+		if e.ComplexityRoot.UnitChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Kind(childComplexity), true
+	case "UnitChange.locator":
+		if e.ComplexityRoot.UnitChange.Locator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Locator(childComplexity), true
+	case "UnitChange.share":
+		if e.ComplexityRoot.UnitChange.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Share(childComplexity), true
+	case "UnitChange.source":
+		if e.ComplexityRoot.UnitChange.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Source(childComplexity), true
+	case "UnitChange.unit":
+		if e.ComplexityRoot.UnitChange.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitChange.Unit(childComplexity), true
 
 	case "UnitConnection.edges":
 		if e.ComplexityRoot.UnitConnection.Edges == nil {
@@ -2015,12 +2139,27 @@ over the limit) are nullable: a failed field is null with its error in
 errors, and the other fields of the request still answer.
 """
 type Query {
-  "A unit by code; null if no unit has that code."
+  """
+  A unit by chiso code or by official code (the Statistics Office's: 2 digits
+  for a province, 3 for a district, 5 for a commune); null if no unit has that
+  code. A chiso code always finds its unit, whatever its validity (see
+  validFrom, validTo). An official code names the unit valid on asOf (default
+  today; without asOf, failing today, the one valid latest). asOf is also the
+  day the unit's children and descendants are listed on (see Unit.children).
+  """
   unit(
-    "Unit code, such as vn.lai-chau.phong-tho."
+    "Unit code, such as vn.lai-chau.phong-tho, or an official code such as 12."
     code: ID!
+    "The day official codes are resolved on and children listed on (default today)."
+    asOf: Date
   ): Unit
-  "Units filtered by level, parent and search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ), ordered by level then code."
+  """
+  Units filtered by level, parent, search (accent- and case-insensitive: ` + "`" + `phong tho` + "`" + ` finds Phong Thổ) and official code, ordered by level then code,
+  in the tree valid on asOf. Without asOf: today's tree, or, when no unit of
+  the kind asked is valid today, the last tree that had some (districts, abolished
+  on 2025-07-01, are those of 2025-06-30). A search or an official code without
+  asOf is a lookup: it finds units of any time, each with its validity.
+  """
   units(
     "Only units of this level."
     level: Level
@@ -2036,6 +2175,10 @@ type Query {
     last: Int
     "A cursor (an edge's cursor or pageInfo.startCursor): items before it. Alone, pages backward."
     before: String
+    "List the tree valid on this day (see above)."
+    asOf: Date
+    "Only units with this official code."
+    officialCode: String
   ): UnitConnection
 
   "An indicator by code; null if no indicator has that code."
@@ -2155,19 +2298,43 @@ type Unit implements Node {
   validFrom: Date
   "Last day the unit existed in this form (the 2025 reform ended districts on 2025-06-30)."
   validTo: Date
+  "The Statistics Office's code: 2 digits for a province, 3 for a district, 5 for a commune (one code may name units of different times)."
+  officialCode: String
+  "The unit's type as the register writes it: tỉnh, thành phố trung ương, huyện, quận, thị xã, thành phố, xã, phường, thị trấn."
+  type: String
+  "The source the unit comes from."
+  source: Source
+  "Where in the source: a code path of the register (12/105/03190) or a line."
+  locator: String
+  "The changes that formed this unit (merges, splits, renames, moves), each naming the unit it came from, with its provenance; ordered by date, then unit."
+  predecessors: [UnitChange!]!
+  "The changes that ended this unit, each naming the unit it went into (null when abolished), with its provenance."
+  successors: [UnitChange!]!
   "The unit this one belongs to; null for the root (the country)."
   parent: Unit
-  "Direct children, optionally at one level, ordered by code."
+  """
+  Direct children, optionally at one level, ordered by code, in the tree
+  valid on asOf: this field's, else the asOf the unit was asked at (unit,
+  units, or a children or descendants list above), else today within the
+  unit's lifetime (a unit that has ended lists its last tree), and when no
+  child of the kind asked is valid then, the last tree that had some
+  (Lai Châu's districts are its 8 of 2025-06-30, its communes today the 38
+  of 2025-07-01).
+  """
   children(
     "Only children of this level (a district's communes, or its regions)."
     level: Level
+    "List the tree valid on this day (see above)."
+    asOf: Date
   ): [Unit!]!
   "Ancestors from the root (country) down to the parent."
   ancestors: [Unit!]!
-  "All units below this one, optionally only those at one level."
+  "All units below this one, optionally only those at one level, in the tree valid on asOf (chosen as for children)."
   descendants(
     "Only descendants of this level."
     level: Level
+    "List the tree valid on this day (as for children)."
+    asOf: Date
   ): [Unit!]!
   "This unit's series of one indicator. Batched: in a tree of units under children or descendants (or a page of units), every series asked for below that list (with the same kinds) costs one statement together, fetched as soon as the list is known."
   series(
@@ -2185,6 +2352,36 @@ type Unit implements Node {
   ): Observation
   "Indicators with at least one observation for this unit."
   indicators: [Indicator!]!
+}
+
+"How a unit became another in a reform."
+enum ChangeKind {
+  "The whole unit became part of a new one, with others."
+  MERGE
+  "A part of the unit (share, if known) went to the other."
+  SPLIT
+  "The whole unit, and nothing else, became the other under a new name."
+  RENAME
+  "The whole unit, and nothing else, moved under another parent."
+  MOVE
+  "The unit ceased with no successor at its level (Việt Nam's districts on 2025-07-01)."
+  ABOLISHED
+}
+
+"One edge of a reform, seen from one of its two units."
+type UnitChange {
+  "The other unit: the predecessor in a predecessors list, the successor in a successors list; null for an abolished unit's successor."
+  unit: Unit
+  "The day the change took effect: the successor's first day."
+  date: Date!
+  "What kind of change."
+  kind: ChangeKind!
+  "The part of the predecessor that went to the successor (0 to 1), for a split whose source gives it; null for a whole unit or an unknown share."
+  share: Float
+  "The source of the change (a resolution)."
+  source: Source
+  "Where in the source: the clause and line."
+  locator: String
 }
 
 "A page of units (Relay connection)."
@@ -2592,7 +2789,11 @@ extend type Query {
     basis: Basis
   ): Change
 
-  "Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it."
+  """
+  Aggregate an indicator by its rollup rule: from children (or descendants at childLevel) up to each unit of the set, per period; or, with over (a range such as 2016-2020), a unit's own yearly values into that period. NONE refuses with INVALID_ARGUMENT, and so does LAST across units. Every row says how complete it is and, where the unit reports its own value, the gap to it.
+  Children count in a period when valid on its first day (a question about 2023 asks about the units of 2023).
+  With tree (a day), the question is asked in the unit tree valid that day: the units of the set and their children are those of that tree, and figures of the units they were formed from are carried into them along the unit changes (whole units exactly; a split by its declared share, said by shares; a split without a share gives null with valueReason). Without childLevel each unit is rolled up from the units it was formed from (coverage counts them); with childLevel from its descendants in that tree, each carried complete or counted missing. MEAN and LAST cannot be carried (INVALID_ARGUMENT).
+  """
   rollup(
     "Indicator code (or alias)."
     indicator: ID!
@@ -2608,6 +2809,8 @@ extend type Query {
     kind: ObservationKind = ACTUAL
     "The basis of the children's values to aggregate (see Basis); chosen as for compare by default."
     basis: Basis
+    "Ask in the unit tree valid on this day (such as 2025-07-01): figures of the units each unit was formed from are carried into it along the unit changes."
+    tree: Date
   ): [RollupRow!]
 
   "Targets against actuals: for each target of the units (optionally only some indicators or one target year), the baseline, latest actual, progress, a straight-line on-track status and the yearly change still needed."
@@ -2669,6 +2872,8 @@ input UnitSetInput {
   under: ID
   "With under: the level of the units taken."
   level: Level
+  "childrenOf and under list the units of the tree valid on this day; default: the first day of the period asked (an exact period, a rollup's one period), else today's tree or, when it has no unit of the kind asked, the last tree that had some."
+  asOf: Date
 }
 
 "How a comparison or matrix chooses each unit's period."
@@ -2851,6 +3056,12 @@ type RollupRow {
   basis: Basis!
   "Why gap is null although the unit reports a value (its basis differs)."
   gapReason: String
+  "The vintage asked for (rollup's tree): the day of the unit tree the value is in."
+  tree: Date
+  "Some input is a split unit counted by its declared share (the figure is assumed to divide like the unit)."
+  shares: Boolean!
+  "Why value is null although inputs have data: SPLIT_WITHOUT_SHARE (a split whose source gives no share)."
+  valueReason: String
 }
 
 """
@@ -3392,6 +3603,12 @@ func (ec *executionContext) childFields_RollupRow(ctx context.Context, field gra
 		return ec.fieldContext_RollupRow_basis(ctx, field)
 	case "gapReason":
 		return ec.fieldContext_RollupRow_gapReason(ctx, field)
+	case "tree":
+		return ec.fieldContext_RollupRow_tree(ctx, field)
+	case "shares":
+		return ec.fieldContext_RollupRow_shares(ctx, field)
+	case "valueReason":
+		return ec.fieldContext_RollupRow_valueReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RollupRow", field.Name)
 }
@@ -3492,6 +3709,18 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_validFrom(ctx, field)
 	case "validTo":
 		return ec.fieldContext_Unit_validTo(ctx, field)
+	case "officialCode":
+		return ec.fieldContext_Unit_officialCode(ctx, field)
+	case "type":
+		return ec.fieldContext_Unit_type(ctx, field)
+	case "source":
+		return ec.fieldContext_Unit_source(ctx, field)
+	case "locator":
+		return ec.fieldContext_Unit_locator(ctx, field)
+	case "predecessors":
+		return ec.fieldContext_Unit_predecessors(ctx, field)
+	case "successors":
+		return ec.fieldContext_Unit_successors(ctx, field)
 	case "parent":
 		return ec.fieldContext_Unit_parent(ctx, field)
 	case "children":
@@ -3508,6 +3737,24 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_indicators(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_UnitChange_unit(ctx, field)
+	case "date":
+		return ec.fieldContext_UnitChange_date(ctx, field)
+	case "kind":
+		return ec.fieldContext_UnitChange_kind(ctx, field)
+	case "share":
+		return ec.fieldContext_UnitChange_share(ctx, field)
+	case "source":
+		return ec.fieldContext_UnitChange_source(ctx, field)
+	case "locator":
+		return ec.fieldContext_UnitChange_locator(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitChange", field.Name)
 }
 
 func (ec *executionContext) childFields_UnitConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4103,6 +4350,14 @@ func (ec *executionContext) field_Query_rollup_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["basis"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "tree",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tree"] = arg7
 	return args, nil
 }
 
@@ -4223,6 +4478,14 @@ func (ec *executionContext) field_Query_unit_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["code"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -4285,6 +4548,22 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "officialCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["officialCode"] = arg8
 	return args, nil
 }
 
@@ -4299,6 +4578,14 @@ func (ec *executionContext) field_Unit_children_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["level"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -4313,6 +4600,14 @@ func (ec *executionContext) field_Unit_descendants_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["level"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -7743,7 +8038,7 @@ func (ec *executionContext) _Query_unit(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Unit(ctx, fc.Args["code"].(string))
+			return ec.Resolvers.Query().Unit(ctx, fc.Args["code"].(string), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
@@ -7787,7 +8082,7 @@ func (ec *executionContext) _Query_units(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+			return ec.Resolvers.Query().Units(ctx, fc.Args["level"].(*model.Level), fc.Args["parent"].(*string), fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["asOf"].(*time.Time), fc.Args["officialCode"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitConnection) graphql.Marshaler {
@@ -8335,7 +8630,7 @@ func (ec *executionContext) _Query_rollup(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Rollup(ctx, fc.Args["indicator"].(string), fc.Args["units"].(model.UnitSetInput), fc.Args["childLevel"].(*model.Level), fc.Args["periods"].([]string), fc.Args["over"].(*string), fc.Args["kind"].(*model.ObservationKind), fc.Args["basis"].(*model.Basis))
+			return ec.Resolvers.Query().Rollup(ctx, fc.Args["indicator"].(string), fc.Args["units"].(model.UnitSetInput), fc.Args["childLevel"].(*model.Level), fc.Args["periods"].([]string), fc.Args["over"].(*string), fc.Args["kind"].(*model.ObservationKind), fc.Args["basis"].(*model.Basis), fc.Args["tree"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.RollupRow) graphql.Marshaler {
@@ -9297,6 +9592,75 @@ func (ec *executionContext) fieldContext_RollupRow_gapReason(_ context.Context, 
 	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "String")
 }
 
+func (ec *executionContext) _RollupRow_tree(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_tree(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tree, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_tree(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "Date")
+}
+
+func (ec *executionContext) _RollupRow_shares(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_shares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shares, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_shares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RollupRow_valueReason(ctx context.Context, field graphql.CollectedField, obj *indicator.RollupRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RollupRow_valueReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueReasonOrNil(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RollupRow_valueReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RollupRow", field, true, false, "String")
+}
+
 func (ec *executionContext) _RollupRule_kind(ctx context.Context, field graphql.CollectedField, obj *indicator.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10141,6 +10505,171 @@ func (ec *executionContext) fieldContext_Unit_validTo(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Date")
 }
 
+func (ec *executionContext) _Unit_officialCode(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_officialCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().OfficialCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_officialCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Unit", field, true, true, "String")
+}
+
+func (ec *executionContext) _Unit_type(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().Type(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Unit", field, true, true, "String")
+}
+
+func (ec *executionContext) _Unit_source(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Source) graphql.Marshaler {
+			return ec.marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Unit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Source(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Unit_locator(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_locator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().Locator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_locator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Unit", field, true, true, "String")
+}
+
+func (ec *executionContext) _Unit_predecessors(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_predecessors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().Predecessors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []UnitChangeLink) graphql.Marshaler {
+			return ec.marshalNUnitChange2ᚕchisoᚋgraphᚐUnitChangeLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_predecessors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Unit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Unit_successors(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_successors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Unit().Successors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []UnitChangeLink) graphql.Marshaler {
+			return ec.marshalNUnitChange2ᚕchisoᚋgraphᚐUnitChangeLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_successors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Unit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Unit_parent(ctx context.Context, field graphql.CollectedField, obj *indicator.Unit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10183,7 +10712,7 @@ func (ec *executionContext) _Unit_children(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Unit().Children(ctx, obj, fc.Args["level"].(*model.Level))
+			return ec.Resolvers.Unit().Children(ctx, obj, fc.Args["level"].(*model.Level), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Unit) graphql.Marshaler {
@@ -10259,7 +10788,7 @@ func (ec *executionContext) _Unit_descendants(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Unit().Descendants(ctx, obj, fc.Args["level"].(*model.Level))
+			return ec.Resolvers.Unit().Descendants(ctx, obj, fc.Args["level"].(*model.Level), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []indicator.Unit) graphql.Marshaler {
@@ -10411,6 +10940,162 @@ func (ec *executionContext) fieldContext_Unit_indicators(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UnitChange_unit(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Unit) graphql.Marshaler {
+			return ec.marshalOUnit2ᚖchisoᚋindicatorᚐUnit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnitChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnitChange_date(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Date(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitChange", field, true, true, "Date")
+}
+
+func (ec *executionContext) _UnitChange_kind(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ChangeKind) graphql.Marshaler {
+			return ec.marshalNChangeKind2chisoᚋgraphᚋmodelᚐChangeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitChange", field, true, true, "ChangeKind")
+}
+
+func (ec *executionContext) _UnitChange_share(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Share(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitChange", field, true, true, "Float")
+}
+
+func (ec *executionContext) _UnitChange_source(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Source) graphql.Marshaler {
+			return ec.marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnitChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Source(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnitChange_locator(ctx context.Context, field graphql.CollectedField, obj *UnitChangeLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitChange_locator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitChange().Locator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnitChange_locator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitChange", field, true, true, "String")
 }
 
 func (ec *executionContext) _UnitConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.UnitConnection) (ret graphql.Marshaler) {
@@ -11815,7 +12500,7 @@ func (ec *executionContext) unmarshalInputUnitSetInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"codes", "childrenOf", "under", "level"}
+	fieldsInOrder := [...]string{"codes", "childrenOf", "under", "level", "asOf"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11850,6 +12535,13 @@ func (ec *executionContext) unmarshalInputUnitSetInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Level = data
+		case "asOf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("asOf"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AsOf = data
 		}
 	}
 	return it, nil
@@ -13420,6 +14112,21 @@ func (ec *executionContext) _RollupRow(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tree":
+			out.Values[i] = ec._RollupRow_tree(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shares":
+			out.Values[i] = ec._RollupRow_shares(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "valueReason":
+			out.Values[i] = ec._RollupRow_valueReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13760,6 +14467,42 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "officialCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_officialCode(ctx, field, obj)
+				})
+		case "type":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_type(ctx, field, obj)
+				})
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_source(ctx, field, obj)
+				})
+		case "locator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_locator(ctx, field, obj)
+				})
+		case "predecessors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_predecessors(ctx, field, obj)
+				})
+		case "successors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Unit_successors(ctx, field, obj)
+				})
 		case "parent":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -13801,6 +14544,70 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Unit_indicators(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitChangeImplementors = []string{"UnitChange"}
+
+func (ec *executionContext) _UnitChange(ctx context.Context, sel ast.SelectionSet, obj *UnitChangeLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitChange")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_unit(ctx, field, obj)
+				})
+		case "date":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_date(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_kind(ctx, field, obj)
+				})
+		case "share":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_share(ctx, field, obj)
+				})
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_source(ctx, field, obj)
+				})
+		case "locator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitChange_locator(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14291,6 +15098,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNChangeKind2chisoᚋgraphᚋmodelᚐChangeKind(ctx context.Context, v any) (model.ChangeKind, error) {
+	var res model.ChangeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChangeKind2chisoᚋgraphᚋmodelᚐChangeKind(ctx context.Context, sel ast.SelectionSet, v model.ChangeKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNComparisonRow2chisoᚋindicatorᚐCompareRow(ctx context.Context, sel ast.SelectionSet, v indicator.CompareRow) graphql.Marshaler {
 	return ec._ComparisonRow(ctx, sel, &v)
 }
@@ -14335,6 +15152,24 @@ func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Date!")
+		return graphql.Null
+	}
+	_ = sel
+	res := MarshalDate(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
@@ -14819,6 +15654,26 @@ func (ec *executionContext) marshalNUnit2ᚖchisoᚋindicatorᚐUnit(ctx context
 		return graphql.Null
 	}
 	return ec._Unit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnitChange2chisoᚋgraphᚐUnitChangeLink(ctx context.Context, sel ast.SelectionSet, v UnitChangeLink) graphql.Marshaler {
+	return ec._UnitChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUnitChange2ᚕchisoᚋgraphᚐUnitChangeLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []UnitChangeLink) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnitChange2chisoᚋgraphᚐUnitChangeLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNUnitEdge2chisoᚋgraphᚋmodelᚐUnitEdge(ctx context.Context, sel ast.SelectionSet, v model.UnitEdge) graphql.Marshaler {

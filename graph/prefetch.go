@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -32,9 +33,13 @@ type ahead struct{ latest, series []seriesKey }
 // does not): its look-ahead covers the whole tree, and when the tree is
 // too big for one fetch, the loaders' batches serve it rather than one
 // fetch per sub-list, one after another.
-func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit) {
+//
+// asOf is the day the list was asked at (explicitly, or above it), nil
+// when it follows each unit's tree day: lists below it follow the same
+// rule as their resolvers (see below).
+func (r *Resolver) prefetch(ctx context.Context, units []indicator.Unit, asOf *time.Time) {
 	if fc, oc := topList(ctx); fc != nil {
-		r.prefetchBelow(ctx, oc, fc.Field.Selections, units)
+		r.prefetchBelow(ctx, oc, fc.Field.Selections, units, asOf)
 	}
 }
 
@@ -50,7 +55,7 @@ func topList(ctx context.Context) (*graphql.FieldContext, *graphql.OperationCont
 
 // prefetchPage is prefetch for a page of units: what the request selects
 // on its nodes and on its edges' nodes.
-func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit) {
+func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit, asOf *time.Time) {
 	fc, oc := topList(ctx)
 	if fc == nil {
 		return
@@ -68,17 +73,17 @@ func (r *Resolver) prefetchPage(ctx context.Context, units []indicator.Unit) {
 			}
 		}
 	}
-	r.prefetchBelow(ctx, oc, sel, units)
+	r.prefetchBelow(ctx, oc, sel, units, asOf)
 }
 
 // prefetchBelow fetches and primes what sel asks for on units and below.
-func (r *Resolver) prefetchBelow(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit) {
+func (r *Resolver) prefetchBelow(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit, asOf *time.Time) {
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	if l == nil || len(units) == 0 || len(sel) == 0 {
 		return
 	}
 	var a ahead
-	if !r.lookAhead(ctx, oc, sel, units, &a, l.latest.max) {
+	if !r.lookAhead(ctx, oc, sel, units, asOf, &a, l.latest.max) {
 		return
 	}
 	// An error here is the resolvers' to report: they fetch again.
@@ -97,7 +102,7 @@ func (r *Resolver) prefetchBelow(ctx context.Context, oc *graphql.OperationConte
 // It decodes the arguments it reads itself (fieldArgs); one it cannot
 // decode makes it give up, deliberately: the resolvers then decode the
 // same arguments through gqlgen, which reports the error to the client.
-func (r *Resolver) lookAhead(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit, a *ahead, max int) bool {
+func (r *Resolver) lookAhead(ctx context.Context, oc *graphql.OperationContext, sel ast.SelectionSet, units []indicator.Unit, asOf *time.Time, a *ahead, max int) bool {
 	each := func(keys *[]seriesKey, ind, kinds string) {
 		for _, u := range units {
 			*keys = append(*keys, seriesKey{indicator.SeriesKey{Unit: u.Code, Indicator: ind}, kinds})
@@ -142,24 +147,22 @@ func (r *Resolver) lookAhead(ctx context.Context, oc *graphql.OperationContext, 
 			if err != nil {
 				return false
 			}
-			codes := make([]string, len(units))
-			for i, u := range units {
-				codes[i] = u.Code
+			day, err := dateArg(args, "asOf")
+			if err != nil {
+				return false
 			}
-			var below map[string][]indicator.Unit
-			if f.Name == "children" {
-				below, err = r.Engine.Children(ctx, codes, domainLevel(level), nil)
-			} else {
-				below, err = r.Engine.Descendants(ctx, codes, domainLevel(level), nil)
+			if day == nil {
+				day = asOf
 			}
+			below, err := r.below(ctx, f.Name == "descendants", units, domainLevel(level), day)
 			if err != nil {
 				return false
 			}
 			var next []indicator.Unit
-			for _, c := range codes {
-				next = append(next, below[c]...)
+			for _, u := range units {
+				next = append(next, below[u.Code]...)
 			}
-			if len(next) > 0 && !r.lookAhead(ctx, oc, f.Selections, next, a, max) {
+			if len(next) > 0 && !r.lookAhead(ctx, oc, f.Selections, next, day, a, max) {
 				return false
 			}
 		}
@@ -213,6 +216,19 @@ func stringArg(args map[string]any, name string) (string, error) {
 		return "", fmt.Errorf("argument %s: expected a string, got %v", name, args[name])
 	}
 	return s, nil
+}
+
+// dateArg decodes an optional Date argument: nil when absent or null.
+func dateArg(args map[string]any, name string) (*time.Time, error) {
+	v, ok := args[name]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	d, err := UnmarshalDate(v)
+	if err != nil {
+		return nil, fmt.Errorf("argument %s: %w", name, err)
+	}
+	return &d, nil
 }
 
 // enum is a generated enum of package model.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"chiso/graph/model"
 	"chiso/indicator"
@@ -27,6 +28,9 @@ var DefaultLimits = Limits{DefaultPageSize: 100, MaxPageSize: 1000}
 type Resolver struct {
 	Engine indicator.Engine
 	Limits Limits
+	// Now is the clock that says which day today is (the default asOf);
+	// nil is time.Now.
+	Now func() time.Time
 }
 
 // NewResolver returns the resolvers answering from eng within limits.
@@ -204,7 +208,7 @@ func deref(s *string) string {
 }
 
 func unitSet(in model.UnitSetInput) indicator.UnitSet {
-	return indicator.UnitSet{Codes: in.Codes, ChildrenOf: deref(in.ChildrenOf), Under: deref(in.Under), Level: domainLevel(in.Level)}
+	return indicator.UnitSet{Codes: in.Codes, ChildrenOf: deref(in.ChildrenOf), Under: deref(in.Under), Level: domainLevel(in.Level), AsOf: in.AsOf}
 }
 
 // period parses an optional period label given in argument arg.

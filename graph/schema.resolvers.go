@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ObservationCount is the resolver for the observationCount field.
@@ -175,18 +176,18 @@ func (r *provenanceResolver) Source(ctx context.Context, obj *indicator.Observat
 }
 
 // Unit is the resolver for the unit field.
-func (r *queryResolver) Unit(ctx context.Context, code string) (*indicator.Unit, error) {
-	return r.unit(ctx, code)
+func (r *queryResolver) Unit(ctx context.Context, code string, asOf *time.Time) (*indicator.Unit, error) {
+	return r.unitAt(ctx, code, asOf)
 }
 
 // Units is the resolver for the units field.
-func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string) (*model.UnitConnection, error) {
+func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string, asOf *time.Time, officialCode *string) (*model.UnitConnection, error) {
 	pg, err := r.page(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.UnitQuery{Level: domainLevel(level), Page: pg, Search: deref(search), Parent: deref(parent)}
-	units, info, err := r.Engine.ListUnits(ctx, q)
+	q := indicator.UnitQuery{Level: domainLevel(level), Page: pg, Search: deref(search), Parent: deref(parent), AsOf: asOf, OfficialCode: deref(officialCode)}
+	units, info, err := r.listUnits(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func (r *queryResolver) Units(ctx context.Context, level *model.Level, parent *s
 	for i := range units {
 		conn.Edges[i] = model.UnitEdge{Cursor: info.Cursors[i], Node: &units[i]}
 	}
-	r.prefetchPage(ctx, units)
+	r.prefetchPage(ctx, units, asOf)
 	return conn, nil
 }
 
@@ -364,6 +365,39 @@ func (r *unitResolver) Level(ctx context.Context, obj *indicator.Unit) (model.Le
 	return model.Level(strings.ToUpper(string(obj.Level))), nil
 }
 
+// OfficialCode is the resolver for the officialCode field.
+func (r *unitResolver) OfficialCode(ctx context.Context, obj *indicator.Unit) (*string, error) {
+	return optional(obj.OfficialCode), nil
+}
+
+// Type is the resolver for the type field.
+func (r *unitResolver) Type(ctx context.Context, obj *indicator.Unit) (*string, error) {
+	return optional(obj.Type), nil
+}
+
+// Source is the resolver for the source field.
+func (r *unitResolver) Source(ctx context.Context, obj *indicator.Unit) (*indicator.Source, error) {
+	if obj.Source == "" {
+		return nil, nil
+	}
+	return r.source(ctx, obj.Source)
+}
+
+// Locator is the resolver for the locator field.
+func (r *unitResolver) Locator(ctx context.Context, obj *indicator.Unit) (*string, error) {
+	return optional(obj.Locator), nil
+}
+
+// Predecessors is the resolver for the predecessors field.
+func (r *unitResolver) Predecessors(ctx context.Context, obj *indicator.Unit) ([]UnitChangeLink, error) {
+	return r.changes(ctx, obj.Code, true)
+}
+
+// Successors is the resolver for the successors field.
+func (r *unitResolver) Successors(ctx context.Context, obj *indicator.Unit) ([]UnitChangeLink, error) {
+	return r.changes(ctx, obj.Code, false)
+}
+
 // Parent is the resolver for the parent field.
 func (r *unitResolver) Parent(ctx context.Context, obj *indicator.Unit) (*indicator.Unit, error) {
 	if obj.Parent == "" {
@@ -373,10 +407,13 @@ func (r *unitResolver) Parent(ctx context.Context, obj *indicator.Unit) (*indica
 }
 
 // Children is the resolver for the children field.
-func (r *unitResolver) Children(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
-	m, err := r.Engine.Children(ctx, []string{obj.Code}, domainLevel(level), nil)
+func (r *unitResolver) Children(ctx context.Context, obj *indicator.Unit, level *model.Level, asOf *time.Time) ([]indicator.Unit, error) {
+	if asOf == nil {
+		asOf = inheritedAsOf(ctx)
+	}
+	m, err := r.below(ctx, false, []indicator.Unit{*obj}, domainLevel(level), asOf)
 	if err == nil {
-		r.prefetch(ctx, m[obj.Code])
+		r.prefetch(ctx, m[obj.Code], asOf)
 	}
 	return m[obj.Code], err
 }
@@ -388,10 +425,13 @@ func (r *unitResolver) Ancestors(ctx context.Context, obj *indicator.Unit) ([]in
 }
 
 // Descendants is the resolver for the descendants field.
-func (r *unitResolver) Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
-	m, err := r.Engine.Descendants(ctx, []string{obj.Code}, domainLevel(level), nil)
+func (r *unitResolver) Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level, asOf *time.Time) ([]indicator.Unit, error) {
+	if asOf == nil {
+		asOf = inheritedAsOf(ctx)
+	}
+	m, err := r.below(ctx, true, []indicator.Unit{*obj}, domainLevel(level), asOf)
 	if err == nil {
-		r.prefetch(ctx, m[obj.Code])
+		r.prefetch(ctx, m[obj.Code], asOf)
 	}
 	return m[obj.Code], err
 }
@@ -431,6 +471,42 @@ func (r *unitResolver) Indicators(ctx context.Context, obj *indicator.Unit) ([]i
 	return out, nil
 }
 
+// Unit is the resolver for the unit field.
+func (r *unitChangeResolver) Unit(ctx context.Context, obj *UnitChangeLink) (*indicator.Unit, error) {
+	if obj.Other == "" {
+		return nil, nil
+	}
+	return r.mustUnit(ctx, obj.Other)
+}
+
+// Date is the resolver for the date field.
+func (r *unitChangeResolver) Date(ctx context.Context, obj *UnitChangeLink) (*time.Time, error) {
+	return &obj.Change.Date, nil
+}
+
+// Kind is the resolver for the kind field.
+func (r *unitChangeResolver) Kind(ctx context.Context, obj *UnitChangeLink) (model.ChangeKind, error) {
+	return model.ChangeKind(strings.ToUpper(string(obj.Change.Kind))), nil
+}
+
+// Share is the resolver for the share field.
+func (r *unitChangeResolver) Share(ctx context.Context, obj *UnitChangeLink) (*float64, error) {
+	return obj.Change.Share, nil
+}
+
+// Source is the resolver for the source field.
+func (r *unitChangeResolver) Source(ctx context.Context, obj *UnitChangeLink) (*indicator.Source, error) {
+	if obj.Change.Source == "" {
+		return nil, nil
+	}
+	return r.source(ctx, obj.Change.Source)
+}
+
+// Locator is the resolver for the locator field.
+func (r *unitChangeResolver) Locator(ctx context.Context, obj *UnitChangeLink) (*string, error) {
+	return optional(obj.Change.Locator), nil
+}
+
 // Coverage returns CoverageResolver implementation.
 func (r *Resolver) Coverage() CoverageResolver { return &coverageResolver{r} }
 
@@ -458,6 +534,9 @@ func (r *Resolver) Source() SourceResolver { return &sourceResolver{r} }
 // Unit returns UnitResolver implementation.
 func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 
+// UnitChange returns UnitChangeResolver implementation.
+func (r *Resolver) UnitChange() UnitChangeResolver { return &unitChangeResolver{r} }
+
 type (
 	coverageResolver    struct{ *Resolver }
 	indicatorResolver   struct{ *Resolver }
@@ -468,4 +547,5 @@ type (
 	rollupRuleResolver  struct{ *Resolver }
 	sourceResolver      struct{ *Resolver }
 	unitResolver        struct{ *Resolver }
+	unitChangeResolver  struct{ *Resolver }
 )

@@ -70,3 +70,6 @@ func positive(n int) *int {
 	}
 	return &n
 }
+
+// ValueReasonOrNil is ValueReason, nil when empty.
+func (r *RollupRow) ValueReasonOrNil() *string { return optional(r.ValueReason) }

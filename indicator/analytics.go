@@ -1,6 +1,9 @@
 package indicator
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Analytics answers comparisons, trends, rollups and progress, each
 // request in a bounded number of reads. Every computed value
@@ -52,6 +55,10 @@ type UnitSet struct {
 	ChildrenOf string
 	Under      string
 	Level      Level // with Under: the level wanted (required)
+	// AsOf lists ChildrenOf's or Under's units in the tree valid on that
+	// day; nil: on the day of the question (an exact period's first day),
+	// else on indicator.TreeDay.
+	AsOf *time.Time
 }
 
 // PeriodMode says how a comparison picks each unit's period.
@@ -200,6 +207,11 @@ type RollupQuery struct {
 	// Basis is the children's basis read (nil: the first of Bases any
 	// child has; over time: point, the yearly values).
 	Basis *Basis
+	// Tree asks in the vintage of the tree valid on that day: the units
+	// (and children) are those of that tree, and each one's figures are
+	// carried from the units it was formed from (unit changes); without
+	// ChildLevel each unit is rolled up from what it was formed from.
+	Tree *time.Time
 	// Skip leaves out parts the caller will not read, so they cost nothing.
 	Skip RollupSkip
 }
@@ -238,6 +250,14 @@ type RollupRow struct {
 	// GapReason says why Gap is null although the parent reports a value
 	// (its basis differs from the rollup's).
 	GapReason string
+	// Tree is the vintage asked (RollupQuery.Tree), nil for none.
+	Tree *time.Time
+	// Shares: some input is a split unit, counted by its declared share
+	// (the figure is assumed to divide like the unit).
+	Shares bool
+	// ValueReason says why Value is null although inputs have data
+	// (SPLIT_WITHOUT_SHARE: a split whose share is not given).
+	ValueReason string
 }
 
 // ProgressQuery asks whether units are on track for their targets.

@@ -222,8 +222,10 @@ const firstBasisSQL = `CASE WHEN bool_or(basis = '') THEN '' WHEN bool_or(basis 
 // units resolves a unit set: codes as given without repeats, a unit's
 // children by level then code, or its descendants at a level, breadth
 // first (by depth, then by the path of (level, code) keys from the top).
-func (o oracle) units(set indicator.UnitSet) []string {
+func (o oracle) units(set indicator.UnitSet, at *time.Time) []string {
 	var out []string
+	var rows [][]any
+	var parent string
 	switch {
 	case len(set.Codes) > 0:
 		for _, c := range set.Codes {
@@ -233,17 +235,48 @@ func (o oracle) units(set indicator.UnitSet) []string {
 		}
 		return out
 	case set.ChildrenOf != "":
-		for _, r := range o.query(`SELECT code FROM units WHERE parent = ? ORDER BY level_rank, code`, set.ChildrenOf) {
-			out = append(out, str(r[0]))
-		}
+		parent = set.ChildrenOf
+		rows = o.query(`SELECT code, valid_from, valid_to FROM units WHERE parent = ? ORDER BY level_rank, code`, set.ChildrenOf)
 	default:
-		for _, r := range o.query(`WITH RECURSIVE t(code, depth, path) AS (
+		parent = set.Under
+		rows = o.query(`WITH RECURSIVE t(code, depth, path) AS (
 				SELECT code, 1, [lpad(level_rank::VARCHAR, 3, '0') || code] FROM units WHERE parent = $1
 				UNION ALL
 				SELECT u.code, t.depth + 1, list_append(t.path, lpad(u.level_rank::VARCHAR, 3, '0') || u.code)
 				FROM units u JOIN t ON u.parent = t.code)
-			SELECT t.code FROM t JOIN units u USING (code) WHERE u.level = $2 ORDER BY t.depth, t.path`, set.Under, string(set.Level)) {
-			out = append(out, str(r[0]))
+			SELECT t.code, u.valid_from, u.valid_to FROM t JOIN units u USING (code) WHERE u.level = $2 ORDER BY t.depth, t.path`, set.Under, string(set.Level))
+	}
+	// The tree of one day (engine.resolveSet): the set's asOf, else the
+	// question's day, else indicator.TreeDay.
+	validity := func(r []any) indicator.Unit {
+		u := indicator.Unit{Code: str(r[0])}
+		if t, ok := r[1].(time.Time); ok {
+			u.ValidFrom = &t
+		}
+		if t, ok := r[2].(time.Time); ok {
+			u.ValidTo = &t
+		}
+		return u
+	}
+	cands := make([]indicator.Unit, len(rows))
+	for i, r := range rows {
+		cands[i] = validity(r)
+	}
+	day := set.AsOf
+	if day == nil {
+		day = at
+	}
+	if day == nil {
+		var top indicator.Unit
+		if p := o.query(`SELECT code, valid_from, valid_to FROM units WHERE code = ?`, parent); len(p) == 1 {
+			top = validity(p[0])
+		}
+		d := indicator.TreeDay(top, cands, time.Now())
+		day = &d
+	}
+	for _, u := range cands {
+		if u.ValidAt(*day) {
+			out = append(out, u.Code)
 		}
 	}
 	return out
@@ -406,7 +439,11 @@ ORDER BY indicator, rnk IS NULL, rnk, unit`
 // compare answers q by compareSQL, with the pending rules in old
 // reverted to the engine's current ones.
 func (o oracle) compare(q indicator.CompareQuery, old legacy) (comparisonP, error) {
-	units := o.units(q.Units)
+	var at *time.Time
+	if q.Period.Mode == indicator.PeriodExact && q.Period.Period != nil {
+		at = &q.Period.Period.Start
+	}
+	units := o.units(q.Units, at)
 	mode := q.Period.Mode
 	if mode == "" {
 		mode = indicator.PeriodLatest
@@ -789,7 +826,11 @@ func (o oracle) rollup(q indicator.RollupQuery) ([]rollupRowP, error) {
 	if q.Basis != nil {
 		basis = string(*q.Basis)
 	}
-	rows := o.query(rollupSQL, o.units(q.Parents), q.Indicator, string(kindOr(q.Kind)), level, q.Over != nil, years, asked, len(asked) > 0,
+	at := q.Tree
+	if at == nil && len(q.Periods) == 1 {
+		at = &q.Periods[0].Start
+	}
+	rows := o.query(rollupSQL, o.units(q.Parents, at), q.Indicator, string(kindOr(q.Kind)), level, q.Over != nil, years, asked, len(asked) > 0,
 		basis, overLabel, !q.Skip.Reported, true)
 	var out []rollupRowP
 	for _, r := range rows {
@@ -1033,7 +1074,11 @@ func (o oracle) matrix(q indicator.MatrixQuery, old legacy) (matrixP, error) {
 		}
 		return m, nil
 	}
-	units := o.units(q.Units)
+	var at *time.Time
+	if len(q.Periods) == 1 {
+		at = &q.Periods[0].Start
+	}
+	units := o.units(q.Units, at)
 	asked := make([]string, len(q.Periods))
 	for i, p := range q.Periods {
 		asked[i] = p.Label

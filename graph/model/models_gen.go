@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 // A page of indicators (Relay connection).
@@ -168,6 +169,8 @@ type UnitSetInput struct {
 	Under *string `json:"under,omitempty"`
 	// With under: the level of the units taken.
 	Level *Level `json:"level,omitempty"`
+	// childrenOf and under list the units of the tree valid on this day; default: the first day of the period asked (an exact period, a rollup's one period), else today's tree or, when it has no unit of the kind asked, the last tree that had some.
+	AsOf *time.Time `json:"asOf,omitempty"`
 }
 
 // What a value over a period measures. Values of one key with different
@@ -228,6 +231,73 @@ func (e *Basis) UnmarshalJSON(b []byte) error {
 }
 
 func (e Basis) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a unit became another in a reform.
+type ChangeKind string
+
+const (
+	// The whole unit became part of a new one, with others.
+	ChangeKindMerge ChangeKind = "MERGE"
+	// A part of the unit (share, if known) went to the other.
+	ChangeKindSplit ChangeKind = "SPLIT"
+	// The whole unit, and nothing else, became the other under a new name.
+	ChangeKindRename ChangeKind = "RENAME"
+	// The whole unit, and nothing else, moved under another parent.
+	ChangeKindMove ChangeKind = "MOVE"
+	// The unit ceased with no successor at its level (Việt Nam's districts on 2025-07-01).
+	ChangeKindAbolished ChangeKind = "ABOLISHED"
+)
+
+var AllChangeKind = []ChangeKind{
+	ChangeKindMerge,
+	ChangeKindSplit,
+	ChangeKindRename,
+	ChangeKindMove,
+	ChangeKindAbolished,
+}
+
+func (e ChangeKind) IsValid() bool {
+	switch e {
+	case ChangeKindMerge, ChangeKindSplit, ChangeKindRename, ChangeKindMove, ChangeKindAbolished:
+		return true
+	}
+	return false
+}
+
+func (e ChangeKind) String() string {
+	return string(e)
+}
+
+func (e *ChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeKind", str)
+	}
+	return nil
+}
+
+func (e ChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
