@@ -137,40 +137,47 @@ func (e *Engine) stream(ctx context.Context, q RowQuery, each func(*Row) error) 
 }
 
 // rows reads q into series, keyed by (unit, indicator), each in stored
-// order, with the row cap and the context enforced. The rows share one
-// backing array: a source yields each series' rows together.
+// order, with the row cap and the context enforced. A source yields each
+// series' rows together, so each series is one run of a chunk: chunks grow
+// to rowChunk rows and are never copied as a whole, only a series begun
+// when its chunk fills moves to the next one.
 func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey][]Row, error) {
-	type run struct{ lo, hi int }
-	var all []Row
-	runs := map[indicator.SeriesKey]run{}
+	out := map[indicator.SeriesKey][]Row{}
+	var buf []Row
 	var cur indicator.SeriesKey
-	lo := 0
+	lo := 0 // where cur begins in buf
+	closeRun := func() {
+		if n := len(buf); n > lo {
+			out[cur] = buf[lo:n:n]
+		}
+	}
 	err := e.stream(ctx, q, func(r *Row) error {
-		n := len(all)
-		if n == 0 || r.Unit != cur.Unit || r.Indicator != cur.Indicator {
-			if n > 0 {
-				runs[cur] = run{lo, n}
-			}
-			cur, lo = indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}, n
-			if _, seen := runs[cur]; seen {
+		if len(buf) == lo || r.Unit != cur.Unit || r.Indicator != cur.Indicator {
+			closeRun()
+			cur, lo = indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}, len(buf)
+			if _, seen := out[cur]; seen {
 				return fmt.Errorf("engine: the rows of series %s/%s came apart", cur.Unit, cur.Indicator)
 			}
 		}
-		all = append(all, *r)
+		if len(buf) == cap(buf) {
+			begun := len(buf) - lo
+			next := make([]Row, begun, max(min(2*cap(buf), rowChunk), 2*begun, 16))
+			copy(next, buf[lo:])
+			buf, lo = next, 0
+		}
+		buf = append(buf, *r)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(all) > 0 {
-		runs[cur] = run{lo, len(all)}
-	}
-	out := make(map[indicator.SeriesKey][]Row, len(runs))
-	for k, r := range runs {
-		out[k] = all[r.lo:r.hi:r.hi]
-	}
+	closeRun()
 	return out, nil
 }
+
+// rowChunk is the most rows one chunk of rows holds: large enough that
+// chunks are few, small enough that the last one wastes little.
+const rowChunk = 4096
 
 // ctxErr maps a finished context to the error kinds.
 func ctxErr(ctx context.Context) error {
