@@ -200,7 +200,7 @@ func (p *page) screenshot(name string) {
 	p.t.Helper()
 	dir, err := shotDir()
 	require.NoError(p.t, err)
-	png := get(p, chromedp.FullScreenshot(100))
+	png := get(p, chromedp.CaptureScreenshot())
 	f := filepath.Join(dir, name+".png")
 	require.NoError(p.t, os.WriteFile(f, png, 0o644))
 	p.t.Logf("screenshot %s", f)
@@ -426,4 +426,22 @@ func httpGet(t *testing.T, u string) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestExamplesAnswer runs every question GraphiQL preloads (the README's,
+// web/src/examples.json) as its tab sends it, and requires an answer
+// without errors.
+func TestExamplesAnswer(t *testing.T) {
+	s := startServer(t)
+	b, err := os.ReadFile("web/src/examples.json")
+	require.NoError(t, err)
+	var examples []struct{ Title, Name, Query string }
+	require.NoError(t, json.Unmarshal(b, &examples))
+	require.Len(t, examples, 10, "the README's ten questions")
+	for _, e := range examples {
+		d := gqlData(t, s.base, "# "+e.Title+"\nquery "+e.Name+" "+e.Query)
+		for field, v := range d {
+			require.NotNil(t, v, "%s: %s is null", e.Name, field)
+		}
+	}
 }

@@ -15,7 +15,8 @@ async function fetcher(params, opts) {
   return res.json();
 }
 
-const tabs = examples.map((e) => ({ query: `# ${e.title}\n${e.query}\n` }));
+// Each README question is a named operation, so its tab has a title.
+const tabs = examples.map((e) => ({ query: `# ${e.title}\nquery ${e.name} ${e.query}\n` }));
 
 createRoot(document.getElementById('graphiql')).render(
   <GraphiQL fetcher={fetcher} defaultTabs={tabs} defaultEditorToolsVisibility={false} isHeadersEditorEnabled={false} />,
