@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -70,6 +71,8 @@ type page struct {
 	requests []string // every URL the page asked for
 	blocked  []string // those failed for not being on 127.0.0.1
 	errors   []string // JavaScript exceptions and console errors
+
+	guardTest bool // the test checks the guard itself
 }
 
 func newPage(t *testing.T, base string) *page {
@@ -134,7 +137,11 @@ func newPage(t *testing.T, base string) *page {
 	require.NoError(t, err)
 	_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}})
 	require.NoError(t, err)
-	t.Cleanup(p.checkNetwork)
+	t.Cleanup(func() {
+		if !p.guardTest {
+			p.checkNetwork()
+		}
+	})
 	return p
 }
 
@@ -444,4 +451,22 @@ func TestExamplesAnswer(t *testing.T) {
 			require.NotNil(t, v, "%s: %s is null", e.Name, field)
 		}
 	}
+}
+
+// TestBrowserGuardBlocks shows the guard at work: a page on 127.0.0.1
+// that asks for an image from another host gets it failed, and the
+// request is counted.
+func TestBrowserGuardBlocks(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><p id=p>x</p><img id=i src="http://example.invalid/pixel.png" onerror="document.getElementById('p').textContent='failed'">`)
+	}))
+	defer srv.Close()
+	p := newPage(t, srv.URL)
+	p.guardTest = true
+	p.run(chromedp.Navigate(srv.URL + "/"))
+	require.Equal(t, "failed", get(p, chromedp.Poll[string](`document.getElementById('p').textContent === 'failed' ? 'failed' : null`, chromedp.WithPollingTimeout(10*time.Second))))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Equal(t, []string{"http://example.invalid/pixel.png"}, p.blocked)
 }
