@@ -71,7 +71,7 @@ func TestListWriterAnswersAsGqlgen(t *testing.T) {
 				ready, err := st.WaitPointIndex(ctx)
 				require.NoError(t, err)
 				require.Equal(t, pointsMax > 0, ready, "the point index")
-				cfg := httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxComplexity: 1 << 30},
+				cfg := httpapi.Config{Timeout: time.Minute, Limits: graph.DefaultLimits, QueryLimits: graph.QueryLimits{MaxDepth: 20, MaxCost: 1 << 30},
 					Loader: graph.LoaderOptions{Wait: time.Millisecond}, MaxBody: 1 << 20}
 				fh := newAPI(cfg, st, slog.New(slog.DiscardHandler))
 				fast := fh.Lists

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -37,7 +38,16 @@ func serveDefaults() config.Serve {
 		Timeout:       10 * time.Second,
 		MaxPage:       graph.DefaultLimits.MaxPageSize,
 		MaxDepth:      graph.DefaultQueryLimits.MaxDepth,
-		MaxComplexity: graph.DefaultQueryLimits.MaxComplexity,
+		MaxCost:       graph.DefaultQueryLimits.MaxCost,
+		MaxRootFields: graph.DefaultQueryLimits.MaxRootFields,
+		MaxAliases:    graph.DefaultQueryLimits.MaxAliases,
+		MaxResponseMB: graph.DefaultQueryLimits.MaxResponseBytes >> 20,
+		MaxTokens:     httpapi.DefaultMaxTokens,
+		QueryCacheMB:  httpapi.DefaultQueryCacheBytes >> 20,
+		MaxExpensive:  runtime.NumCPU(),
+		MaxSmall:      16 * runtime.NumCPU(),
+		SmallCost:     5_000,
+		AdmitWait:     time.Second,
 		MaxRows:       store.DefaultMaxRows,
 		MaxErrors:     100,
 		BatchWait:     2 * time.Millisecond,
@@ -48,10 +58,10 @@ func serveDefaults() config.Serve {
 }
 
 // dirs returns the dataset folders to serve: the -data folders, or the
-// embedded Lai Châu dataset.
+// embedded Lai Châu dataset with the administrative tree of Việt Nam.
 func dirs(c config.Serve) []loader.Dir {
 	if len(c.Data) == 0 {
-		return []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}}
+		return []loader.Dir{{Name: "embedded:laichau", FS: datasets.LaiChau()}, {Name: "embedded:vietnam", FS: datasets.Vietnam()}}
 	}
 	out := make([]loader.Dir, len(c.Data))
 	for i, d := range c.Data {
@@ -129,12 +139,16 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	}()
 
 	api := newAPI(httpapi.Config{
-		Timeout:     cfg.Timeout,
-		Limits:      graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.MaxPage), MaxPageSize: cfg.MaxPage},
-		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity},
-		Loader:      graph.LoaderOptions{Wait: cfg.BatchWait},
-		MaxBody:     1 << 20,
-		CacheBytes:  int64(cfg.CacheMB) << 20,
+		Timeout: cfg.Timeout,
+		Limits:  graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.MaxPage), MaxPageSize: cfg.MaxPage},
+		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxCost: cfg.MaxCost, MaxRootFields: cfg.MaxRootFields,
+			MaxAliases: cfg.MaxAliases, MaxResponseBytes: cfg.MaxResponseMB << 20},
+		Loader:          graph.LoaderOptions{Wait: cfg.BatchWait},
+		MaxBody:         1 << 20,
+		CacheBytes:      int64(cfg.CacheMB) << 20,
+		QueryCacheBytes: int64(cfg.QueryCacheMB) << 20,
+		MaxTokens:       cfg.MaxTokens,
+		Admission:       httpapi.Admission{Expensive: cfg.MaxExpensive, Small: cfg.MaxSmall, SmallCost: cfg.SmallCost, Wait: cfg.AdmitWait},
 	}, st, log)
 	srv := &http.Server{Addr: cfg.Addr, Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -23,12 +23,15 @@ func verifyCmd(args []string, env config.Env, out io.Writer) error {
 		return err
 	}
 	dir := loader.Dir{Name: "embedded:laichau", FS: datasets.LaiChau()}
+	folders := map[string]fs.FS{"laichau": datasets.LaiChau(), "vietnam": datasets.Vietnam()}
+	dirs := []loader.Dir{dir, {Name: "embedded:vietnam", FS: datasets.Vietnam()}}
 	if cfg.Data != "" {
 		dir = loader.OSDir(cfg.Data)
+		folders, dirs = map[string]fs.FS{cfg.Data: dir.FS}, []loader.Dir{dir}
 	}
 	st := store.New(store.Options{})
 	defer st.Close()
-	info, loadErr := loader.New(st, loader.Options{}).Load(context.Background(), dir)
+	info, loadErr := loader.New(st, loader.Options{}).Load(context.Background(), dirs...)
 	if loadErr != nil {
 		// The file checks below still run: they say more about a dataset
 		// the loader refuses (how many rules have incompatible units …).
@@ -60,11 +63,23 @@ func verifyCmd(args []string, env config.Env, out io.Writer) error {
 	} else {
 		fmt.Fprintln(out, "README.md not found: SKIPPING the check that its lists of flagged figures match the data")
 	}
-	for _, p := range rep.Problems {
+	problems := rep.Problems
+	if st, err := os.Stat(cfg.Sources); err == nil && st.IsDir() {
+		urep, err := datasets.VerifyUnits(folders, os.DirFS(cfg.Sources))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "unit locators: %d of %d units citing a source found where cited; %d of %d unit changes\n",
+			urep.UnitsChecked, urep.Units, urep.ChangesChecked, urep.Changes)
+		problems = append(problems, urep.Problems...)
+	} else {
+		fmt.Fprintf(out, "sources: %s not found: SKIPPING the check that units and unit changes are where their locators say\n", cfg.Sources)
+	}
+	for _, p := range problems {
 		fmt.Fprintln(out, p)
 	}
-	if len(rep.Problems) > 0 {
-		return fmt.Errorf("verify: %d problems", len(rep.Problems))
+	if len(problems) > 0 {
+		return fmt.Errorf("verify: %d problems", len(problems))
 	}
 	if loadErr != nil {
 		return fmt.Errorf("verify: the dataset does not load: %w", loadErr)

@@ -63,7 +63,16 @@ type Serve struct {
 	Timeout       time.Duration
 	MaxPage       int
 	MaxDepth      int
-	MaxComplexity int
+	MaxCost       int
+	MaxRootFields int
+	MaxAliases    int
+	MaxResponseMB int
+	MaxTokens     int
+	QueryCacheMB  int
+	MaxExpensive  int
+	MaxSmall      int
+	SmallCost     int
+	AdmitWait     time.Duration
 	MaxRows       int
 	MaxErrors     int
 	BatchWait     time.Duration
@@ -87,7 +96,16 @@ func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error)
 	s.add(durationValue{&c.Timeout}, "timeout", "CHISO_TIMEOUT", "per-request time limit (a `duration`), enforced inside DuckDB; 0: none (env CHISO_TIMEOUT)")
 	s.add(intValue{&c.MaxPage, 1}, "max-page", "CHISO_MAX_PAGE", "largest page size (`n`) a request may ask for with first (env CHISO_MAX_PAGE)")
 	s.add(intValue{&c.MaxDepth, 0}, "max-depth", "CHISO_MAX_DEPTH", "deepest field nesting (`n`) allowed (env CHISO_MAX_DEPTH)")
-	s.add(intValue{&c.MaxComplexity, 0}, "max-complexity", "CHISO_MAX_COMPLEXITY", "highest operation complexity (`n`) allowed (env CHISO_MAX_COMPLEXITY)")
+	s.add(intValue{&c.MaxCost, 0}, "max-cost", "CHISO_MAX_COST", "budget: highest estimated cost (`n`) of a request, about one row read or value written a unit; 0: none (env CHISO_MAX_COST)")
+	s.add(intValue{&c.MaxRootFields, 0}, "max-root-fields", "CHISO_MAX_ROOT_FIELDS", "most root fields (`n`, aliases and fragments expanded) in a request; 0: no limit (env CHISO_MAX_ROOT_FIELDS)")
+	s.add(intValue{&c.MaxAliases, 0}, "max-aliases", "CHISO_MAX_ALIASES", "most aliased fields (`n`) in a request; 0: no limit (env CHISO_MAX_ALIASES)")
+	s.add(intValue{&c.MaxResponseMB, 0}, "max-response-mb", "CHISO_MAX_RESPONSE_MB", "largest answer (`MB`) a request may get; 0: no limit (env CHISO_MAX_RESPONSE_MB)")
+	s.add(intValue{&c.MaxTokens, 1}, "max-tokens", "CHISO_MAX_TOKENS", "most tokens (`n`) the parser reads of a query (env CHISO_MAX_TOKENS)")
+	s.add(intValue{&c.QueryCacheMB, 1}, "query-cache-mb", "CHISO_QUERY_CACHE_MB", "memory (`MB`) for parsed queries, and as much again for persisted queries (env CHISO_QUERY_CACHE_MB)")
+	s.add(intValue{&c.MaxExpensive, 0}, "max-expensive", "CHISO_MAX_EXPENSIVE", "expensive requests (`n`, cost over -small-cost) run at once; 0: no limit (env CHISO_MAX_EXPENSIVE)")
+	s.add(intValue{&c.MaxSmall, 0}, "max-small", "CHISO_MAX_SMALL", "small requests (`n`) run at once, in their own lane; 0: no limit (env CHISO_MAX_SMALL)")
+	s.add(intValue{&c.SmallCost, 0}, "small-cost", "CHISO_SMALL_COST", "highest cost (`n`) of a small request (env CHISO_SMALL_COST)")
+	s.add(durationValue{&c.AdmitWait}, "admit-wait", "CHISO_ADMIT_WAIT", "how long (a `duration`) a request waits for a slot in its lane before 503 (env CHISO_ADMIT_WAIT)")
 	s.add(intValue{&c.MaxRows, 0}, "max-rows", "CHISO_MAX_ROWS", "most rows (`n`) one SQL statement may return (env CHISO_MAX_ROWS)")
 	s.add(intValue{&c.MaxErrors, 1}, "max-errors", "CHISO_MAX_ERRORS", "dataset problems (`n`) reported before a load gives up (env CHISO_MAX_ERRORS)")
 	s.add(durationValue{&c.BatchWait}, "batch-wait", "CHISO_BATCH_WAIT", "how long (a `duration`) nested lookups wait to be batched into one statement (env CHISO_BATCH_WAIT)")
@@ -117,14 +135,18 @@ func ParseServe(args []string, env Env, def Serve, out io.Writer) (Serve, error)
 type Verify struct {
 	Data  string // dataset folder; empty: the embedded dataset
 	Seeds string // folder of source documents <id>.txt
+	// Sources is the folder of the administrative sources (the register,
+	// resolution 1670, 1027, 915) that units' locators cite.
+	Sources string
 }
 
 // ParseVerify parses verify's flags.
 func ParseVerify(args []string, env Env, out io.Writer) (Verify, error) {
-	c := Verify{Seeds: "../shared/seeds"}
+	c := Verify{Seeds: "../shared/seeds", Sources: "../shared/sources"}
 	s := newSet("verify", env, out)
 	s.add(stringValue{&c.Data}, "data", "", "dataset `folder` to verify (default: the embedded Lai Châu dataset)")
 	s.add(stringValue{&c.Seeds}, "seeds", "CHISO_SEEDS", "`folder` of source documents <id>.txt (env CHISO_SEEDS); if missing, the raw-on-line check is skipped and said so")
+	s.add(stringValue{&c.Sources}, "sources", "CHISO_SOURCES", "`folder` of the administrative sources units and unit changes cite (env CHISO_SOURCES); if missing, their locator check is skipped and said so")
 	return c, s.parse(args)
 }
 

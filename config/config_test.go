@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxComplexity: 200_000,
+var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxCost: 500_000,
 	MaxRows: 500_000, MaxErrors: 100, BatchWait: 2 * time.Millisecond, CacheMB: 64, PointsMax: 20_000_000, LogLevel: slog.LevelInfo}
 
 func envOf(vars map[string]string) Env {
@@ -117,10 +117,10 @@ func TestSplit(t *testing.T) {
 func TestParseVerify(t *testing.T) {
 	c, err := ParseVerify(nil, envOf(nil), io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, Verify{Seeds: "../shared/seeds"}, c)
+	require.Equal(t, Verify{Seeds: "../shared/seeds", Sources: "../shared/sources"}, c)
 	c, err = ParseVerify([]string{"-data", "d"}, envOf(map[string]string{"CHISO_SEEDS": "/s"}), io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, Verify{Data: "d", Seeds: "/s"}, c)
+	require.Equal(t, Verify{Data: "d", Seeds: "/s", Sources: "../shared/sources"}, c)
 }
 
 func TestParseGen(t *testing.T) {

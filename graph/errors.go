@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -37,6 +38,10 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var ge *gqlerror.Error
 		if errors.As(err, &ge) && ge.Extensions["code"] != nil && errors.Unwrap(ge) == nil {
+			if n, ok := strings.CutPrefix(ge.Message, "exceeded token limit of "); ok {
+				gerr.Message = "query: more tokens than the limit of " + n + " (names, punctuation and values; see -max-tokens): send fewer fields or aliases, or pass long lists as variables"
+				gerr.Extensions = map[string]any{"code": string(indicator.CodeTooLarge)}
+			}
 			return gerr // parse/validation errors from gqlgen keep their codes
 		}
 		code := indicator.CodeOf(err)

@@ -148,9 +148,9 @@ func (r *Resolver) lookAhead(ctx context.Context, oc *graphql.OperationContext, 
 			}
 			var below map[string][]indicator.Unit
 			if f.Name == "children" {
-				below, err = r.Engine.Children(ctx, codes, domainLevel(level))
+				below, err = r.Engine.Children(ctx, codes, domainLevel(level), nil)
 			} else {
-				below, err = r.Engine.Descendants(ctx, codes, domainLevel(level))
+				below, err = r.Engine.Descendants(ctx, codes, domainLevel(level), nil)
 			}
 			if err != nil {
 				return false

@@ -357,7 +357,7 @@ func (r *unitResolver) Parent(ctx context.Context, obj *indicator.Unit) (*indica
 
 // Children is the resolver for the children field.
 func (r *unitResolver) Children(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
-	m, err := r.Engine.Children(ctx, []string{obj.Code}, domainLevel(level))
+	m, err := r.Engine.Children(ctx, []string{obj.Code}, domainLevel(level), nil)
 	if err == nil {
 		r.prefetch(ctx, m[obj.Code])
 	}
@@ -372,7 +372,7 @@ func (r *unitResolver) Ancestors(ctx context.Context, obj *indicator.Unit) ([]in
 
 // Descendants is the resolver for the descendants field.
 func (r *unitResolver) Descendants(ctx context.Context, obj *indicator.Unit, level *model.Level) ([]indicator.Unit, error) {
-	m, err := r.Engine.Descendants(ctx, []string{obj.Code}, domainLevel(level))
+	m, err := r.Engine.Descendants(ctx, []string{obj.Code}, domainLevel(level), nil)
 	if err == nil {
 		r.prefetch(ctx, m[obj.Code])
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -32,28 +31,54 @@ type Config struct {
 	Loader      graph.LoaderOptions
 	MaxBody     int64 // bytes of a request body; larger ones get 413
 	CacheBytes  int64 // response cache size; 0: none (see package respcache)
+	// QueryCacheBytes bounds the parsed-query cache and, apart, the
+	// persisted-query cache; 0: DefaultQueryCacheBytes.
+	QueryCacheBytes int64
+	// MaxTokens caps the tokens the parser reads of a query; 0:
+	// DefaultMaxTokens.
+	MaxTokens int
+	Admission Admission
 	// GqlgenLists leaves every list to gqlgen's per-field execution
 	// (without graph.ListWriter); tests compare the two.
 	GqlgenLists bool
 }
+
+// Defaults of Config's zero values.
+const (
+	DefaultQueryCacheBytes = 32 << 20
+	DefaultMaxTokens       = 15_000
+)
 
 // API is chiso's HTTP handler.
 type API struct {
 	http.Handler
 	// Lists writes long lists in one pass; nil with Config.GqlgenLists.
 	Lists *graph.ListWriter
+	// Queries and Persisted are the parsed-query and persisted-query
+	// caches.
+	Queries   *graph.ByteLRU[*ast.QueryDocument]
+	Persisted *graph.ByteLRU[string]
 }
 
 // New builds the API over eng.
 func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	res := graph.NewResolver(eng, cfg.Limits)
-	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: res.Complexity()}))
+	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.QueryCacheBytes <= 0 {
+		cfg.QueryCacheBytes = DefaultQueryCacheBytes
+	}
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = DefaultMaxTokens
+	}
+	queries := graph.NewQueryCache(cfg.QueryCacheBytes)
+	gql.SetQueryCache(queries)
+	gql.SetParserTokenLimit(cfg.MaxTokens)
 	gql.Use(extension.Introspection{})
-	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	gql.Use(graph.NewLimits(cfg.QueryLimits))
+	persisted := graph.NewPersistedQueryCache(cfg.QueryCacheBytes)
+	gql.Use(extension.AutomaticPersistedQuery{Cache: persisted})
+	gql.Use(graph.NewLimits(cfg.QueryLimits, eng, cfg.Limits))
 	var lists *graph.ListWriter
 	if !cfg.GqlgenLists {
 		lists = graph.NewListWriter(res)
@@ -66,10 +91,11 @@ func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, respcache.New(cfg.CacheBytes).Handler(eng, gql)))))
+	adm := newAdmission(cfg.Admission)
+	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, adm.Handler(respcache.New(cfg.CacheBytes).Handler(eng, gql))))))
 	web.Register(mux)
 	mux.Handle("GET /healthz", Health(eng))
-	return &API{Handler: LogRequests(log, mux), Lists: lists}
+	return &API{Handler: LogRequests(log, mux), Lists: lists, Queries: queries, Persisted: persisted}
 }
 
 type internalPanic struct{}

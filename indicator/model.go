@@ -43,7 +43,63 @@ type Unit struct {
 	Level     Level
 	Parent    string // empty for the root
 	ValidFrom *time.Time
-	ValidTo   *time.Time
+	ValidTo   *time.Time // inclusive: the last day the unit existed
+	// OfficialCode is the Statistics Office's code (2 digits for a
+	// province, 3 for a district, 5 for a commune); empty if it has none.
+	// One official code may name several units of disjoint validity.
+	OfficialCode string
+	// Type is the unit's type as the register writes it, lower-cased:
+	// tỉnh, thành phố trung ương, huyện, quận, thị xã, thành phố, xã,
+	// phường, thị trấn; empty if unknown.
+	Type    string
+	Source  string // id of the source the unit comes from; empty if none
+	Locator string // where in the source: a code path (12/105/03190) or a line
+}
+
+// ValidAt reports whether the unit existed on day d: ValidFrom (if any)
+// is not after d and ValidTo (if any, inclusive) not before it.
+func (u Unit) ValidAt(d time.Time) bool {
+	return (u.ValidFrom == nil || !u.ValidFrom.After(d)) && (u.ValidTo == nil || !u.ValidTo.Before(d))
+}
+
+// ChangeKind says how a unit became another in a reform.
+type ChangeKind string
+
+const (
+	// ChangeMerge: the whole predecessor became part of the successor,
+	// together with other units.
+	ChangeMerge ChangeKind = "merge"
+	// ChangeSplit: a part of the predecessor (Share, if known) went to the
+	// successor; the rest went to other successors.
+	ChangeSplit ChangeKind = "split"
+	// ChangeRename: the whole predecessor, and nothing else, became the
+	// successor under another name.
+	ChangeRename ChangeKind = "rename"
+	// ChangeMove: the whole predecessor, and nothing else, became the
+	// successor under another parent (same name and territory).
+	ChangeMove ChangeKind = "move"
+	// ChangeAbolished: the predecessor ceased with no successor at its
+	// level (Successor is empty): Việt Nam's districts on 2025-07-01.
+	ChangeAbolished ChangeKind = "abolished"
+)
+
+// ChangeKinds lists the valid kinds.
+var ChangeKinds = []ChangeKind{ChangeMerge, ChangeSplit, ChangeRename, ChangeMove, ChangeAbolished}
+
+// UnitChange is one edge of a reform: the predecessor (valid to the day
+// before Date) went, wholly or in part, into the successor (valid from
+// Date).
+type UnitChange struct {
+	Predecessor string // chiso unit code
+	Successor   string // chiso unit code; empty for abolished
+	Date        time.Time
+	Kind        ChangeKind
+	// Share is the part of the predecessor that went to the successor
+	// (0 < Share ≤ 1); nil means the whole unit (merge, rename, move) or,
+	// for a split, that the source gives no share.
+	Share   *float64
+	Source  string // source id
+	Locator string // the clause and line of the source
 }
 
 // Direction says which way an indicator improves.

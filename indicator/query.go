@@ -1,6 +1,9 @@
 package indicator
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Page asks for at most First items after the opaque cursor After.
 type Page struct {
@@ -21,6 +24,11 @@ type UnitQuery struct {
 	Level  Level  // optional
 	Parent string // optional: direct children of this unit
 	Search string // optional: accent- and case-insensitive substring of any name
+	// AsOf keeps only units valid on that day (Unit.ValidAt); nil keeps
+	// every unit whatever its validity.
+	AsOf *time.Time
+	// OfficialCode keeps only units with exactly this official code.
+	OfficialCode string
 	Page
 }
 
@@ -73,9 +81,21 @@ type Reader interface {
 
 	Units(ctx context.Context, codes []string) (map[string]Unit, error)
 	ListUnits(ctx context.Context, q UnitQuery) ([]Unit, PageInfo, error)
-	Children(ctx context.Context, parents []string, level Level) (map[string][]Unit, error)
+	// UnitsByOfficialCode looks units up by official code: per code, the
+	// unit valid at asOf, or with asOf nil the one valid latest (open
+	// ValidTo first). Unknown codes, and codes with no unit valid at asOf,
+	// are absent.
+	UnitsByOfficialCode(ctx context.Context, codes []string, asOf *time.Time) (map[string]Unit, error)
+	// Children and Descendants follow the tree valid at asOf: only units
+	// valid at asOf are listed or walked through; nil ignores validity.
+	Children(ctx context.Context, parents []string, level Level, asOf *time.Time) (map[string][]Unit, error)
 	Ancestors(ctx context.Context, codes []string) (map[string][]Unit, error)
-	Descendants(ctx context.Context, codes []string, level Level) (map[string][]Unit, error)
+	Descendants(ctx context.Context, codes []string, level Level, asOf *time.Time) (map[string][]Unit, error)
+	// UnitChanges returns, per unit code, the changes in which it is the
+	// predecessor or the successor, ordered by date, predecessor and
+	// successor. Codes with none have an empty list; unknown codes are
+	// absent.
+	UnitChanges(ctx context.Context, codes []string) (map[string][]UnitChange, error)
 
 	Indicators(ctx context.Context, codes []string) (map[string]Indicator, error)
 	ListIndicators(ctx context.Context, q IndicatorQuery) ([]Indicator, PageInfo, error)

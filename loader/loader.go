@@ -29,6 +29,9 @@ import (
 // Tables are the tables of a dataset folder, in load order.
 var Tables = []string{"sources", "units", "indicators", "observations"}
 
+// OptionalTables may be given in a folder or not.
+var OptionalTables = []string{"unit_changes"}
+
 // Dir is a dataset folder.
 type Dir struct {
 	Name   string // shown in messages: the folder path, or embedded:NAME
@@ -91,6 +94,17 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 			}
 			files[t] = append(files[t], f)
 		}
+		for _, t := range OptionalTables {
+			if !hasTable(d, t) {
+				continue
+			}
+			f, err := findTable(d, t)
+			if err != nil {
+				p.add(err)
+				continue
+			}
+			files[t] = append(files[t], f)
+		}
 	}
 	if err := p.err(); err != nil {
 		return indicator.DatasetInfo{}, err
@@ -109,8 +123,9 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	}
 
 	srcs := ld.sources(ctx, files["sources"])
-	units := ld.units(ctx, files["units"])
+	units := ld.units(ctx, files["units"], srcs)
 	inds := ld.indicators(ctx, files["indicators"])
+	changes := ld.unitChanges(ctx, files["unit_changes"], units, srcs)
 	if ld.fatal != nil {
 		return indicator.DatasetInfo{}, ld.fatal
 	}
@@ -118,6 +133,9 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 		return indicator.DatasetInfo{}, err
 	}
 	if err := b.PutDimensions(ctx, units, inds, srcs); err != nil {
+		return indicator.DatasetInfo{}, err
+	}
+	if err := b.PutUnitChanges(ctx, changes); err != nil {
 		return indicator.DatasetInfo{}, err
 	}
 	mark("dimensions")
@@ -195,6 +213,16 @@ func (ld *load) report(findings []store.Finding, obsFiles []obsFile) {
 		}
 		ld.p.add(e)
 	}
+}
+
+// hasTable reports whether a folder holds a file of table in any format.
+func hasTable(d Dir, table string) bool {
+	for _, e := range extensions {
+		if st, err := fs.Stat(d.FS, table+e.ext); err == nil && !st.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 func findTable(d Dir, table string) (tableFile, *Error) {

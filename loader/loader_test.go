@@ -41,8 +41,8 @@ vn,Việt Nam,Viet Nam,country,,,
 vn.lc,Lai Châu,Lai Chau Province,province,vn,,
 vn.lc.pt,Phong Thổ,Phong Tho District,district,vn.lc,,2025-06-30
 vn.lc.mt,Mường Tè,Muong Te District,district,vn.lc,2004-10-07,2025-06-30
-vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,
-vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,
+vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,2025-06-30
+vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,2025-06-30
 `
 	indicatorsCSV = `code,name_vi,name_en,measure_unit,scale,theme,direction,group,rollup,total,definition
 households_total,Tổng số hộ,Households,households,1,population,neutral,all,SUM,,Number of households.
@@ -578,7 +578,7 @@ func TestLoadUnion(t *testing.T) {
 	require.Equal(t, 7, info.Indicators)
 	require.Equal(t, nObservations+3, info.Observations)
 	require.Equal(t, []string{a.Name, b.Name}, info.Origins)
-	kids, err := st.Children(ctx, []string{"vn.lc"}, "")
+	kids, err := st.Children(ctx, []string{"vn.lc"}, "", nil)
 	require.NoError(t, err)
 	var codes []string
 	for _, u := range kids["vn.lc"] {
@@ -600,7 +600,7 @@ func TestLoadUnion(t *testing.T) {
 	t.Run("code defined twice", func(t *testing.T) {
 		c := fixture{
 			"sources":      "id,title\ndoc1,Again\n",
-			"units":        "code,name_vi,level,parent\nvn.lc.xx,Xã,commune,vn.lc.pt\nvn.lc,Lai Châu again,province,vn\n",
+			"units":        "code,name_vi,level,parent,valid_to\nvn.lc.xx,Xã,commune,vn.lc.pt,2025-06-30\nvn.lc,Lai Châu again,province,vn,\n",
 			"indicators":   "code,name_vi,measure_unit,rollup\n",
 			"observations": "unit,indicator,period,kind,value,source\n",
 		}.write(t, "c", "csv")

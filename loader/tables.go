@@ -3,7 +3,9 @@ package loader
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 )
 
 var (
+	requiredChanges    = []string{"predecessor", "successor", "date", "kind"}
 	requiredSources    = []string{"id", "title"}
 	requiredUnits      = []string{"code", "name_vi", "level", "parent"}
 	requiredIndicators = []string{"code", "name_vi", "measure_unit", "rollup"}
@@ -81,13 +84,18 @@ type unitRec struct {
 	r record
 }
 
-func (ld *load) units(ctx context.Context, files []tableFile) []indicator.Unit {
+func (ld *load) units(ctx context.Context, files []tableFile, srcs []indicator.Source) []indicator.Unit {
+	known := make(map[string]bool, len(srcs))
+	for _, s := range srcs {
+		known[s.ID] = true
+	}
 	var recs []unitRec
 	seen := firstSeen{}
 	for _, tf := range files {
 		ld.eachRecord(ctx, tf, requiredUnits, func(r record) {
 			code, ok := ld.code(r, "code", seen)
-			u := indicator.Unit{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), Level: indicator.Level(r.get("level")), Parent: r.get("parent")}
+			u := indicator.Unit{Code: code, NameVI: r.get("name_vi"), NameEN: r.get("name_en"), Level: indicator.Level(r.get("level")), Parent: r.get("parent"),
+				OfficialCode: r.get("official_code"), Type: r.get("type"), Source: r.get("source_id"), Locator: r.get("locator")}
 			u.NameASCII = indicator.Fold(u.NameVI)
 			if u.NameVI == "" {
 				ld.p.add(r.errf("name_vi", "a Vietnamese name is required"))
@@ -110,6 +118,14 @@ func (ld *load) units(ctx context.Context, files []tableFile) []indicator.Unit {
 					}
 					*c.dst = &t
 				}
+			}
+			if u.OfficialCode != "" && !codePattern.MatchString(u.OfficialCode) {
+				ld.p.add(r.errf("official_code", "expected a code of letters, digits, '.', '_' or '-', got %q", u.OfficialCode))
+				ok = false
+			}
+			if u.Source != "" && !known[u.Source] {
+				ld.p.add(r.errf("source_id", "expected the id of a source in sources, got %q", u.Source))
+				ok = false
 			}
 			if u.ValidFrom != nil && u.ValidTo != nil && u.ValidTo.Before(*u.ValidFrom) {
 				ld.p.add(r.errf("valid_to", "valid_to %s is before valid_from %s", u.ValidTo.Format(time.DateOnly), u.ValidFrom.Format(time.DateOnly)))
@@ -144,9 +160,78 @@ func (ld *load) units(ctx context.Context, files []tableFile) []indicator.Unit {
 			ld.p.add(u.r.errf("parent", "the parent chain loops: %s", strings.Join(loop, " → ")))
 			continue
 		}
+		if p, ok := byCode[u.Parent]; ok && !ld.withinParent(u, p) {
+			continue
+		}
 		out = append(out, u.Unit)
 	}
+	ld.officialOverlaps(recs)
 	return out
+}
+
+// day renders a validity bound; nil is open.
+func day(t *time.Time, open string) string {
+	if t == nil {
+		return open
+	}
+	return t.Format(time.DateOnly)
+}
+
+// validity renders a unit's validity as [from, to].
+func validity(u indicator.Unit) string {
+	return fmt.Sprintf("[%s, %s]", day(u.ValidFrom, "always"), day(u.ValidTo, "open"))
+}
+
+// withinParent reports (and refuses) a unit valid on a day its parent is
+// not: its validity must lie within the parent's.
+func (ld *load) withinParent(u, p unitRec) bool {
+	ok := true
+	if p.ValidFrom != nil && (u.ValidFrom == nil || u.ValidFrom.Before(*p.ValidFrom)) {
+		ld.p.add(u.r.errf("valid_from", "valid from %s, before its parent %q (valid %s, %s): expected valid_from on or after %s",
+			day(u.ValidFrom, "always (empty)"), p.Code, validity(p.Unit), p.r.where(), p.ValidFrom.Format(time.DateOnly)))
+		ok = false
+	}
+	if p.ValidTo != nil && (u.ValidTo == nil || u.ValidTo.After(*p.ValidTo)) {
+		ld.p.add(u.r.errf("valid_to", "valid to %s, after its parent %q (valid %s, %s): expected valid_to on or before %s",
+			day(u.ValidTo, "open (empty)"), p.Code, validity(p.Unit), p.r.where(), p.ValidTo.Format(time.DateOnly)))
+		ok = false
+	}
+	return ok
+}
+
+// officialOverlaps refuses two units of one official code valid on a
+// common day: an official code names one unit at a time.
+func (ld *load) officialOverlaps(recs []unitRec) {
+	byOC := map[string][]unitRec{}
+	for _, u := range recs {
+		if u.OfficialCode != "" {
+			byOC[u.OfficialCode] = append(byOC[u.OfficialCode], u)
+		}
+	}
+	for _, list := range byOC {
+		for j := 1; j < len(list); j++ {
+			for i := 0; i < j; i++ {
+				a, b := list[i], list[j]
+				if overlaps(a.Unit, b.Unit) {
+					ld.p.add(b.r.errf("official_code", "official code %q is also the code of %q (%s), valid %s, which overlaps this unit's validity %s: expected one unit per official code on any day",
+						b.OfficialCode, a.Code, a.r.where(), validity(a.Unit), validity(b.Unit)))
+					break
+				}
+			}
+		}
+	}
+}
+
+// overlaps reports whether two validities share a day.
+func overlaps(a, b indicator.Unit) bool {
+	// a starts after b ends, or b starts after a ends: disjoint.
+	if a.ValidFrom != nil && b.ValidTo != nil && a.ValidFrom.After(*b.ValidTo) {
+		return false
+	}
+	if b.ValidFrom != nil && a.ValidTo != nil && b.ValidFrom.After(*a.ValidTo) {
+		return false
+	}
+	return true
 }
 
 // parentLoop returns the chain from code back to itself if following
@@ -394,4 +479,163 @@ func (ld *load) header(tf tableFile, cols []string, of obsFile) bool {
 		}
 	}
 	return ok
+}
+
+type changeRec struct {
+	indicator.UnitChange
+	r record
+}
+
+// unitChanges reads the optional unit_changes tables and checks every row
+// against the units: both ends known, the predecessor valid to the day
+// before the change and the successor valid from it, the kind known, and
+// the shares of one predecessor's split summing to 1.
+func (ld *load) unitChanges(ctx context.Context, files []tableFile, units []indicator.Unit, srcs []indicator.Source) []indicator.UnitChange {
+	byCode := make(map[string]indicator.Unit, len(units))
+	for _, u := range units {
+		byCode[u.Code] = u
+	}
+	known := make(map[string]bool, len(srcs))
+	for _, s := range srcs {
+		known[s.ID] = true
+	}
+	kinds := make([]string, len(indicator.ChangeKinds))
+	for i, k := range indicator.ChangeKinds {
+		kinds[i] = string(k)
+	}
+	var recs []changeRec
+	seen := map[[3]string]string{}
+	for _, tf := range files {
+		ld.eachRecord(ctx, tf, requiredChanges, func(r record) {
+			c := indicator.UnitChange{Predecessor: r.get("predecessor"), Successor: r.get("successor"), Kind: indicator.ChangeKind(r.get("kind")),
+				Source: r.get("source_id"), Locator: r.get("locator")}
+			ok := true
+			if v := r.get("date"); v == "" {
+				ld.p.add(r.errf("date", "a date is required (YYYY-MM-DD, the first day of the new state)"))
+				ok = false
+			} else if t, err := time.Parse(time.DateOnly, v); err != nil {
+				ld.p.add(r.errf("date", "expected a date YYYY-MM-DD, got %q", v))
+				ok = false
+			} else {
+				c.Date = t
+			}
+			if !slices.Contains(indicator.ChangeKinds, c.Kind) {
+				ld.p.add(r.errf("kind", "expected one of %s, got %q", strings.Join(kinds, ", "), c.Kind))
+				ok = false
+			}
+			if v := r.get("share"); v != "" {
+				f, err := strconv.ParseFloat(v, 64)
+				switch {
+				case err != nil || !(f > 0 && f <= 1):
+					ld.p.add(r.errf("share", "expected a number above 0 and at most 1 (the part of the predecessor that went to the successor), got %q", v))
+					ok = false
+				case c.Kind != indicator.ChangeSplit:
+					ld.p.add(r.errf("share", "a share belongs to a split; a %s passes the whole unit: expected it empty", c.Kind))
+					ok = false
+				default:
+					c.Share = &f
+				}
+			}
+			if c.Source != "" && !known[c.Source] {
+				ld.p.add(r.errf("source_id", "expected the id of a source in sources, got %q", c.Source))
+				ok = false
+			}
+			pred, havePred := byCode[c.Predecessor]
+			succ, haveSucc := byCode[c.Successor]
+			switch {
+			case c.Predecessor == "":
+				ld.p.add(r.errf("predecessor", "a unit code is required"))
+				ok = false
+			case !havePred:
+				ld.p.add(r.errf("predecessor", "expected the code of a unit in units, got %q", c.Predecessor))
+				ok = false
+			}
+			switch {
+			case c.Kind == indicator.ChangeAbolished && c.Successor != "":
+				ld.p.add(r.errf("successor", "an abolished unit has no successor: expected it empty, got %q", c.Successor))
+				ok = false
+			case c.Kind != indicator.ChangeAbolished && c.Successor == "" && slices.Contains(indicator.ChangeKinds, c.Kind):
+				ld.p.add(r.errf("successor", "a %s needs its successor: expected the code of a unit in units", c.Kind))
+				ok = false
+			case c.Successor != "" && !haveSucc:
+				ld.p.add(r.errf("successor", "expected the code of a unit in units, got %q", c.Successor))
+				ok = false
+			case c.Successor != "" && c.Successor == c.Predecessor:
+				ld.p.add(r.errf("successor", "a unit cannot succeed itself"))
+				ok = false
+			}
+			if ok {
+				before := c.Date.AddDate(0, 0, -1)
+				if pred.ValidTo == nil || !pred.ValidTo.Equal(before) {
+					ld.p.add(r.errf("date", "the change on %s needs its predecessor %q valid to %s, the day before; it is valid %s",
+						c.Date.Format(time.DateOnly), pred.Code, before.Format(time.DateOnly), validity(pred)))
+					ok = false
+				}
+				if c.Successor != "" && (succ.ValidFrom == nil || !succ.ValidFrom.Equal(c.Date)) {
+					ld.p.add(r.errf("date", "the change on %s needs its successor %q valid from that day; it is valid %s",
+						c.Date.Format(time.DateOnly), succ.Code, validity(succ)))
+					ok = false
+				}
+			}
+			if ok {
+				k := [3]string{c.Predecessor, c.Successor, c.Date.Format(time.DateOnly)}
+				if where, dup := seen[k]; dup {
+					ld.p.add(r.errf("predecessor", "the change %s → %s on %s is already given at %s", c.Predecessor, c.Successor, k[2], where))
+					ok = false
+				} else {
+					seen[k] = r.where()
+				}
+			}
+			if ok {
+				recs = append(recs, changeRec{c, r})
+			}
+		})
+	}
+	ld.splitShares(recs)
+	out := make([]indicator.UnitChange, len(recs))
+	for i, c := range recs {
+		out[i] = c.UnitChange
+	}
+	return out
+}
+
+// splitShares checks each predecessor's split on one date: its shares are
+// all given and sum to 1 (±0.001), or none is given (the source states
+// none; such a split cannot be apportioned).
+func (ld *load) splitShares(recs []changeRec) {
+	type key struct {
+		pred string
+		date time.Time
+	}
+	groups := map[key][]changeRec{}
+	var order []key
+	for _, c := range recs {
+		if c.Kind != indicator.ChangeSplit {
+			continue
+		}
+		k := key{c.Predecessor, c.Date}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
+	}
+	for _, k := range order {
+		g := groups[k]
+		sum, given := 0.0, 0
+		for _, c := range g {
+			if c.Share != nil {
+				sum += *c.Share
+				given++
+			}
+		}
+		last := g[len(g)-1]
+		switch {
+		case given == 0:
+		case given < len(g):
+			ld.p.add(last.r.errf("share", "the split of %q on %s gives shares for %d of its %d successors: expected a share on every row or on none",
+				k.pred, k.date.Format(time.DateOnly), given, len(g)))
+		case math.Abs(sum-1) > 0.001:
+			ld.p.add(last.r.errf("share", "the shares of the split of %q on %s sum to %g: expected 1 (±0.001)", k.pred, k.date.Format(time.DateOnly), sum))
+		}
+	}
 }

@@ -47,6 +47,7 @@ type Build struct {
 	units   []indicator.Unit
 	inds    []indicator.Indicator
 	srcs    []indicator.Source
+	changes []indicator.UnitChange
 	swapped bool
 }
 
@@ -197,7 +198,8 @@ func (b *Build) PutDimensions(ctx context.Context, units []indicator.Unit, inds 
 		}
 		u := units[i]
 		i++
-		return []driver.Value{u.Code, u.NameVI, u.NameASCII, nullStr(u.NameEN), string(u.Level), int32(u.Level.Rank()), nullStr(u.Parent), nullTime(u.ValidFrom), nullTime(u.ValidTo)}, nil
+		return []driver.Value{u.Code, u.NameVI, u.NameASCII, nullStr(u.NameEN), string(u.Level), int32(u.Level.Rank()), nullStr(u.Parent), nullTime(u.ValidFrom), nullTime(u.ValidTo),
+			nullStr(u.OfficialCode), nullStr(u.Type), nullStr(u.Source), nullStr(u.Locator)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: write units: %w", err)
@@ -280,6 +282,29 @@ func statedOn(s indicator.Source) driver.Value {
 	return t
 }
 
+// PutUnitChanges writes the validated unit changes into the build (after
+// PutDimensions, before Swap).
+func (b *Build) PutUnitChanges(ctx context.Context, changes []indicator.UnitChange) error {
+	b.changes = changes
+	i := 0
+	err := b.appendRows(ctx, "unit_changes", func() ([]driver.Value, error) {
+		if i == len(changes) {
+			return nil, nil
+		}
+		c := changes[i]
+		i++
+		var share driver.Value
+		if c.Share != nil {
+			share = *c.Share
+		}
+		return []driver.Value{c.Predecessor, nullStr(c.Successor), c.Date, string(c.Kind), share, nullStr(c.Source), nullStr(c.Locator)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: write unit changes: %w", err)
+	}
+	return nil
+}
+
 func nullStr(s string) driver.Value {
 	if s == "" {
 		return nil
@@ -306,7 +331,7 @@ func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) 
 	if info.LoadedAt.IsZero() {
 		info.LoadedAt = time.Now().UTC()
 	}
-	sn := &snapshot{db: b.db, path: b.path, info: info, dim: newDimensions(units, inds, srcs, b.periods), ptsDone: make(chan struct{})}
+	sn := &snapshot{db: b.db, path: b.path, info: info, dim: newDimensions(units, inds, srcs, b.periods, b.changes), ptsDone: make(chan struct{})}
 	s.swapMu.Lock()
 	old := s.cur.Swap(sn)
 	s.swapMu.Unlock()

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"chiso/indicator"
 )
@@ -13,7 +17,10 @@ import (
 type dimensions struct {
 	units      []indicator.Unit // ordered by level rank, then code
 	unitIndex  map[string]int
-	children   map[string][]int      // parent code -> unit indexes, ordered
+	children   map[string][]int // parent code -> unit indexes, ordered
+	official   map[string][]int // official code -> unit indexes, ordered
+	changes    []indicator.UnitChange
+	changesOf  map[string][]int      // unit code -> indexes of the changes it takes part in, ordered
 	indicators []indicator.Indicator // ordered by code
 	indIndex   map[string]int        // code or alias -> index
 	parts      map[string][]int      // total code -> part indicator indexes
@@ -23,13 +30,16 @@ type dimensions struct {
 	periodAt   map[string]*indicator.Period // the same periods, shared by the rows read
 }
 
-func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period) *dimensions {
+func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period, changes []indicator.UnitChange) *dimensions {
 	d := &dimensions{
 		units:      append([]indicator.Unit(nil), units...),
 		indicators: append([]indicator.Indicator(nil), inds...),
 		sources:    append([]indicator.Source(nil), srcs...),
 		unitIndex:  make(map[string]int, len(units)),
 		children:   make(map[string][]int),
+		official:   make(map[string][]int),
+		changes:    append([]indicator.UnitChange(nil), changes...),
+		changesOf:  make(map[string][]int),
 		indIndex:   make(map[string]int, len(inds)),
 		parts:      make(map[string][]int),
 		srcIndex:   make(map[string]int, len(srcs)),
@@ -47,6 +57,25 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		d.unitIndex[u.Code] = i
 		if u.Parent != "" {
 			d.children[u.Parent] = append(d.children[u.Parent], i)
+		}
+		if u.OfficialCode != "" {
+			d.official[u.OfficialCode] = append(d.official[u.OfficialCode], i)
+		}
+	}
+	sort.SliceStable(d.changes, func(i, j int) bool {
+		a, b := d.changes[i], d.changes[j]
+		if !a.Date.Equal(b.Date) {
+			return a.Date.Before(b.Date)
+		}
+		if a.Predecessor != b.Predecessor {
+			return a.Predecessor < b.Predecessor
+		}
+		return a.Successor < b.Successor
+	})
+	for i, c := range d.changes {
+		d.changesOf[c.Predecessor] = append(d.changesOf[c.Predecessor], i)
+		if c.Successor != "" && c.Successor != c.Predecessor {
+			d.changesOf[c.Successor] = append(d.changesOf[c.Successor], i)
 		}
 	}
 	sort.SliceStable(d.indicators, func(i, j int) bool { return d.indicators[i].Code < d.indicators[j].Code })
@@ -133,12 +162,22 @@ func (d *dimensions) ancestors(code string) []indicator.Unit {
 // descendants returns code's descendants, breadth first, optionally only
 // those at level.
 func (d *dimensions) descendants(code string, level indicator.Level) []indicator.Unit {
+	return d.descendantsAsOf(code, level, nil)
+}
+
+// descendantsAsOf returns code's descendants in the tree valid at asOf
+// (every unit if nil), breadth first, optionally only those at level: a
+// unit not valid at asOf is neither listed nor walked through.
+func (d *dimensions) descendantsAsOf(code string, level indicator.Level, asOf *time.Time) []indicator.Unit {
 	var out []indicator.Unit
 	queue := append([]int(nil), d.children[code]...)
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
 		u := d.units[i]
+		if asOf != nil && !u.ValidAt(*asOf) {
+			continue
+		}
 		if level == "" || u.Level == level {
 			out = append(out, u)
 		}
@@ -147,15 +186,65 @@ func (d *dimensions) descendants(code string, level indicator.Level) []indicator
 	return out
 }
 
-// matches reports whether every word of the folded query occurs in one of
-// the folded texts.
-func matches(query string, texts ...string) bool {
-	words := strings.Fields(indicator.Fold(query))
-	if len(words) == 0 {
+// byOfficialCode returns the unit with official code oc valid at asOf, or
+// with asOf nil the one valid latest (an open end first, else the latest
+// ValidTo, then the latest ValidFrom).
+func (d *dimensions) byOfficialCode(oc string, asOf *time.Time) (indicator.Unit, bool) {
+	var best indicator.Unit
+	found := false
+	for _, i := range d.official[oc] {
+		u := d.units[i]
+		if asOf != nil {
+			if u.ValidAt(*asOf) {
+				return u, true
+			}
+			continue
+		}
+		if !found || laterValid(u, best) {
+			best, found = u, true
+		}
+	}
+	return best, found
+}
+
+// laterValid reports whether a's validity ends after b's (an open end is
+// latest), or, ending together, starts later.
+func laterValid(a, b indicator.Unit) bool {
+	switch {
+	case a.ValidTo == nil && b.ValidTo != nil:
+		return true
+	case a.ValidTo != nil && b.ValidTo == nil:
+		return false
+	case a.ValidTo != nil && !a.ValidTo.Equal(*b.ValidTo):
+		return a.ValidTo.After(*b.ValidTo)
+	}
+	switch {
+	case a.ValidFrom == nil || b.ValidFrom == nil:
+		return a.ValidFrom != nil
+	}
+	return a.ValidFrom.After(*b.ValidFrom)
+}
+
+// search is a folded query: its words, each of which must occur in one
+// of an entry's folded texts. Folding the query once, not once per entry,
+// keeps a long search string linear in the catalog.
+type search []string
+
+func newSearch(query string) search { return strings.Fields(indicator.Fold(query)) }
+
+// checkEvery is how many entries a search goes through between two
+// looks at the context: every entry for a long search, whose words each
+// scan an entry's texts.
+func (q search) checkEvery() int {
+	return max(1, checkEvery/max(1, len(q)/4))
+}
+
+func (q search) matches(texts ...string) bool {
+	if len(q) == 0 {
 		return true
 	}
 	hay := indicator.Fold(strings.Join(texts, " \x00 "))
-	for _, w := range words {
+	for _, w := range q {
 		if !strings.Contains(hay, w) {
 			return false
 		}
@@ -163,14 +252,30 @@ func matches(query string, texts ...string) bool {
 	return true
 }
 
-func (d *dimensions) unitMatches(i int, query string) bool {
+func (d *dimensions) unitMatches(i int, q search) bool {
 	u := d.units[i]
-	return matches(query, u.NameVI, u.NameEN, u.Code)
+	return q.matches(u.NameVI, u.NameEN, u.Code)
 }
 
-func (d *dimensions) indicatorMatches(i int, query string) bool {
+func (d *dimensions) indicatorMatches(i int, q search) bool {
 	x := d.indicators[i]
-	return matches(query, x.NameVI, x.NameEN, x.Code, x.Definition)
+	return q.matches(x.NameVI, x.NameEN, x.Code, x.Definition)
+}
+
+// checkEvery is how many entries or rows a Go loop over a snapshot goes
+// through between two looks at the request's context.
+const checkEvery = 256
+
+// ctxErr maps a finished context to the error kinds (nil while it runs).
+func ctxErr(ctx context.Context, op string) error {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, indicator.ErrTimeout)
+	default:
+		return fmt.Errorf("%s: canceled: %w", op, context.Canceled)
+	}
 }
 
 // The engine's view of the dimensions (engine.Catalog).

@@ -367,10 +367,15 @@ func (p *points) lookup(dim *dimensions, k indicator.SeriesKey) (span, bool) {
 
 // seriesOf answers Series: each series' rows of the given kinds, ordered
 // by period start, end and kind, then id. maxRows caps the rows in all.
-func (p *points) seriesOf(dim *dimensions, keys []indicator.SeriesKey, kinds []indicator.ObservationKind, maxRows int) (map[indicator.SeriesKey][]indicator.Observation, error) {
+func (p *points) seriesOf(ctx context.Context, dim *dimensions, keys []indicator.SeriesKey, kinds []indicator.ObservationKind, maxRows int) (map[indicator.SeriesKey][]indicator.Observation, error) {
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
 	rows := 0
-	for _, k := range keys {
+	for n, k := range keys {
+		if n%checkEvery == 0 {
+			if err := ctxErr(ctx, "series"); err != nil {
+				return nil, err
+			}
+		}
 		if _, done := out[k]; done {
 			continue
 		}
@@ -422,7 +427,7 @@ type idRange struct{ lo, hi int64 }
 
 // page answers Observations: the rows matching q after id `after`, at
 // most limit, in id order, with the count of all that match.
-func (p *points) page(dim *dimensions, q indicator.ObservationQuery, after int64, limit int) ([]indicator.Observation, int) {
+func (p *points) page(ctx context.Context, dim *dimensions, q indicator.ObservationQuery, after int64, limit int) ([]indicator.Observation, int, error) {
 	var runs []idRange
 	wantInd := map[int32]bool{}
 	for _, c := range q.Indicators {
@@ -467,6 +472,11 @@ func (p *points) page(dim *dimensions, q indicator.ObservationQuery, after int64
 			continue
 		}
 		for id := r.lo; id <= r.hi; id++ {
+			if id%(64*checkEvery) == 0 {
+				if err := ctxErr(ctx, "observations"); err != nil {
+					return nil, 0, err
+				}
+			}
 			if !match(id - 1) {
 				continue
 			}
@@ -476,7 +486,7 @@ func (p *points) page(dim *dimensions, q indicator.ObservationQuery, after int64
 			}
 		}
 	}
-	return out, total
+	return out, total, ctxErr(ctx, "observations")
 }
 
 // rowFilter is the per-row part of an observations filter (kinds,

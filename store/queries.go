@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"chiso/indicator"
 )
@@ -31,9 +32,48 @@ func (s *Store) Units(ctx context.Context, codes []string) (map[string]indicator
 	return out, nil
 }
 
-// Children returns the direct children of each parent, optionally only
-// those at level, ordered by code.
-func (s *Store) Children(ctx context.Context, parents []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+// UnitsByOfficialCode looks units up by official code, valid at asOf (nil:
+// the one valid latest); codes with no such unit are absent.
+func (s *Store) UnitsByOfficialCode(ctx context.Context, codes []string, asOf *time.Time) (map[string]indicator.Unit, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string]indicator.Unit, len(codes))
+	for _, c := range codes {
+		if u, ok := sn.dim.byOfficialCode(c, asOf); ok {
+			out[c] = u
+		}
+	}
+	return out, nil
+}
+
+// UnitChanges returns each known unit's changes (as predecessor or
+// successor), ordered by date, predecessor and successor.
+func (s *Store) UnitChanges(ctx context.Context, codes []string) (map[string][]indicator.UnitChange, error) {
+	sn, done, err := s.snap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	out := make(map[string][]indicator.UnitChange, len(codes))
+	for _, c := range codes {
+		if _, ok := sn.dim.unitIndex[c]; !ok {
+			continue
+		}
+		list := make([]indicator.UnitChange, 0, len(sn.dim.changesOf[c]))
+		for _, i := range sn.dim.changesOf[c] {
+			list = append(list, sn.dim.changes[i])
+		}
+		out[c] = list
+	}
+	return out, nil
+}
+
+// Children returns the direct children of each parent valid at asOf (all
+// if nil), optionally only those at level, ordered by code.
+func (s *Store) Children(ctx context.Context, parents []string, level indicator.Level, asOf *time.Time) (map[string][]indicator.Unit, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
 		return nil, err
@@ -43,7 +83,7 @@ func (s *Store) Children(ctx context.Context, parents []string, level indicator.
 	for _, p := range parents {
 		list := []indicator.Unit{}
 		for _, i := range sn.dim.children[p] {
-			if u := sn.dim.units[i]; level == "" || u.Level == level {
+			if u := sn.dim.units[i]; (level == "" || u.Level == level) && (asOf == nil || u.ValidAt(*asOf)) {
 				list = append(list, u)
 			}
 		}
@@ -66,8 +106,9 @@ func (s *Store) Ancestors(ctx context.Context, codes []string) (map[string][]ind
 	return out, nil
 }
 
-// Descendants returns each unit's descendants (optionally at one level).
-func (s *Store) Descendants(ctx context.Context, codes []string, level indicator.Level) (map[string][]indicator.Unit, error) {
+// Descendants returns each unit's descendants in the tree valid at asOf
+// (all if nil), optionally at one level.
+func (s *Store) Descendants(ctx context.Context, codes []string, level indicator.Level, asOf *time.Time) (map[string][]indicator.Unit, error) {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
 		return nil, err
@@ -76,7 +117,7 @@ func (s *Store) Descendants(ctx context.Context, codes []string, level indicator
 	out := make(map[string][]indicator.Unit, len(codes))
 	total := 0
 	for _, c := range codes {
-		d := sn.dim.descendants(c, level)
+		d := sn.dim.descendantsAsOf(c, level, asOf)
 		if total += len(d); total > s.opts.MaxRows {
 			return nil, indicator.Errorf(indicator.ErrTooLarge, "descendants: more than %d units: ask for one level or a smaller subtree", s.opts.MaxRows)
 		}
@@ -98,14 +139,27 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		return nil, indicator.PageInfo{}, err
 	}
 	var match []int
+	words := newSearch(q.Search)
+	step := words.checkEvery()
 	for i, u := range sn.dim.units {
+		if i%step == 0 {
+			if err := ctxErr(ctx, "units"); err != nil {
+				return nil, indicator.PageInfo{}, err
+			}
+		}
 		if q.Level != "" && u.Level != q.Level {
 			continue
 		}
 		if q.Parent != "" && u.Parent != q.Parent {
 			continue
 		}
-		if q.Search != "" && !sn.dim.unitMatches(i, q.Search) {
+		if q.AsOf != nil && !u.ValidAt(*q.AsOf) {
+			continue
+		}
+		if q.OfficialCode != "" && u.OfficialCode != q.OfficialCode {
+			continue
+		}
+		if q.Search != "" && !sn.dim.unitMatches(i, words) {
 			continue
 		}
 		match = append(match, i)
@@ -193,14 +247,21 @@ func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) 
 		}
 	}
 	var match []int
+	words := newSearch(q.Search)
+	step := words.checkEvery()
 	for i, ind := range sn.dim.indicators {
+		if i%step == 0 {
+			if err := ctxErr(ctx, "indicators"); err != nil {
+				return nil, indicator.PageInfo{}, err
+			}
+		}
 		if q.Theme != "" && ind.Theme != q.Theme {
 			continue
 		}
 		if with != nil && !with[ind.Code] {
 			continue
 		}
-		if q.Search != "" && !sn.dim.indicatorMatches(i, q.Search) {
+		if q.Search != "" && !sn.dim.indicatorMatches(i, words) {
 			continue
 		}
 		match = append(match, i)
@@ -344,7 +405,7 @@ func (s *Store) Series(ctx context.Context, keys []indicator.SeriesKey, kinds []
 	}
 	defer done()
 	if p := sn.pts.Load(); p != nil {
-		return p.seriesOf(sn.dim, keys, kinds, s.opts.MaxRows)
+		return p.seriesOf(ctx, sn.dim, keys, kinds, s.opts.MaxRows)
 	}
 	out := make(map[indicator.SeriesKey][]indicator.Observation, len(keys))
 	asked, keys := sn.dim.canonicalKeys(keys)
@@ -444,7 +505,10 @@ func (s *Store) Observations(ctx context.Context, q indicator.ObservationQuery) 
 		q.Indicators = codes
 	}
 	if p := sn.pts.Load(); p != nil {
-		obs, total := p.page(sn.dim, q, after, q.First+1)
+		obs, total, err := p.page(ctx, sn.dim, q, after, q.First+1)
+		if err != nil {
+			return nil, indicator.PageInfo{}, err
+		}
 		return pageOf(obs, total, q.First, sn.info.Version)
 	}
 	st := observationsStmt(q, after)

@@ -9,7 +9,11 @@ var schemaDDL = []string{
 		content_date VARCHAR, stated DATE)`,
 	`CREATE TABLE units (
 		code VARCHAR PRIMARY KEY, name_vi VARCHAR NOT NULL, name_ascii VARCHAR NOT NULL, name_en VARCHAR,
-		level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, parent VARCHAR, valid_from DATE, valid_to DATE)`,
+		level VARCHAR NOT NULL, level_rank INTEGER NOT NULL, parent VARCHAR, valid_from DATE, valid_to DATE,
+		official_code VARCHAR, type VARCHAR, source_id VARCHAR, locator VARCHAR)`,
+	`CREATE TABLE unit_changes (
+		predecessor VARCHAR NOT NULL, successor VARCHAR, date DATE NOT NULL, kind VARCHAR NOT NULL, share DOUBLE,
+		source_id VARCHAR, locator VARCHAR)`,
 	`CREATE TABLE unit_closure (ancestor VARCHAR NOT NULL, descendant VARCHAR NOT NULL, depth INTEGER NOT NULL)`,
 	`CREATE TABLE indicators (
 		code VARCHAR PRIMARY KEY, name_vi VARCHAR NOT NULL, name_ascii VARCHAR NOT NULL, name_en VARCHAR,

@@ -30,10 +30,10 @@ vn.lc,Lai Châu,Lai Chau Province,province,vn,,
 vn.lc.pt,Phong Thổ,Phong Tho District,district,vn.lc,,2025-06-30
 vn.lc.mt,Mường Tè,Muong Te District,district,vn.lc,,2025-06-30
 vn.lc.th,Thành phố Lai Châu,Lai Chau City,district,vn.lc,,2025-06-30
-vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,
-vn.lc.pt.sh,Sì Lở Lầu,,commune,vn.lc.pt,,
-vn.lc.mt.mt,Thị trấn Mường Tè,Muong Te Town,commune,vn.lc.mt,,
-vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,
+vn.lc.pt.ms,Mường So,,commune,vn.lc.pt,,2025-06-30
+vn.lc.pt.sh,Sì Lở Lầu,,commune,vn.lc.pt,,2025-06-30
+vn.lc.mt.mt,Thị trấn Mường Tè,Muong Te Town,commune,vn.lc.mt,,2025-06-30
+vn.lc.pt.ms.cc,Căn Câu,Can Cau Village,village,vn.lc.pt.ms,,2025-06-30
 vn.nw,Tây Bắc,Northwest,region,vn,,
 `
 	indicatorsCSV = `code,name_vi,name_en,measure_unit,scale,theme,direction,group,rollup,total,definition
@@ -461,9 +461,9 @@ func TestMaxRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page, 2)
 
-	_, err = st.Descendants(ctx, []string{"vn"}, "")
+	_, err = st.Descendants(ctx, []string{"vn"}, "", nil)
 	require.ErrorIs(t, err, indicator.ErrTooLarge)
-	d, err := st.Descendants(ctx, []string{"vn.lc.pt"}, "")
+	d, err := st.Descendants(ctx, []string{"vn.lc.pt"}, "", nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc.pt.ms", "vn.lc.pt.sh", "vn.lc.pt.ms.cc"}, codes(d["vn.lc.pt"]))
 
@@ -492,6 +492,14 @@ func TestCancelledContext(t *testing.T) {
 		},
 		"coverage":        func(ctx context.Context) error { _, err := st.Coverage(ctx, []string{"population"}); return err },
 		"unit indicators": func(ctx context.Context) error { _, err := st.UnitIndicators(ctx, []string{"vn.lc.pt"}); return err },
+		"unit search": func(ctx context.Context) error {
+			_, _, err := st.ListUnits(ctx, indicator.UnitQuery{Search: "phong tho", Page: indicator.Page{First: 10}})
+			return err
+		},
+		"indicator search": func(ctx context.Context) error {
+			_, _, err := st.ListIndicators(ctx, indicator.IndicatorQuery{Search: "ho ngheo", Page: indicator.Page{First: 10}})
+			return err
+		},
 	}
 	for name, q := range queries {
 		t.Run(name, func(t *testing.T) {
@@ -521,14 +529,14 @@ func TestDimensions(t *testing.T) {
 	require.Empty(t, anc["vn"])
 	require.Empty(t, anc["nowhere"])
 
-	kids, err := st.Children(ctx, []string{"vn", "vn.lc.pt", "vn.lc.pt.ms.cc"}, "")
+	kids, err := st.Children(ctx, []string{"vn", "vn.lc.pt", "vn.lc.pt.ms.cc"}, "", nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc", "vn.nw"}, codes(kids["vn"]))
 	require.Equal(t, []string{"vn.lc.pt.ms", "vn.lc.pt.sh"}, codes(kids["vn.lc.pt"]))
 	require.NotNil(t, kids["vn.lc.pt.ms.cc"])
 	require.Empty(t, kids["vn.lc.pt.ms.cc"])
 
-	desc, err := st.Descendants(ctx, []string{"vn.lc"}, indicator.LevelCommune)
+	desc, err := st.Descendants(ctx, []string{"vn.lc"}, indicator.LevelCommune, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"vn.lc.mt.mt", "vn.lc.pt.ms", "vn.lc.pt.sh"}, codes(desc["vn.lc"]))
 
@@ -642,7 +650,7 @@ func TestPhysicalOrder(t *testing.T) {
 	const communes = 400 // 240,600 rows: more than one row group
 	units := unitsCSV
 	for c := 0; c < communes; c++ {
-		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,\n", c, c)
+		units += fmt.Sprintf("vn.lc.pt.c%03d,Xã %d,,commune,vn.lc.pt,,2025-06-30\n", c, c)
 	}
 	var rows []string
 	// A district whose code sorts after the communes': by level, its rows
