@@ -44,6 +44,8 @@ func TestLayering(t *testing.T) {
 		// what is behind it, nor loads data.
 		"httpapi":   func(imp string) bool { return noStore(imp) && imp != "chiso/loader" },
 		"respcache": func(imp string) bool { return std(imp) || imp == "chiso/indicator" },
+		// The pages: embedded files and a handler, nothing of the data.
+		"web": std,
 		// The script harness is handed its store and loader by the caller.
 		"scripttest": noStore,
 		".":          func(imp string) bool { return !strings.HasPrefix(imp, duck) && imp != "database/sql" },

@@ -1,8 +1,9 @@
 // Package httpapi is chiso's HTTP API: GraphQL at /graphql (POST and GET)
 // behind its middleware (request timeout → body limit → the snapshot pin
-// and request loaders → response cache → gqlgen), GraphiQL at /, health
-// at /healthz, every request logged with its id. It answers from an
-// indicator.Engine and never sees the store behind it.
+// and request loaders → response cache → gqlgen), GraphiQL at / and the
+// explorer at /explore (package web, embedded), health at /healthz,
+// every request logged with its id. It answers from an indicator.Engine
+// and never sees the store behind it.
 package httpapi
 
 import (
@@ -14,12 +15,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"chiso/graph"
 	"chiso/indicator"
 	"chiso/respcache"
+	"chiso/web"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -92,7 +93,7 @@ func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	mux := http.NewServeMux()
 	adm := newAdmission(cfg.Admission)
 	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, adm.Handler(respcache.New(cfg.CacheBytes).Handler(eng, gql))))))
-	mux.Handle("GET /{$}", playground.Handler("chiso GraphiQL", "/graphql"))
+	web.Register(mux)
 	mux.Handle("GET /healthz", Health(eng))
 	return &API{Handler: LogRequests(log, mux), Lists: lists, Queries: queries, Persisted: persisted}
 }
