@@ -14,6 +14,7 @@ const MAP_UNIT = 'vn.lai-chau';
 
 // state is the URL's: every view is a permalink.
 let state = {};
+const TREE_DAY = '2025-06-30';
 function readURL() {
   const p = new URLSearchParams(location.search);
   state = {
@@ -25,13 +26,16 @@ function readURL() {
     period: p.get('period') || 'latest',
     filter: p.get('filter') || '',
     format: FORMATS.includes(p.get('format')) ? p.get('format') : 'csv',
+    // The day whose unit tree is shown: by default the last day before the
+    // 2025 reform, the tree every figure of the embedded documents is about.
+    asOf: /^\d{4}-\d{2}-\d{2}$/.test(p.get('asOf') || '') ? p.get('asOf') : TREE_DAY,
   };
 }
 function href(changes) {
   const s = { ...state, ...changes };
   const p = new URLSearchParams();
-  for (const k of ['view', 'unit', 'ind', 'period', 'q', 'filter', 'format', 'lang']) {
-    if (s[k] && !(k === 'period' && s[k] === 'latest') && !(k === 'format' && s[k] === 'csv')) p.set(k, s[k]);
+  for (const k of ['view', 'unit', 'ind', 'period', 'q', 'filter', 'format', 'lang', 'asOf']) {
+    if (s[k] && !(k === 'period' && s[k] === 'latest') && !(k === 'format' && s[k] === 'csv') && !(k === 'asOf' && s[k] === TREE_DAY)) p.set(k, s[k]);
   }
   return '/explore?' + p.toString();
 }
@@ -99,14 +103,14 @@ let roots = null;
 
 async function loadRoots() {
   if (roots) return roots;
-  const d = await gql('{ units(level: PROVINCE, first: 100) { nodes { code nameVi nameEn level } } }');
+  const d = await gql('query($d: Date) { units(level: PROVINCE, first: 100, asOf: $d) { nodes { code nameVi nameEn level } } }', { d: state.asOf });
   roots = d.units.nodes;
   if (roots.length === 1) open.add(roots[0].code);
   return roots;
 }
 async function loadChildren(code) {
   if (!children.has(code)) {
-    const d = await gql('query($c: ID!) { unit(code: $c) { children { code nameVi nameEn level } } }', { c: code });
+    const d = await gql('query($c: ID!, $d: Date) { unit(code: $c, asOf: $d) { children { code nameVi nameEn level } } }', { c: code, d: state.asOf });
     children.set(code, d.unit ? d.unit.children : []);
   }
   return children.get(code);
@@ -166,9 +170,11 @@ async function sidebar(aside) {
   const tree = h('ul', { class: 'tree', id: 'tree' });
   aside.append(input, results, h('h3', {}, L('tree')), tree);
   search(results);
-  if (state.unit) {
+  const current = await defaultUnit();
+  if (current) {
+    if (!state.unit) open.add(current);
     try {
-      const d = await gql('query($c: ID!) { unit(code: $c) { ancestors { code } } }', { c: state.unit });
+      const d = await gql('query($c: ID!) { unit(code: $c) { ancestors { code } } }', { c: current });
       for (const a of d.unit?.ancestors || []) open.add(a.code);
     } catch { /* an unknown unit: the view says so */ }
   }
@@ -209,7 +215,8 @@ async function treeNode(u) {
 async function defaultUnit() {
   if (state.unit) return state.unit;
   const r = await loadRoots();
-  return r[0]?.code || '';
+  // The embedded figures are Lai Châu's: start there when it is served.
+  return (r.find((u) => u.code === MAP_UNIT) || r[0])?.code || '';
 }
 
 function crumbs(u) {
@@ -334,22 +341,22 @@ async function compared(code) {
   const u = ud.unit;
   if (!u) throw new Error(`unit ${code}?`);
   const level = NEXT_LEVEL[u.level] || 'VILLAGE';
-  const kd = await gql('query($c: ID!, $l: Level) { unit(code: $c) { descendants(level: $l) { code indicators { code nameVi nameEn } } } }', { c: code, l: level });
+  const kd = await gql('query($c: ID!, $l: Level, $d: Date) { unit(code: $c, asOf: $d) { descendants(level: $l) { code indicators { code nameVi nameEn } } } }', { c: code, l: level, d: state.asOf });
   const counts = new Map(), inds = new Map();
   for (const k of kd.unit.descendants) for (const i of k.indicators) { counts.set(i.code, (counts.get(i.code) || 0) + 1); inds.set(i.code, i); }
   let ind = state.ind;
   if (!ind) ind = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
   if (!ind) return { u, level, inds, ind: null };
   const period = periodInput();
-  const d = await gql(`query($i: ID!, $u: ID!, $l: Level, $p: PeriodChoiceInput) {
+  const d = await gql(`query($i: ID!, $u: ID!, $l: Level, $p: PeriodChoiceInput, $d: Date) {
     indicator(code: $i) { code nameVi nameEn unitLabel }
-    compare(indicators: [$i], units: { under: $u, level: $l }, period: $p) {
+    compare(indicators: [$i], units: { under: $u, level: $l, asOf: $d }, period: $p) {
       unitsInSet mixedPeriods mixedMethodology commonPeriod { label }
       rows { unit { code nameVi nameEn } value period { label } missing rank rankTies observation { methodology provenance { line raw source { id } } } } } }`,
-  { i: ind, u: code, l: level, p: period });
+  { i: ind, u: code, l: level, p: period, d: state.asOf });
   if (!inds.has(ind)) inds.set(ind, d.indicator);
   const lit = period.mode === 'EXACT' ? `{ mode: EXACT, label: ${str(period.label)} }` : period.mode === 'COMMON' ? '{ mode: COMMON, minCoverage: 0.1 }' : '{ mode: LATEST }';
-  const exportQ = `{ compare(indicators: [${str(ind)}], units: { under: ${str(code)}, level: ${level} }, period: ${lit}) { rows { unit { code nameVi } indicator { code } value period { label } missing rank rankTies observation { methodology provenance { line raw source { id } } } } } }`;
+  const exportQ = `{ compare(indicators: [${str(ind)}], units: { under: ${str(code)}, level: ${level}, asOf: ${str(state.asOf)} }, period: ${lit}) { rows { unit { code nameVi } indicator { code } value period { label } missing rank rankTies observation { methodology provenance { line raw source { id } } } } } }`;
   return { u, level, inds, ind, indicator: d.indicator, cmp: d.compare, exportQ };
 }
 
