@@ -58,6 +58,7 @@ type Store struct {
 	// unprepared runs every read statement unprepared (tests and
 	// benchmarks compare it with the prepared path).
 	unprepared bool
+	loading    atomic.Pointer[progress] // the load in progress, if any
 }
 
 // New returns an empty store; it serves nothing until the first Swap.
