@@ -90,3 +90,10 @@ func (s *Store) Loading() (LoadProgress, bool) {
 	}
 	return p.snapshot(), true
 }
+
+// LoadInProgress is Loading in plain values, for /healthz (which does not
+// import the store).
+func (s *Store) LoadInProgress() (phase string, rows, expected int64, started time.Time, ok bool) {
+	lp, ok := s.Loading()
+	return lp.Phase, lp.Rows, lp.Expected, lp.Started, ok
+}
