@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // Input already in the served order (what `chiso gen` writes, and a
@@ -25,12 +27,13 @@ var stageOutOfOrderSQL = `SELECT count(*) FROM (
 		FROM stage_obs st JOIN periods p ON p.label = st.period JOIN units u ON u.code = st.unit))
 	WHERE prev IS NOT NULL AND NOT k > prev`
 
-// inOrderSQL builds the served table in the stage's order, numbered as
-// the rows come.
+// inOrderSQL builds the served table in the stage's order: each row's id
+// is its position in the stage (rowid + 1), so the rows are computed in
+// parallel and no window numbers them; insertion-order preservation keeps
+// them in that order in the table.
 var inOrderSQL = `CREATE TABLE observations AS
-	SELECT row_number() OVER () AS id, * FROM (
-	WITH s AS (` + stageJoinSQL + `)
-	SELECT ` + servedColumnsSQL + ` FROM s)`
+	WITH s AS (` + strings.Replace(stageJoinSQL, "SELECT st.*,", "SELECT st.rowid AS _rid, st.*,", 1) + `)
+	SELECT _rid + 1 AS id, ` + servedColumnsSQL + ` FROM s ORDER BY _rid`
 
 // servedOutOfOrderSQL counts the rows of the built table, in its stored
 // order, whose id is not the previous one's plus one or whose key is not
@@ -54,14 +57,20 @@ func (b *Build) buildInOrder(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer b.preserveOrder(ctx, false)
+	t0 := time.Now()
 	n, err := count(stageOutOfOrderSQL)
+	b.s.log.Debug("load order: stage checked", "elapsed", time.Since(t0).Round(time.Millisecond))
 	if err != nil || n > 0 {
 		b.s.log.Debug("load order", "rows out of order", n)
 		return false, err
 	}
+	t0 = time.Now()
 	if _, err := b.db.ExecContext(ctx, inOrderSQL); err != nil {
 		return false, fmt.Errorf("store: finish: %w", err)
 	}
+	b.s.log.Debug("load order: built in order", "elapsed", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	defer func() { b.s.log.Debug("load order: table checked", "elapsed", time.Since(t0).Round(time.Millisecond)) }()
 	if n, err = count(servedOutOfOrderSQL); err != nil || n > 0 {
 		b.s.log.Warn("load: the table built in input order is not in order; sorting it", "rows out of order", n)
 		if _, derr := b.db.ExecContext(ctx, `DROP TABLE observations`); derr != nil && err == nil {
