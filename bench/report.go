@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -263,8 +265,26 @@ func machine() map[string]string {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		m["memory"] = strings.TrimSpace(strings.TrimPrefix(strings.Split(string(b), "\n")[0], "MemTotal:"))
 	}
-	m["duckdb"] = "1.5.6 (duckdb-go v2.10506.0)"
+	m["duckdb"] = duckdbVersion()
 	return m
+}
+
+// duckdbVersion is the linked DuckDB's version and the driver module's.
+func duckdbVersion() string {
+	v := "unknown"
+	if db, err := sql.Open("duckdb", ""); err == nil {
+		db.QueryRow(`SELECT version()`).Scan(&v)
+		db.Close()
+	}
+	v = strings.TrimPrefix(v, "v")
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/duckdb/duckdb-go/v2" {
+				v += " (duckdb-go " + d.Version + ")"
+			}
+		}
+	}
+	return v
 }
 
 func commit() string {

@@ -120,23 +120,40 @@ func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
 }
 
 // Health answers /healthz: the served dataset's version, load time and
-// size, and the point index's state when the engine has one (off,
-// building or ready); 503 when no dataset is served.
+// size, the point index's state when the engine has one (off, building
+// or ready), and a load in progress (phase, rows read, rate); 503 when no
+// dataset is served.
 func Health(eng indicator.Engine) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, err := eng.Dataset(r.Context())
 		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": err.Error()})
-			return
-		}
-		body := map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations}
-		// The point index is the store's; an engine over the store
-		// unwraps to it.
+		// The point index and the load in progress are the store's; an
+		// engine over the store unwraps to it.
 		src := any(eng)
 		if w, ok := src.(interface{ Unwrap() engine.Store }); ok {
 			src = w.Unwrap()
+		}
+		var load map[string]any
+		if lp, ok := src.(interface {
+			LoadInProgress() (string, int64, int64, time.Time, bool)
+		}); ok {
+			if phase, rows, expected, started, on := lp.LoadInProgress(); on {
+				load = map[string]any{"phase": phase, "rows": rows, "expectedRows": expected, "startedAt": started.UTC(),
+					"rowsPerSecond": int64(float64(rows) / max(time.Since(started).Seconds(), 1e-3))}
+			}
+		}
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			body := map[string]any{"status": "unavailable", "error": err.Error()}
+			if load != nil {
+				body["load"] = load
+			}
+			json.NewEncoder(w).Encode(body)
+			return
+		}
+		body := map[string]any{"status": "ok", "version": info.Version, "loadedAt": info.LoadedAt, "observations": info.Observations}
+		if load != nil {
+			body["load"] = load // a reload in progress
 		}
 		if pi, ok := src.(interface{ PointIndex() string }); ok {
 			body["pointIndex"] = pi.PointIndex() // off, building or ready

@@ -49,6 +49,8 @@ type Build struct {
 	srcs    []indicator.Source
 	changes []indicator.UnitChange
 	swapped bool
+	inOrder bool      // Finish found the stage in the served order
+	prog    *progress // what the load is doing, for Store.Loading and the log
 }
 
 // NewBuild opens a fresh in-memory DuckDB instance for a load.
@@ -87,7 +89,7 @@ func (s *Store) NewBuild(ctx context.Context) (*Build, error) {
 			return nil, fmt.Errorf("store: prepare build: %w", err)
 		}
 	}
-	return &Build{s: s, db: db, path: dsn}, nil
+	return &Build{s: s, db: db, path: dsn, prog: s.startProgress()}, nil
 }
 
 // settingsStmts set a build's threads and memory limit (when set) and
@@ -112,6 +114,7 @@ func settingsStmts(threads int, memoryLimit, tmp string) []*sqlb {
 
 // Close discards the build unless it was swapped in.
 func (b *Build) Close() {
+	b.endProgress()
 	if !b.swapped {
 		b.db.Close()
 		removeDB(b.path)
@@ -336,10 +339,11 @@ func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) 
 	old := s.cur.Swap(sn)
 	s.swapMu.Unlock()
 	b.swapped = true
+	b.endProgress()
 	if old != nil {
 		old.retire()
 	}
 	s.startPoints(sn)
-	s.log.Info("dataset swapped in", "version", info.Version, "observations", n, "units", len(units), "indicators", len(inds))
+	s.log.Info("dataset swapped in", "version", info.Version, "observations", n, "units", len(units), "indicators", len(inds), "in_order", b.inOrder)
 	return nil
 }

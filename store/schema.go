@@ -2,7 +2,8 @@ package store
 
 // schemaDDL creates a build's tables. Observations arrive in stage_obs as
 // text (with the file and line they came from), are validated in SQL, and
-// are typed, sorted and numbered into observations by finishSQL.
+// are typed, sorted and numbered into observations by sortSQL (or
+// taken in their order, see order.go).
 var schemaDDL = []string{
 	`CREATE TABLE sources (
 		id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, issuer VARCHAR, number VARCHAR, date VARCHAR, kind VARCHAR,
@@ -72,7 +73,7 @@ const basisSQL = `CASE WHEN contains(';' || coalesce(flags, '') || ';', ';per_ye
 // earlier estimate and an outturn stated after the period ended before a
 // figure stated while it ran; then not a range bound; then source and
 // line, and last the position in the input, so the order is total. It
-// reads the columns of finishSQL's s.
+// reads the columns of sortSQL's s.
 const preferSQL = `doubtful, stated DESC NULLS LAST, bound, source, line NULLS FIRST,
 	coalesce(qualifier, ''), coalesce(raw, ''), coalesce(flags, ''), _file, _line`
 
@@ -89,18 +90,30 @@ const preferSQL = `doubtful, stated DESC NULLS LAST, bound, source, line NULLS F
 // than one row, without relying on the ids' order.
 var sortSQL = `CREATE TABLE observations AS
 	SELECT row_number() OVER () AS id, * FROM (
-	WITH s AS (
-		SELECT st.*, u.level_rank::UTINYINT AS level_rank, p.kind AS period_kind, p.period_start, p.period_end, ` + posSQL + ` AS pos,
+	WITH s AS (` + stageJoinSQL + `)
+	SELECT ` + servedColumnsSQL + `
+	FROM s
+	ORDER BY ` + servedOrderSQL + `, ` + preferSQL + `)`
+
+// stageJoinSQL is the validated stage with what the served table adds
+// from the dimensions (level rank, period bounds and positions, the
+// source's date) and derives from each row (basis, doubtful, bound).
+var stageJoinSQL = `SELECT st.*, u.level_rank::UTINYINT AS level_rank, p.kind AS period_kind, p.period_start, p.period_end, ` + posSQL + ` AS pos,
 			` + fracYearSQL("p.period_end") + ` AS end_pos, src.stated,
 			` + basisSQL + ` AS basis,
 			` + doubtfulSQL + ` AS doubtful, ` + boundSQL + ` AS bound
 		FROM stage_obs st JOIN periods p ON p.label = st.period JOIN units u ON u.code = st.unit
-		LEFT JOIN sources src ON src.id = st.source)
-	SELECT unit, level_rank, indicator, period, period_kind, period_start, period_end, pos, end_pos, kind, value, denominator,
+		LEFT JOIN sources src ON src.id = st.source`
+
+// servedColumnsSQL are the served table's columns after id, from
+// stageJoinSQL's rows.
+const servedColumnsSQL = `unit, level_rank, indicator, period, period_kind, period_start, period_end, pos, end_pos, kind, value, denominator,
 		qualifier, coalesce(flags, '') AS flags, methodology, source, line, raw, note, basis,
-		true AS canonical, _file, _line
-	FROM s
-	ORDER BY indicator, level_rank, unit, period_start, period_end, period, kind, basis, ` + preferSQL + `)`
+		true AS canonical, _file, _line`
+
+// servedOrderSQL is the served order up to a canonical group (unit,
+// indicator, period, kind, basis); preferSQL orders a group's rows.
+const servedOrderSQL = `indicator, level_rank, unit, period_start, period_end, period, kind, basis`
 
 // boundSQL: an observation that is one bound of a range figure.
 const boundSQL = `coalesce(qualifier, '') IN ('range_min', 'range_max')`
@@ -134,9 +147,6 @@ var canonicalSQL = []string{
 	`UPDATE observations SET canonical = false WHERE id IN (SELECT id FROM ranked WHERE rank > 1)`,
 }
 
-// finishSQL builds the served observations from the validated stage.
-var finishSQL = append([]string{sortSQL, `DROP TABLE stage_obs`}, canonicalSQL...)
-
 // dupsSQL lists rows identical to an earlier one (at most the argument),
 // each with that first occurrence.
 const dupsSQL = `SELECT _file, _line, first_file, first_line FROM ranked
@@ -149,8 +159,8 @@ const dupsSQL = `SELECT _file, _line, first_file, first_line FROM ranked
 // LIMIT yields the lowest ids first without sorting what it read (a page
 // of the observations table reads 101 rows, not all that match).
 var compactSQL = []string{
-	`DROP TABLE multi`,
-	`DROP TABLE ranked`,
+	`DROP TABLE IF EXISTS multi`,
+	`DROP TABLE IF EXISTS ranked`,
 	`ALTER TABLE observations DROP COLUMN _file`,
 	`ALTER TABLE observations DROP COLUMN _line`,
 	`CHECKPOINT`,

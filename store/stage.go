@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"chiso/indicator"
 )
@@ -117,12 +116,20 @@ func (b *Build) StageObservations(ctx context.Context, file int, cols []string, 
 			row[it] = v
 		}
 	}
+	b.setPhase("stage")
+	// The stage keeps the file's order (see order.go): without this, the
+	// appender's chunks may land in any order.
+	if err := b.preserveOrder(ctx, true); err != nil {
+		return err
+	}
+	defer b.preserveOrder(ctx, false)
 	row := make([]driver.Value, stageWidth)
 	err := b.appendRows(ctx, "stage_obs", func() ([]driver.Value, error) {
 		line, vals, err := next()
 		if err != nil || vals == nil {
 			return nil, err
 		}
+		b.prog.rows.Add(1)
 		text(row, sUnit, vals, "unit", true)
 		text(row, sIndicator, vals, "indicator", true)
 		text(row, sPeriod, vals, "period", true)
@@ -201,10 +208,23 @@ func (b *Build) StageObservationsParquet(ctx context.Context, file int, path str
 	if err != nil {
 		return err
 	}
+	b.setPhase("stage")
+	var rows int64
+	if err := b.db.QueryRowContext(ctx, `SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)`, path).Scan(&rows); err == nil {
+		b.prog.expected.Add(rows)
+	}
+	// The stage keeps the file's order (see order.go).
+	if err := b.preserveOrder(ctx, true); err != nil {
+		return err
+	}
+	defer b.preserveOrder(ctx, false)
 	st := stageParquetStmt(types, file, path)
-	if _, err := b.db.ExecContext(ctx, st.String(), st.Args()...); err != nil {
+	res, err := b.db.ExecContext(ctx, st.String(), st.Args()...)
+	if err != nil {
 		return fmt.Errorf("store: stage parquet %s: %w", path, err)
 	}
+	n, _ := res.RowsAffected()
+	b.prog.rows.Add(n)
 	return nil
 }
 
@@ -326,6 +346,7 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 		}
 		bad[col][val] = problem
 	}
+	b.setPhase("validate")
 	b.periods = b.periods[:0]
 	rows, err := b.db.QueryContext(ctx, `SELECT GROUPING_ID(unit, indicator, period, kind, qualifier, flags, source) AS g,
 			unit, indicator, period, kind, qualifier, flags, source
@@ -503,35 +524,60 @@ func (b *Build) Finish(ctx context.Context, limit int) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: write periods: %w", err)
 	}
-	start := time.Now()
-	for _, q := range finishSQL {
-		if _, err := b.db.ExecContext(ctx, q); err != nil {
+	b.setPhase("verify order")
+	inOrder, err := b.buildInOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.inOrder = inOrder
+	exec := func(qs ...string) error {
+		for _, q := range qs {
+			if _, err := b.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("store: finish: %w", err)
+			}
+		}
+		return nil
+	}
+	if inOrder {
+		err = exec(`DROP TABLE stage_obs`)
+	} else {
+		b.setPhase("sort")
+		if err = exec(sortSQL, `DROP TABLE stage_obs`); err == nil {
+			b.setPhase("canonical")
+			err = exec(canonicalSQL...)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var dups []Finding
+	if !inOrder {
+		rows, err := b.db.QueryContext(ctx, dupsSQL, limit)
+		if err != nil {
 			return nil, fmt.Errorf("store: finish: %w", err)
 		}
-	}
-	b.s.log.Debug("load phase", "phase", "sort", "elapsed", time.Since(start).Round(time.Millisecond))
-	var dups []Finding
-	rows, err := b.db.QueryContext(ctx, dupsSQL, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: finish: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		f := Finding{Duplicate: &Position{}, Problem: "duplicate observation: same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags"}
-		if err := rows.Scan(&f.File, &f.Line, &f.Duplicate.File, &f.Duplicate.Line); err != nil {
-			return nil, err
+		defer rows.Close()
+		for rows.Next() {
+			f := Finding{Duplicate: &Position{}, Problem: "duplicate observation: same unit, indicator, period, kind, qualifier, basis, source, line, figure and flags"}
+			if err := rows.Scan(&f.File, &f.Line, &f.Duplicate.File, &f.Duplicate.Line); err != nil {
+				return nil, err
+			}
+			dups = append(dups, f)
 		}
-		dups = append(dups, f)
+		if err := rows.Err(); err != nil || len(dups) > 0 {
+			return dups, err
+		}
 	}
-	if err := rows.Err(); err != nil || len(dups) > 0 {
-		return dups, err
-	}
-	start = time.Now()
+	b.setPhase("compact")
 	for _, q := range append(compactSQL, macroDDL...) {
 		if _, err := b.db.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("store: finish: %w", err)
 		}
 	}
-	b.s.log.Debug("load phase", "phase", "compact", "elapsed", time.Since(start).Round(time.Millisecond))
+	b.setPhase("swap")
 	return nil, nil
 }
+
+// InOrder reports whether Finish found the observations already in the
+// served order and so did not sort them.
+func (b *Build) InOrder() bool { return b.inOrder }

@@ -55,6 +55,10 @@ type Store struct {
 	cur        atomic.Pointer[snapshot]
 	swapMu     sync.Mutex
 	statements atomic.Int64
+	// unprepared runs every read statement unprepared (tests and
+	// benchmarks compare it with the prepared path).
+	unprepared bool
+	loading    atomic.Pointer[progress] // the load in progress, if any
 }
 
 // New returns an empty store; it serves nothing until the first Swap.
@@ -98,6 +102,7 @@ type snapshot struct {
 	// its build has finished or been skipped.
 	pts     atomic.Pointer[points]
 	ptsDone chan struct{}
+	stmts   stmtCache
 
 	mu      sync.Mutex
 	refs    int
@@ -138,6 +143,7 @@ func (sn *snapshot) close() {
 	if p := sn.pts.Load(); p != nil {
 		p.free()
 	}
+	sn.stmts.close()
 	sn.db.Close()
 	removeDB(sn.path)
 }
@@ -202,7 +208,13 @@ func (s *Store) Dataset(ctx context.Context) (indicator.DatasetInfo, error) {
 // scan. It enforces the row cap and maps context errors to error kinds.
 func (s *Store) query(ctx context.Context, sn *snapshot, op, q string, args []any, scan func(*sql.Rows) error) error {
 	s.statements.Add(1)
-	rows, err := sn.db.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	var err error
+	if s.unprepared {
+		rows, err = sn.db.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = sn.stmts.query(ctx, sn.db, q, args)
+	}
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}

@@ -59,8 +59,8 @@
 // row's line in a synthetic yearbook (one table per indicator, one line per
 // unit); source is the yearbook of the year (ngtk_YYYY) or, for targets,
 // the plan (ke_hoach_YYYY). The other optional columns are empty (null in
-// Parquet). Observations are sorted by indicator, unit and period, like
-// the store keeps them.
+// Parquet). Observations are sorted by indicator, the unit's level, unit
+// and period, as the store keeps them (so a load need not sort them).
 //
 // # Counts
 //

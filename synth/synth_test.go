@@ -162,7 +162,10 @@ func TestCounts(t *testing.T) {
 			seen := map[string]bool{}
 			var prev []string
 			for _, o := range obs {
-				key := []string{o["indicator"], o["unit"], o["period"]}
+				// The store's order: indicator, level (province 2,
+				// district 3, commune 4), unit, period.
+				rank := map[string]string{"province": "2", "district": "3", "commune": "4"}[level[o["unit"]]]
+				key := []string{o["indicator"], rank, o["unit"], o["period"]}
 				require.True(t, slices.Compare(prev, key) < 0, "not sorted: %v after %v", key, prev)
 				prev = key
 				require.False(t, seen[strings.Join(key, "|")])

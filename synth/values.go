@@ -18,6 +18,9 @@ type gen struct {
 	labels  []string // period labels of years
 	units   []unit   // depth-first
 	byLevel [4][]int // unit indexes by level, in ord order
+	// byLevelOrder lists the provinces, districts and communes, level by
+	// level: the order observations are written in.
+	byLevelOrder []int
 	// districtOf gives a commune's district and provinceOf a district's
 	// province, by ord.
 	districtOf, provinceOf []int32
@@ -52,6 +55,9 @@ func newGen(s Spec) *gen {
 		case levelCommune:
 			g.districtOf[u.ord] = int32(g.units[u.parent].ord)
 		}
+	}
+	for _, l := range []uint8{levelProvince, levelDistrict, levelCommune} {
+		g.byLevelOrder = append(g.byLevelOrder, g.byLevel[l]...)
 	}
 	g.inds = buildCatalog(g.r, s.Indicators)
 	g.order = make([]int, len(g.inds))
@@ -309,8 +315,10 @@ type obsWriter interface {
 
 type obsCounts struct{ rows, targets int64 }
 
-// observations writes every observation, sorted by indicator, unit and
-// period.
+// observations writes every observation, sorted by indicator, the unit's
+// level (provinces, districts, communes), unit and period: the order the
+// store serves them in, which it then need not sort (units of a level are
+// in code order, their numbers being zero-padded).
 func (g *gen) observations(ctx context.Context, w obsWriter) (obsCounts, error) {
 	var n obsCounts
 	s := g.spec
@@ -342,8 +350,8 @@ func (g *gen) observations(ctx context.Context, w obsWriter) (obsCounts, error) 
 			g.r.stream(tagGaps, uint64(k), uint64(y)).sample(missing[yi*s.Communes:(yi+1)*s.Communes], s.Gaps())
 		}
 		row.indicator = x.code
-		for ui := 1; ui < len(g.units); ui++ {
-			if ui%4096 == 0 {
+		for i, ui := range g.byLevelOrder {
+			if i%4096 == 4095 {
 				if err := errCanceled(ctx); err != nil {
 					return n, err
 				}
