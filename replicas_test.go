@@ -16,9 +16,9 @@ import (
 	"chiso/synth"
 )
 
-// post sends a GraphQL query to base and returns the raw body, failing on
+// postReplica sends a GraphQL query to base and returns the raw body, failing on
 // a non-200 answer.
-func post(t *testing.T, base, query string, vars map[string]any) []byte {
+func postReplica(t *testing.T, base, query string, vars map[string]any) []byte {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
@@ -76,7 +76,7 @@ func TestReplicasShareCursors(t *testing.T) {
 		var after any
 		for i := 0; ; i++ {
 			var p page
-			require.NoError(t, json.Unmarshal(post(t, bases[i%len(bases)], pageQ, map[string]any{"after": after}), &p))
+			require.NoError(t, json.Unmarshal(postReplica(t, bases[i%len(bases)], pageQ, map[string]any{"after": after}), &p))
 			o := p.Data.Observations
 			total = o.TotalCount
 			for _, n := range o.Nodes {
@@ -108,13 +108,13 @@ func TestReplicasShareCursors(t *testing.T) {
 		`{ compare(indicators: ["pop"], units: {under: "vn", level: DISTRICT}) { rows { unit { code } value rank } } }`,
 		`{ dataset { version observations } }`,
 	} {
-		require.Equal(t, string(post(t, a.base, q, nil)), string(post(t, b.base, q, nil)), q)
+		require.Equal(t, string(postReplica(t, a.base, q, nil)), string(postReplica(t, b.base, q, nil)), q)
 	}
 
 	// A cursor tied to another version is refused on both, naming the
 	// versions.
 	var p page
-	require.NoError(t, json.Unmarshal(post(t, a.base, pageQ, nil), &p))
+	require.NoError(t, json.Unmarshal(postReplica(t, a.base, pageQ, nil), &p))
 	stale := []byte(*p.Data.Observations.PageInfo.EndCursor)
 	foreign := bytes.Replace(decodeB64(t, stale), []byte(va[:12]), []byte("000000000000"), 1)
 	for _, base := range []string{a.base, b.base} {
