@@ -44,6 +44,8 @@ func serveDefaults() config.Serve {
 		CacheMB:       64,
 		PointsMax:     20_000_000,
 		LogLevel:      slog.LevelInfo,
+		MaxAge:        time.Minute,
+		ExportTimeout: 30 * time.Minute,
 	}
 }
 
@@ -106,9 +108,22 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log})
 	folders := dirs(cfg)
 	load := func() error { _, err := ld.Load(ctx, folders...); return err }
+	began := time.Now()
 	if err := loadGC(load); err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
+	firstLoad := time.Since(began)
+
+	api := newAPI(httpapi.Config{
+		Timeout:     cfg.Timeout,
+		Limits:      graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.MaxPage), MaxPageSize: cfg.MaxPage},
+		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity},
+		Loader:      graph.LoaderOptions{Wait: cfg.BatchWait},
+		MaxBody:     1 << 20,
+		CacheBytes:  int64(cfg.CacheMB) << 20,
+		HTTP:        httpapi.Conventions{CORSOrigins: cfg.CORSOrigins, MaxAge: cfg.MaxAge, ExportTimeout: cfg.ExportTimeout},
+	}, st, log)
+	api.Metrics.ObserveLoad(firstLoad, nil)
 
 	// SIGHUP reloads the same folders; a failed reload keeps serving the
 	// data already loaded.
@@ -118,7 +133,9 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	go func() {
 		for range hup {
 			log.Info("reloading on SIGHUP")
+			began := time.Now()
 			err := loadGC(load)
+			api.Metrics.ObserveLoad(time.Since(began), err)
 			if err != nil {
 				log.Error("reload failed; still serving the previous dataset", "err", err)
 			}
@@ -127,15 +144,6 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 			}
 		}
 	}()
-
-	api := newAPI(httpapi.Config{
-		Timeout:     cfg.Timeout,
-		Limits:      graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.MaxPage), MaxPageSize: cfg.MaxPage},
-		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity},
-		Loader:      graph.LoaderOptions{Wait: cfg.BatchWait},
-		MaxBody:     1 << 20,
-		CacheBytes:  int64(cfg.CacheMB) << 20,
-	}, st, log)
 	srv := &http.Server{Addr: cfg.Addr, Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

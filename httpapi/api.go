@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -34,6 +35,19 @@ type Config struct {
 	// GqlgenLists leaves every list to gqlgen's per-field execution
 	// (without graph.ListWriter); tests compare the two.
 	GqlgenLists bool
+	HTTP        Conventions
+}
+
+// Conventions are what a front end or a CDN expects of the HTTP layer
+// (see README, "HTTP conventions").
+type Conventions struct {
+	CORSOrigins []string      // origins allowed to call from a browser; none: CORS off
+	MaxAge      time.Duration // Cache-Control max-age of GET answers; 0: no-cache (revalidate)
+	CompressMin int           // smallest body compressed; 0: 1 KiB
+	// ExportTimeout bounds an export that streams the observations table
+	// (other exports have Timeout); 0: none.
+	ExportTimeout time.Duration
+	ExportPage    int // observations read per page while streaming; 0: 50,000
 }
 
 // API is chiso's HTTP handler.
@@ -41,6 +55,8 @@ type API struct {
 	http.Handler
 	// Lists writes long lists in one pass; nil with Config.GqlgenLists.
 	Lists *graph.ListWriter
+	// Metrics are served at /metrics; the server records its loads there.
+	Metrics *Metrics
 }
 
 // New builds the API over eng.
@@ -64,11 +80,42 @@ func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 		return errInternalPanic
 	})
 
+	met := NewMetrics(eng)
+	exp := newExporter(cfg, eng, res, lists, log)
+	conv := cfg.HTTP
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, respcache.New(cfg.CacheBytes).Handler(eng, gql)))))
+	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, met.OperationName(graph.Middleware(eng, cfg.Loader, CacheHeaders(eng, conv.MaxAge, respcache.New(cfg.CacheBytes).Handler(eng, gql)))))))
+	mux.Handle("/export", Timeout(conv.ExportTimeout, LimitBody(cfg.MaxBody, met.OperationName(graph.Middleware(eng, cfg.Loader, CacheHeaders(eng, conv.MaxAge, exp))))))
 	mux.Handle("GET /{$}", playground.Handler("chiso GraphiQL", "/graphql"))
 	mux.Handle("GET /healthz", Health(eng))
-	return &API{Handler: LogRequests(log, mux), Lists: lists}
+	mux.Handle("GET /metrics", met.Handler())
+	minSize := conv.CompressMin
+	if minSize <= 0 {
+		minSize = 1 << 10
+	}
+	return &API{Handler: LogRequests(log, met.Middleware(CORS(conv.CORSOrigins, Compress(minSize, mux)))), Lists: lists, Metrics: met}
+}
+
+// newExporter builds /export's handler: its own executor over the same
+// schema, extensions and limits as /graphql.
+func newExporter(cfg Config, eng indicator.Engine, res *graph.Resolver, lists *graph.ListWriter, log *slog.Logger) *exporter {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: res.Complexity()})
+	exec := executor.New(es)
+	exec.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	exec.Use(graph.NewLimits(cfg.QueryLimits))
+	if lists != nil {
+		exec.Use(lists)
+	}
+	exec.SetErrorPresenter(graph.ErrorPresenter(log))
+	exec.SetRecoverFunc(func(ctx context.Context, v any) error {
+		log.ErrorContext(ctx, "panic in resolver", "request", RequestID(ctx), "panic", v)
+		return errInternalPanic
+	})
+	page := cfg.HTTP.ExportPage
+	if page <= 0 {
+		page = 50_000
+	}
+	return &exporter{exec: exec, schema: es.Schema(), eng: eng, log: log, timeout: cfg.Timeout, page: page}
 }
 
 type internalPanic struct{}
