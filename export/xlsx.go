@@ -11,15 +11,15 @@ import (
 const xlsxMaxRows = 1<<20 - 1
 
 type xlsxWriter struct {
-	w          io.Writer
-	f          *excelize.File
-	sw         *excelize.StreamWriter
-	cols       []Column
-	row        int
-	dateStyle  int
-	timeStyle  int
-	cells      []any
-	dateCell   []excelize.Cell
+	w         io.Writer
+	f         *excelize.File
+	sw        *excelize.StreamWriter
+	cols      []Column
+	row       int
+	dateStyle int
+	timeStyle int
+	cells     []any
+	dateCell  []excelize.Cell
 }
 
 // newXLSX writes one worksheet with a bold header row; numbers are

@@ -156,7 +156,9 @@ func (c *compressWriter) Write(b []byte) (int, error) {
 
 func (c *compressWriter) Flush() {
 	if !c.decided {
-		c.decide(len(c.buf) >= c.min)
+		// Nothing written yet: a stream sending its headers ahead of a
+		// body to come, compressed unless its type is.
+		c.decide(len(c.buf) >= c.min || len(c.buf) == 0)
 	}
 	if f, ok := c.z.(interface{ Flush() error }); ok {
 		f.Flush()

@@ -217,17 +217,48 @@ type tableOut struct {
 	rows    int
 }
 
-// start sends the headers and begins the file.
-func (o *tableOut) start(cols []export.Column) error {
+// start sends the headers and begins the file. A table the format
+// refuses (SDMX-CSV without its dimensions) is answered with the error,
+// since nothing is written yet.
+func (o *tableOut) start(cols []export.Column) (refused bool, err error) {
 	h := o.w.Header()
 	h.Set("Content-Type", o.req.format.ContentType)
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="chiso-%s-%s.%s"`, o.name, short(o.version), o.req.format.Ext))
 	h.Set("X-Chiso-Dataset-Version", o.version)
 	h.Set("Trailer", "X-Chiso-Export-Rows")
+	cw := &countingWriter{w: o.w}
+	o.tw, err = o.req.format.New(cw, cols, o.req.opt)
+	if err != nil && cw.n == 0 {
+		h.Del("Trailer")
+		h.Del("X-Chiso-Dataset-Version")
+		status := http.StatusInternalServerError
+		if errors.Is(err, export.ErrColumns) {
+			status = http.StatusBadRequest
+		}
+		writeErrors(o.w, status, gqlerror.List{badRequest("query", "%v", err)})
+		return true, err
+	}
+	if err != nil {
+		return false, err
+	}
 	o.w.WriteHeader(http.StatusOK)
-	var err error
-	o.tw, err = o.req.format.New(o.w, cols, o.req.opt)
-	return err
+	// The headers go out now, so a client sees the export begin (and,
+	// should it fail later, end without its last chunk).
+	if f, ok := o.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return false, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
 
 func (o *tableOut) write(row []any) error {
@@ -288,7 +319,9 @@ func (x *exporter) answerWhole(ctx context.Context, rc *graphql.OperationContext
 		}
 	}
 	cols := t.columns()
-	if err := out.start(cols); err != nil {
+	if refused, err := out.start(cols); refused {
+		return
+	} else if err != nil {
 		x.abort(ctx, err)
 	}
 	row := make([]any, len(cols))

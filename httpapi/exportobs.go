@@ -379,7 +379,9 @@ func (x *exporter) streamObservations(ctx context.Context, rc *graphql.Operation
 		writeErrors(out.w, statusOf(errs), errs)
 		return
 	}
-	if err := out.start(t.columns()); err != nil {
+	if refused, err := out.start(t.columns()); refused {
+		return
+	} else if err != nil {
 		x.abort(ctx, err)
 	}
 	row := make([]any, len(gs))
