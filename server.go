@@ -54,6 +54,8 @@ func serveDefaults() config.Serve {
 		CacheMB:       64,
 		PointsMax:     20_000_000,
 		LogLevel:      slog.LevelInfo,
+		MaxAge:        time.Minute,
+		ExportTimeout: 30 * time.Minute,
 	}
 }
 
@@ -116,27 +118,11 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log})
 	folders := dirs(cfg)
 	load := func() error { _, err := ld.Load(ctx, folders...); return err }
+	began := time.Now()
 	if err := loadGC(load); err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
-
-	// SIGHUP reloads the same folders; a failed reload keeps serving the
-	// data already loaded.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			log.Info("reloading on SIGHUP")
-			err := loadGC(load)
-			if err != nil {
-				log.Error("reload failed; still serving the previous dataset", "err", err)
-			}
-			if ev.reloaded != nil {
-				ev.reloaded(err)
-			}
-		}
-	}()
+	firstLoad := time.Since(began)
 
 	api := newAPI(httpapi.Config{
 		Timeout: cfg.Timeout,
@@ -149,7 +135,29 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 		QueryCacheBytes: int64(cfg.QueryCacheMB) << 20,
 		MaxTokens:       cfg.MaxTokens,
 		Admission:       httpapi.Admission{Expensive: cfg.MaxExpensive, Small: cfg.MaxSmall, SmallCost: cfg.SmallCost, Wait: cfg.AdmitWait},
+		HTTP:            httpapi.Conventions{CORSOrigins: cfg.CORSOrigins, MaxAge: cfg.MaxAge, ExportTimeout: cfg.ExportTimeout},
 	}, st, log)
+	api.Metrics.ObserveLoad(firstLoad, nil)
+
+	// SIGHUP reloads the same folders; a failed reload keeps serving the
+	// data already loaded.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			log.Info("reloading on SIGHUP")
+			began := time.Now()
+			err := loadGC(load)
+			api.Metrics.ObserveLoad(time.Since(began), err)
+			if err != nil {
+				log.Error("reload failed; still serving the previous dataset", "err", err)
+			}
+			if ev.reloaded != nil {
+				ev.reloaded(err)
+			}
+		}
+	}()
 	srv := &http.Server{Addr: cfg.Addr, Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -100,6 +100,9 @@ type Serve struct {
 	OnDisk        bool
 	PointsMax     int
 	LogLevel      slog.Level
+	CORSOrigins   []string      // origins allowed to call from a browser; none: CORS off
+	MaxAge        time.Duration // Cache-Control max-age of GET answers
+	ExportTimeout time.Duration // time limit of a streamed export
 }
 
 // ParseServe parses serve's flags, with env behind each and def's values
@@ -138,6 +141,9 @@ func parseServe(args []string, env Env, def Serve, out io.Writer, head bool) (Se
 	s.add(stringValue{&c.TempDir}, "temp-dir", "CHISO_TEMP_DIR", "`folder` where DuckDB spills when over its memory limit; default the system temporary folder (env CHISO_TEMP_DIR)")
 	s.add(boolValue{&c.OnDisk}, "on-disk", "CHISO_ON_DISK", "keep the served dataset in a temporary DuckDB file under -temp-dir instead of memory, for datasets larger than memory (env CHISO_ON_DISK=true)")
 	s.add(intValue{&c.PointsMax, 0}, "points-max", "CHISO_POINTS_MAX", "largest dataset (`n` observations) kept also in memory for point reads (series, latest values, observation pages), about 50 bytes each; 0 turns it off (env CHISO_POINTS_MAX)")
+	s.addList(&c.CORSOrigins, "cors-origin", "CHISO_CORS_ORIGINS", "`origin` (https://host:port, or * for any) allowed to call the API from a browser; repeat for several; none: CORS off (env CHISO_CORS_ORIGINS, comma-separated)")
+	s.add(durationValue{&c.MaxAge}, "max-age", "CHISO_MAX_AGE", "how long (a `duration`) a browser or CDN may reuse a GET answer before revalidating its ETag; 0: revalidate every time (env CHISO_MAX_AGE)")
+	s.add(durationValue{&c.ExportTimeout}, "export-timeout", "CHISO_EXPORT_TIMEOUT", "time limit (a `duration`) of an export that streams the observations table; other exports have -timeout; 0: none (env CHISO_EXPORT_TIMEOUT)")
 	s.add(levelValue{&c.LogLevel}, "log-level", "CHISO_LOG_LEVEL", "`level`: debug, info, warn or error (env CHISO_LOG_LEVEL)")
 	if err := s.parse(args); err != nil {
 		return c, err

@@ -240,24 +240,11 @@ func (r *queryResolver) Observations(ctx context.Context, filter *model.Observat
 	if err != nil {
 		return nil, err
 	}
-	q := indicator.ObservationQuery{Page: pg}
-	if filter != nil {
-		q.Units, q.Indicators, q.Sources, q.Kinds = filter.Units, filter.Indicators, filter.Sources, domainKinds(filter.Kinds)
-		for _, p := range []struct {
-			arg   string
-			label *string
-			dst   **indicator.Period
-		}{{"filter.periodFrom", filter.PeriodFrom, &q.From}, {"filter.periodTo", filter.PeriodTo, &q.To}} {
-			if p.label == nil {
-				continue
-			}
-			per, err := indicator.ParsePeriod(*p.label)
-			if err != nil {
-				return nil, indicator.Invalidf(p.arg, "%v", strings.TrimSuffix(err.Error(), ": "+indicator.ErrInvalid.Error()))
-			}
-			*p.dst = &per
-		}
+	q, err := ObservationQuery(filter)
+	if err != nil {
+		return nil, err
 	}
+	q.Page = pg
 	obs, info, err := r.Engine.Observations(ctx, q)
 	if err != nil {
 		return nil, err

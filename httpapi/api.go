@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -41,6 +42,19 @@ type Config struct {
 	// GqlgenLists leaves every list to gqlgen's per-field execution
 	// (without graph.ListWriter); tests compare the two.
 	GqlgenLists bool
+	HTTP        Conventions
+}
+
+// Conventions are what a front end or a CDN expects of the HTTP layer
+// (see README, "HTTP conventions").
+type Conventions struct {
+	CORSOrigins []string      // origins allowed to call from a browser; none: CORS off
+	MaxAge      time.Duration // Cache-Control max-age of GET answers; 0: no-cache (revalidate)
+	CompressMin int           // smallest body compressed; 0: 1 KiB
+	// ExportTimeout bounds an export that streams the observations table
+	// (other exports have Timeout); 0: none.
+	ExportTimeout time.Duration
+	ExportPage    int // observations read per page while streaming; 0: 50,000
 }
 
 // Defaults of Config's zero values.
@@ -58,6 +72,8 @@ type API struct {
 	// caches.
 	Queries   *graph.ByteLRU[*ast.QueryDocument]
 	Persisted *graph.ByteLRU[string]
+	// Metrics are served at /metrics; the server records its loads there.
+	Metrics *Metrics
 }
 
 // New builds the API over eng.
@@ -90,12 +106,44 @@ func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 		return errInternalPanic
 	})
 
+	met := NewMetrics(eng)
+	exp := newExporter(cfg, eng, res, lists, queries, log)
+	conv := cfg.HTTP
 	mux := http.NewServeMux()
 	adm := newAdmission(cfg.Admission)
-	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, graph.Middleware(eng, cfg.Loader, adm.Handler(respcache.New(cfg.CacheBytes).Handler(eng, gql))))))
+	mux.Handle("/graphql", Timeout(cfg.Timeout, LimitBody(cfg.MaxBody, met.OperationName(graph.Middleware(eng, cfg.Loader, adm.Handler(CacheHeaders(eng, conv.MaxAge, respcache.New(cfg.CacheBytes).Handler(eng, gql))))))))
+	mux.Handle("/export", Timeout(conv.ExportTimeout, LimitBody(cfg.MaxBody, met.OperationName(graph.Middleware(eng, cfg.Loader, CacheHeaders(eng, conv.MaxAge, exp))))))
 	web.Register(mux)
 	mux.Handle("GET /healthz", Health(eng))
-	return &API{Handler: LogRequests(log, mux), Lists: lists, Queries: queries, Persisted: persisted}
+	mux.Handle("GET /metrics", met.Handler())
+	minSize := conv.CompressMin
+	if minSize <= 0 {
+		minSize = 1 << 10
+	}
+	return &API{Handler: LogRequests(log, met.Middleware(CORS(conv.CORSOrigins, Compress(minSize, mux)))), Lists: lists, Queries: queries, Persisted: persisted, Metrics: met}
+}
+
+// newExporter builds /export's handler: its own executor over the same
+// schema, extensions and limits as /graphql.
+func newExporter(cfg Config, eng indicator.Engine, res *graph.Resolver, lists *graph.ListWriter, queries *graph.ByteLRU[*ast.QueryDocument], log *slog.Logger) *exporter {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: res})
+	exec := executor.New(es)
+	exec.SetQueryCache(queries)
+	exec.SetParserTokenLimit(cfg.MaxTokens)
+	exec.Use(graph.NewLimits(cfg.QueryLimits, eng, cfg.Limits))
+	if lists != nil {
+		exec.Use(lists)
+	}
+	exec.SetErrorPresenter(graph.ErrorPresenter(log))
+	exec.SetRecoverFunc(func(ctx context.Context, v any) error {
+		log.ErrorContext(ctx, "panic in resolver", "request", RequestID(ctx), "panic", v)
+		return errInternalPanic
+	})
+	page := cfg.HTTP.ExportPage
+	if page <= 0 {
+		page = 50_000
+	}
+	return &exporter{exec: exec, schema: es.Schema(), eng: eng, log: log, timeout: cfg.Timeout, page: page}
 }
 
 type internalPanic struct{}

@@ -105,11 +105,16 @@ func RequestID(ctx context.Context) string {
 
 // LogRequests gives each request an id, sent back as X-Request-Id and
 // kept in its context (RequestID), and logs the request when it is
-// answered: id, method, path, status, bytes and time taken.
+// answered: id, method, path, status, bytes and time taken. The id is
+// the request's own X-Request-Id when that is sane (see saneRequestID),
+// so a proxy's id follows the request through; else chiso numbers it.
 func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := strconv.FormatUint(requestSeq.Add(1), 36)
+		id := r.Header.Get("X-Request-Id")
+		if !saneRequestID(id) {
+			id = strconv.FormatUint(requestSeq.Add(1), 36)
+		}
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
@@ -117,6 +122,21 @@ func LogRequests(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("elapsed", time.Since(start)))
 	})
+}
+
+// saneRequestID accepts an incoming request id of 1 to 128 letters,
+// digits and . _ - : (a UUID, a trace id, a proxy's counter), nothing a
+// log or a header could be confused by.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // Health answers /healthz: the served dataset's version, load time and
