@@ -89,7 +89,7 @@ func (e *etagWriter) begin(body []byte) {
 	}
 	h := e.Header()
 	n := min(len(body), len(errorsPrefix))
-	if e.status == http.StatusOK && !bytes.Equal(body[:n], errorsPrefix[:n]) {
+	if errs := n > 0 && bytes.Equal(body[:n], errorsPrefix[:n]); e.status == http.StatusOK && !errs {
 		h.Set("ETag", e.etag)
 		h.Set("Cache-Control", e.cc)
 	} else {

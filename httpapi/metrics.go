@@ -259,8 +259,13 @@ func firstOperationName(q string) string {
 				}
 				i++
 			}
+		case "":
+			if i < len(q) && q[i] == '{' {
+				return "" // { … }: anonymous
+			}
+			return "?"
 		default:
-			return "" // { … }: anonymous
+			return "?" // not a GraphQL document: unknown
 		}
 	}
 }
