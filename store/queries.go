@@ -728,13 +728,32 @@ func decodeCursor(c, arg, kind, version string) (int64, error) {
 		return 0, indicator.Invalidf(arg, "not a cursor of this list")
 	}
 	if parts[1] != shortVersion(version) {
+		if !isShortVersion(parts[1]) {
+			return 0, indicator.Invalidf(arg, "not a cursor of this list")
+		}
 		return 0, indicator.Invalidf(arg, "cursor is from dataset version %s, now serving %s; start again without %s", parts[1], shortVersion(version), arg)
 	}
+	// Only a cursor chiso gave is taken: "+5", "007" or other spellings
+	// of a key (or of its base64) are forgeries.
 	key, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || key < 0 {
+	if err != nil || key < 0 || encodeCursor(kind, version, key) != c {
 		return 0, indicator.Invalidf(arg, "not a cursor of this list")
 	}
 	return key, nil
+}
+
+// isShortVersion says whether v can be a dataset version as a cursor
+// holds it: 1 to 12 lower-case hex digits.
+func isShortVersion(v string) bool {
+	if v == "" || len(v) > 12 {
+		return false
+	}
+	for _, r := range v {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func shortVersion(v string) string {
