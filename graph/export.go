@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"strings"
-
 	"chiso/graph/model"
 	"chiso/indicator"
 )
@@ -21,14 +19,11 @@ func ObservationQuery(filter *model.ObservationFilter) (indicator.ObservationQue
 		label *string
 		dst   **indicator.Period
 	}{{"filter.periodFrom", filter.PeriodFrom, &q.From}, {"filter.periodTo", filter.PeriodTo, &q.To}} {
-		if p.label == nil {
-			continue
-		}
-		per, err := indicator.ParsePeriod(*p.label)
+		per, err := parsePeriod(p.arg, p.label)
 		if err != nil {
-			return q, indicator.Invalidf(p.arg, "%v", strings.TrimSuffix(err.Error(), ": "+indicator.ErrInvalid.Error()))
+			return q, err
 		}
-		*p.dst = &per
+		*p.dst = per
 	}
 	return q, nil
 }

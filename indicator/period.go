@@ -53,7 +53,7 @@ const minYear, maxYear = 1000, 2999
 // to 31 August.
 func ParsePeriod(s string) (Period, error) {
 	bad := func(why string) (Period, error) {
-		return Period{}, fmt.Errorf("period %q: %s (expected a period like 2020, 2016-2020, SY2023-2024, 2024-05-27, 2024-06, 2024H1 or 2024Q3): %w", s, why, ErrInvalid)
+		return Period{}, fmt.Errorf("period %s: %s (expected a period like 2020, 2016-2020, SY2023-2024, 2024-05-27, 2024-06, 2024H1 or 2024Q3): %w", quoteLabel(s), why, ErrInvalid)
 	}
 	year := func(t string) (int, bool) {
 		if len(t) != 4 {
@@ -128,6 +128,17 @@ func ParsePeriod(s string) (Period, error) {
 		return bad("unknown form")
 	}
 	return p, nil
+}
+
+// quoteLabel quotes a label for an error message, at most its first 32
+// bytes (a period label has at most 11), so a huge argument is not
+// echoed whole.
+func quoteLabel(s string) string {
+	const max = 32
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // Before orders periods in time: by start, then end, then label.
