@@ -139,31 +139,16 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 	if err != nil {
 		return nil, indicator.PageInfo{}, err
 	}
-	var match []int
 	words := newSearch(q.Search)
-	step := words.checkEvery()
-	for i, u := range sn.dim.units {
-		if i%step == 0 {
-			if err := ctxErr(ctx, "units"); err != nil {
-				return nil, indicator.PageInfo{}, err
-			}
-		}
-		if q.Level != "" && u.Level != q.Level {
-			continue
-		}
-		if q.Parent != "" && u.Parent != q.Parent {
-			continue
-		}
-		if q.AsOf != nil && !u.ValidAt(*q.AsOf) {
-			continue
-		}
-		if q.OfficialCode != "" && u.OfficialCode != q.OfficialCode {
-			continue
-		}
-		if q.Search != "" && !sn.dim.unitMatches(i, words) {
-			continue
-		}
-		match = append(match, i)
+	match, err := matching(ctx, sn.dim.units, words.checkEvery(), "units", func(i int, u indicator.Unit) bool {
+		return (q.Level == "" || u.Level == q.Level) &&
+			(q.Parent == "" || u.Parent == q.Parent) &&
+			(q.AsOf == nil || u.ValidAt(*q.AsOf)) &&
+			(q.OfficialCode == "" || u.OfficialCode == q.OfficialCode) &&
+			(q.Search == "" || sn.dim.unitMatches(i, words))
+	})
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
 	}
 	page, info := paginate(match, w, "u", sn.info.Version)
 	out := make([]indicator.Unit, len(page))
@@ -171,6 +156,24 @@ func (s *Store) ListUnits(ctx context.Context, q indicator.UnitQuery) ([]indicat
 		out[i] = sn.dim.units[idx]
 	}
 	return out, info, nil
+}
+
+// matching lists the positions of the items keep takes, in order,
+// checking every step items whether the request (listing what) has
+// ended.
+func matching[T any](ctx context.Context, items []T, step int, what string, keep func(i int, x T) bool) ([]int, error) {
+	var match []int
+	for i, x := range items {
+		if i%step == 0 {
+			if err := ctxErr(ctx, what); err != nil {
+				return nil, err
+			}
+		}
+		if keep(i, x) {
+			match = append(match, i)
+		}
+	}
+	return match, nil
 }
 
 // window is a page's bounds in a list ordered by key: the keys strictly
@@ -297,25 +300,14 @@ func (s *Store) ListIndicators(ctx context.Context, q indicator.IndicatorQuery) 
 			with[c] = true
 		}
 	}
-	var match []int
 	words := newSearch(q.Search)
-	step := words.checkEvery()
-	for i, ind := range sn.dim.indicators {
-		if i%step == 0 {
-			if err := ctxErr(ctx, "indicators"); err != nil {
-				return nil, indicator.PageInfo{}, err
-			}
-		}
-		if q.Theme != "" && ind.Theme != q.Theme {
-			continue
-		}
-		if with != nil && !with[ind.Code] {
-			continue
-		}
-		if q.Search != "" && !sn.dim.indicatorMatches(i, words) {
-			continue
-		}
-		match = append(match, i)
+	match, err := matching(ctx, sn.dim.indicators, words.checkEvery(), "indicators", func(i int, ind indicator.Indicator) bool {
+		return (q.Theme == "" || ind.Theme == q.Theme) &&
+			(with == nil || with[ind.Code]) &&
+			(q.Search == "" || sn.dim.indicatorMatches(i, words))
+	})
+	if err != nil {
+		return nil, indicator.PageInfo{}, err
 	}
 	page, info := paginate(match, w, "i", sn.info.Version)
 	out := make([]indicator.Indicator, len(page))
