@@ -172,25 +172,7 @@ func Verify(data fs.FS, sources fs.FS) (Report, error) {
 			}
 		}
 	}
-	docs := map[string][]string{}
-	doc := func(id string) ([]string, error) {
-		if d, ok := docs[id]; ok {
-			return d, nil
-		}
-		f, err := sources.Open(id + ".txt")
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		var lines []string
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		docs[id] = lines
-		return lines, sc.Err()
-	}
+	doc := documents(sources, func(id string) (string, bool) { return id + ".txt", true })
 	type obs struct {
 		row
 		value float64
@@ -509,5 +491,33 @@ func readTable(fsys fs.FS, name string) ([]row, error) {
 		}
 		line, _ := r.FieldPos(0)
 		out = append(out, row{line: line, cols: cols, vals: rec})
+	}
+}
+
+// documents returns a reader of source documents' lines from fsys, each
+// document read once; file names a source's file (false: none).
+func documents(fsys fs.FS, file func(id string) (string, bool)) func(id string) ([]string, error) {
+	docs := map[string][]string{}
+	return func(id string) ([]string, error) {
+		if d, ok := docs[id]; ok {
+			return d, nil
+		}
+		name, ok := file(id)
+		if !ok {
+			return nil, fmt.Errorf("no document for source %q", id)
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		var lines []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		docs[id] = lines
+		return lines, sc.Err()
 	}
 }

@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"bufio"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -39,29 +38,10 @@ func VerifyUnits(folders map[string]fs.FS, src fs.FS) (UnitReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	docs := map[string][]string{}
-	doc := func(id string) ([]string, error) {
-		if d, ok := docs[id]; ok {
-			return d, nil
-		}
+	doc := documents(src, func(id string) (string, bool) {
 		name, ok := register.SourceFiles[id]
-		if !ok {
-			return nil, fmt.Errorf("no document for source %q", id)
-		}
-		f, err := src.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		var lines []string
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		docs[id] = lines
-		return lines, sc.Err()
-	}
+		return name, ok
+	})
 	// cited returns the cited lines of a document, joined.
 	cited := func(id, loc string) (string, error) {
 		m := lineLocator.FindStringSubmatch(loc)
