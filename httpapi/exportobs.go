@@ -121,9 +121,13 @@ func optStr(s string) any {
 }
 
 // The fields a streamed observations export writes itself, each as the
-// schema's resolver answers it (a test holds them to gqlgen's answers).
+// schema's resolver answers it (a test holds them to gqlgen's answers,
+// and fails on an argument-less leaf field of Observation, its unit,
+// indicator, period, provenance or source that is missing here: a
+// selection with one falls back to the capped, whole answer).
 var (
 	unitFields = map[string]func(*indicator.Unit) any{
+		"id":        func(u *indicator.Unit) any { return u.NodeID() },
 		"code":      func(u *indicator.Unit) any { return u.Code },
 		"nameVi":    func(u *indicator.Unit) any { return u.NameVI },
 		"nameAscii": func(u *indicator.Unit) any { return u.NameASCII },
@@ -141,9 +145,13 @@ var (
 			}
 			return *u.ValidTo
 		},
-		"__typename": func(*indicator.Unit) any { return "Unit" },
+		"officialCode": func(u *indicator.Unit) any { return optStr(u.OfficialCode) },
+		"type":         func(u *indicator.Unit) any { return optStr(u.Type) },
+		"locator":      func(u *indicator.Unit) any { return optStr(u.Locator) },
+		"__typename":   func(*indicator.Unit) any { return "Unit" },
 	}
 	indicatorFields = map[string]func(*indicator.Indicator) any{
+		"id":          func(i *indicator.Indicator) any { return i.NodeID() },
 		"code":        func(i *indicator.Indicator) any { return i.Code },
 		"nameVi":      func(i *indicator.Indicator) any { return i.NameVI },
 		"nameAscii":   func(i *indicator.Indicator) any { return i.NameASCII },
@@ -156,6 +164,7 @@ var (
 		"direction":   func(i *indicator.Indicator) any { return strings.ToUpper(string(i.Direction)) },
 		"group":       func(i *indicator.Indicator) any { return i.Group },
 		"breakdown":   func(i *indicator.Indicator) any { return optStr(i.Breakdown) },
+		"aliases":     func(i *indicator.Indicator) any { return strings.Join(i.Aliases, ";") },
 		"__typename":  func(*indicator.Indicator) any { return "Indicator" },
 	}
 	sourceFields = map[string]func(*indicator.Source) any{
