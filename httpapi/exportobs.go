@@ -277,14 +277,15 @@ func obsGetter(names []string, l *lookups) getter {
 
 // streamable says whether t is the observations table (the nodes or
 // edges of Query.observations) with every column one the stream writes
-// itself, and gives the columns' getters.
-func streamable(t *table) ([]getter, *lookups, bool) {
+// itself, and gives the columns' getters; for the observations table
+// with a column it does not write, it names that column.
+func streamable(t *table) (gs []getter, l *lookups, unstreamed string, ok bool) {
 	if len(t.fields) != 2 || t.fields[0].Name != "observations" || (t.fields[1].Name != "nodes" && t.fields[1].Name != "edges") {
-		return nil, nil, false
+		return nil, nil, "", false
 	}
 	edges := t.fields[1].Name == "edges"
-	l := &lookups{units: map[string]indicator.Unit{}, inds: map[string]indicator.Indicator{}, srcs: map[string]indicator.Source{}}
-	gs := make([]getter, len(t.cols))
+	l = &lookups{units: map[string]indicator.Unit{}, inds: map[string]indicator.Indicator{}, srcs: map[string]indicator.Source{}}
+	gs = make([]getter, len(t.cols))
 	for i, c := range t.cols {
 		names := make([]string, len(c.fields))
 		for j, f := range c.fields {
@@ -299,15 +300,15 @@ func streamable(t *table) ([]getter, *lookups, bool) {
 				gs[i] = func(*obsRow) any { return "ObservationEdge" }
 				continue
 			case names[0] != "node":
-				return nil, nil, false
+				return nil, nil, c.name, false
 			}
 			names = names[1:]
 		}
 		if gs[i] = obsGetter(names, l); gs[i] == nil {
-			return nil, nil, false
+			return nil, nil, c.name, false
 		}
 	}
-	return gs, l, true
+	return gs, l, "", true
 }
 
 // argInt reads an Int argument as gqlgen hands it (int64 from a literal,
