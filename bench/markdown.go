@@ -44,6 +44,9 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %s | %s |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, rss, pts)
 		}
 		writeExports(&b, s)
+		if len(s.Questions) == 0 && len(s.Exports) > 0 { // -export-only
+			continue
+		}
 		if s.LoadOnly {
 			fmt.Fprintf(&b, "\nLoad only (flags `%s`): RSS once serving %.0f MB. No query mix at this size: the in-process floor would need a second copy of the data.\n", strings.Join(s.Flags, " "), s.SteadyRSSMB)
 			continue
