@@ -9,6 +9,7 @@
 //
 //	go run ./bench -sizes S,M            # what `make bench` runs (plus -peer)
 //	go run ./bench -sizes XS -quick      # the CI smoke run: correctness and a few timings
+//	go run ./bench -sizes M -export-only # chiso's /export against DuckDB's COPY ... TO
 //
 // It is a program, not a test: `go test ./...` never runs it.
 package main
@@ -38,6 +39,9 @@ type options struct {
 	chisoFlags []string
 	loadOnly   map[string]bool // sizes only loaded and measured for memory
 	loadFlags  []string        // extra chiso flags for those sizes
+	export     bool            // also export the observations table (bench/export.go)
+	exportOnly bool            // only load from Parquet and export: no CSV load, no query mix
+	mdPath     string
 }
 
 func main() {
@@ -56,7 +60,11 @@ func main() {
 	flag.StringVar(&extra, "chiso-flags", "", "extra flags for chiso serve, space-separated (e.g. -memory-limit 8GB)")
 	flag.StringVar(&loadOnly, "load-only", "", "comma-separated sizes (of -sizes) that are only loaded from Parquet: load rate and memory, no query mix (the floor would need a second copy)")
 	flag.StringVar(&loadFlags, "load-only-flags", "-on-disk -memory-limit 4GB", "extra flags for chiso serve for -load-only sizes")
+	flag.BoolVar(&o.export, "export", false, "also export the whole observations table with chiso's /export (parquet, csv, arrow) and with DuckDB's COPY ... TO: rows/s and peak RSS")
+	flag.BoolVar(&o.exportOnly, "export-only", false, "only load each size from Parquet and run the export phase (implies -export)")
+	flag.StringVar(&o.mdPath, "md-file", "BENCHMARKS.md", "the markdown file whose results block -md writes")
 	flag.Parse()
+	o.export = o.export || o.exportOnly
 	o.loadOnly = map[string]bool{}
 	for _, s := range strings.Split(loadOnly, ",") {
 		if s != "" {
@@ -107,10 +115,10 @@ func run(ctx context.Context, o options) error {
 	}
 	log.Printf("results: %s", path)
 	if o.writeMD {
-		if err := res.writeMarkdown("BENCHMARKS.md", path); err != nil {
+		if err := res.writeMarkdown(o.mdPath, path); err != nil {
 			return err
 		}
-		log.Printf("wrote BENCHMARKS.md")
+		log.Printf("wrote %s", o.mdPath)
 	}
 	for _, s := range res.Sizes {
 		for _, c := range s.Checks {

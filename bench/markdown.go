@@ -43,6 +43,10 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 			}
 			fmt.Fprintf(&b, "| %s | %.0f MB | %.2f s | %.0f | %s | %s |\n", l.Format, l.FilesMB, l.Seconds, l.ObsPerSec, rss, pts)
 		}
+		writeExports(&b, s)
+		if len(s.Questions) == 0 && len(s.Exports) > 0 { // -export-only
+			continue
+		}
 		if s.LoadOnly {
 			fmt.Fprintf(&b, "\nLoad only (flags `%s`): RSS once serving %.0f MB. No query mix at this size: the in-process floor would need a second copy of the data.\n", strings.Join(s.Flags, " "), s.SteadyRSSMB)
 			continue
@@ -118,6 +122,29 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 		out = "# Benchmarks\n\nSee bench/ for the harness; `make bench` reproduces this file.\n\n" + block + "\n"
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+// writeExports writes the export phase's table, if it ran.
+func writeExports(b *strings.Builder, s sizeResult) {
+	if len(s.Exports) == 0 {
+		return
+	}
+	b.WriteString("\nExports of the observations table to a file (peak RSS: VmHWM of the writing process, reset just before the export; \"before\" is its RSS then):\n\n")
+	b.WriteString("| format | system | rows | time | rows/s | vs DuckDB | file | RSS before | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+	floor := map[string]float64{}
+	for _, e := range s.Exports {
+		if strings.HasPrefix(e.System, "DuckDB") {
+			floor[e.Format] = e.RowsPerSec
+		}
+	}
+	for _, e := range s.Exports {
+		ratio := "—"
+		if f := floor[e.Format]; f > 0 && !strings.HasPrefix(e.System, "DuckDB") {
+			ratio = fmt.Sprintf("%.2f×", e.RowsPerSec/f)
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %.2f s | %.0f | %s | %.0f MB | %.0f MB | %.0f MB |\n",
+			e.Format, e.System, e.Rows, e.Seconds, e.RowsPerSec, ratio, e.FileMB, e.RSSBeforeMB, e.PeakRSSMB)
+	}
 }
 
 func containsInt(xs []int, x int) bool {

@@ -39,6 +39,8 @@ type sizeResult struct {
 	LoadOnly    bool     `json:"load_only,omitempty"`
 	Flags       []string `json:"chiso_flags,omitempty"`
 	SteadyRSSMB float64  `json:"steady_rss_mb,omitempty"`
+	// The export phase (-export): the whole observations table to files.
+	Exports []exportResult `json:"exports,omitempty"`
 }
 
 type loadResult struct {
@@ -107,7 +109,7 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	if o.loadOnly[size] {
 		return loadOnly(ctx, o, bin, pq, size)
 	}
-	if !o.quick {
+	if !o.quick && !o.exportOnly {
 		csvDir, err := generate(ctx, bin, tmp, size, "csv", o.seed)
 		if err != nil {
 			return sr, err
@@ -126,8 +128,10 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	pid := srv.cmd.Process.Pid
 	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
 	// The engine's own floor, while the server idles.
-	if err := loadFloorRows(ctx, pq, o.chisoFlags, &sr); err != nil {
-		return sr, err
+	if !o.exportOnly {
+		if err := loadFloorRows(ctx, pq, o.chisoFlags, &sr); err != nil {
+			return sr, err
+		}
 	}
 
 	fl, err := loadFloor(ctx, pq)
@@ -135,6 +139,10 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		return sr, fmt.Errorf("floor load: %w", err)
 	}
 	defer fl.st.Close()
+	if o.exportOnly {
+		err := measureExports(ctx, srv, fl, tmp, &sr)
+		return sr, err
+	}
 	u, err := fl.universe(ctx)
 	if err != nil {
 		return sr, err
@@ -246,6 +254,11 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 		sr.Questions = append(sr.Questions, qr)
 	}
 	sr.ServeRSSMB = float64(procStatus(pid, "VmHWM")) / 1024
+	if o.export {
+		if err := measureExports(ctx, srv, fl, tmp, &sr); err != nil {
+			return sr, err
+		}
+	}
 	if !o.keepData {
 		os.RemoveAll(pq)
 	}

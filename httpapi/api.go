@@ -143,7 +143,7 @@ func newExporter(cfg Config, eng indicator.Engine, res *graph.Resolver, lists *g
 	if page <= 0 {
 		page = 50_000
 	}
-	return &exporter{exec: exec, schema: es.Schema(), eng: eng, log: log, timeout: cfg.Timeout, page: page}
+	return &exporter{exec: exec, schema: es.Schema(), eng: eng, log: log, timeout: cfg.Timeout, limits: cfg.Limits, page: page}
 }
 
 type internalPanic struct{}

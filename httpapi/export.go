@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"chiso/export"
+	"chiso/graph"
 	"chiso/indicator"
 )
 
@@ -35,6 +36,7 @@ type exporter struct {
 	eng     indicator.Engine
 	log     *slog.Logger
 	timeout time.Duration // for answers computed whole (not streamed)
+	limits  graph.Limits  // their page sizes
 	page    int           // rows read per page when streaming observations
 }
 
@@ -192,11 +194,40 @@ func (x *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.opt.Dataflow = "CHISO:" + strings.ToUpper(strings.ReplaceAll(t.name, "-", "_")) + "(" + short(info.Version) + ")"
 	req.opt.Sheet = t.name
 	out := &tableOut{w: w, req: req, name: t.name, version: info.Version}
-	if gs, l, ok := streamable(t); ok {
+	gs, l, unstreamed, ok := streamable(t)
+	if ok {
 		x.streamObservations(ctx, rc, t, gs, l, out)
 		return
 	}
+	if e := x.onePage(rc, t, unstreamed); e != nil {
+		writeErrors(w, http.StatusBadRequest, gqlerror.List{e})
+		return
+	}
 	x.answerWhole(ctx, rc, t, out)
+}
+
+// onePage refuses a connection's nodes or edges asked without first or
+// last and answered whole: the answer would be the connection's default
+// page, and the file would end there without a word. unstreamed, for
+// the observations table, is the column that keeps it from streaming.
+func (x *exporter) onePage(rc *graphql.OperationContext, t *table, unstreamed string) *gqlerror.Error {
+	n := len(t.fields)
+	if n < 2 || (t.fields[n-1].Name != "nodes" && t.fields[n-1].Name != "edges") {
+		return nil
+	}
+	conn := t.fields[n-2]
+	if def := x.schema.Types[conn.Definition.Type.Name()]; def == nil || def.Fields.ForName("pageInfo") == nil {
+		return nil
+	}
+	args := conn.ArgumentMap(rc.Variables)
+	if args["first"] != nil || args["last"] != nil {
+		return nil
+	}
+	msg := fmt.Sprintf("%s without first or last would export only its first page (%d rows); give first (at most %d) and page with after", conn.Name, x.limits.DefaultPageSize, x.limits.MaxPageSize)
+	if unstreamed != "" {
+		msg += fmt.Sprintf(", or leave out %s: the observations table streams whole when every column is a field of an observation, its unit, indicator, period, provenance or provenance.source", unstreamed)
+	}
+	return badRequest("first", "%s", msg)
 }
 
 func short(version string) string {
