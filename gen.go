@@ -36,6 +36,10 @@ func genCmd(ctx context.Context, args []string, out io.Writer) error {
 			*o.spec = *o.flag
 		}
 	}
+	// A tree reshaped by flags is invented (the register has one shape).
+	if cfg.Provinces != nil || cfg.Districts != nil || cfg.Communes != nil {
+		spec.Register = false
+	}
 	if cfg.Seed != nil {
 		spec.Seed = *cfg.Seed
 	}
@@ -50,8 +54,12 @@ func genCmd(ctx context.Context, args []string, out io.Writer) error {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("chiso-synth-%s-%s", strings.ToUpper(cfg.Size), cfg.Format))
 	}
 	want := spec.Counts()
-	fmt.Fprintf(out, "generating %s: seed %d, %d provinces, %d districts, %d communes, %d indicators, %d–%d, gap rate %g, target share %g: %d observations\n",
-		dir, spec.Seed, spec.Provinces, spec.Districts, spec.Communes, spec.Indicators, spec.FirstYear, spec.LastYear, spec.GapRate, spec.TargetShare, want.Observations)
+	tree := "invented tree"
+	if spec.Register {
+		tree = "the register's tree of " + synth.RegisterDay
+	}
+	fmt.Fprintf(out, "generating %s: seed %d, %s, %d provinces, %d districts, %d communes, %d indicators, %d–%d, gap rate %g, target share %g: %d observations\n",
+		dir, spec.Seed, tree, spec.Provinces, spec.Districts, spec.Communes, spec.Indicators, spec.FirstYear, spec.LastYear, spec.GapRate, spec.TargetShare, want.Observations)
 	st, err := synth.Write(ctx, dir, spec, synth.Format(cfg.Format))
 	if err != nil {
 		return err

@@ -49,3 +49,20 @@ func TestGenFlags(t *testing.T) {
 	require.Error(t, genCmd(context.Background(), []string{"-size", "XS", "-out", dir, "-format", "json"}, &out))
 	require.Error(t, genCmd(context.Background(), []string{"-size", "XS", "-out", dir, "-communes", "1"}, &out))
 }
+
+// TestGenRegisterLoads: size S's tree is the register's, and a dataset on
+// it (one indicator, one year) loads with the real loader: 1 + 63 + 696 +
+// 10,047 = 10,807 units, 63 + 696 + 10,047 − round(0.05 × 10,047) = 10,304
+// observations.
+func TestGenRegisterLoads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	var out bytes.Buffer
+	require.NoError(t, genCmd(context.Background(), []string{"-size", "S", "-out", dir, "-indicators", "1", "-from", "2024", "-to", "2024"}, &out))
+	require.Contains(t, out.String(), "the register's tree of 2025-03-01, 63 provinces, 696 districts, 10047 communes")
+	st := store.New(store.Options{})
+	defer st.Close()
+	info, err := loader.New(st, loader.Options{}).Load(context.Background(), loader.OSDir(dir))
+	require.NoError(t, err)
+	require.Equal(t, 10807, info.Units)
+	require.Equal(t, 10304, info.Observations)
+}

@@ -200,3 +200,42 @@ func TestCountryTreeStatementCount(t *testing.T) {
 		require.LessOrEqual(t, n, int64(8), name)
 	}
 }
+
+// TestReformSeriesReal asks a new commune's series in the tree of
+// 2025-07-01 on real figures. Tà Tổng established 2 party cells in 2016
+// (laichau/observations.csv line 98, "2 chi bộ"); by resolution 1670
+// clause 37 (line 162) it moved whole under the province as xã Tà Tổng, so
+// the new commune carries 2, exactly. The new xã Bình Lư was formed from
+// three communes of which only Bình Lư states its craft villages: no
+// complete figure, INCOMPLETE.
+func TestReformSeriesReal(t *testing.T) {
+	e, _ := served(t, graph.DefaultQueryLimits)
+	type val struct {
+		Period      struct{ Label string }
+		Value       *float64
+		CarriedFrom []string
+		Shares      bool
+		Observation *struct{ ID string }
+		ValueReason *string
+	}
+	data := decode[struct {
+		TaTong, BinhLu struct{ InTree []val }
+	}](t, e.Post(t, `{ taTong: series(unit: "vn.lai-chau.xa-ta-tong", indicator: "party_cells_established", tree: "2025-07-01") {
+	    inTree { period { label } value carriedFrom shares observation { id } valueReason } }
+	  binhLu: series(unit: "vn.lai-chau.xa-binh-lu", indicator: "craft_villages", tree: "2025-07-01") {
+	    inTree { period { label } value carriedFrom shares observation { id } valueReason } } }`))
+	require.Len(t, data.TaTong.InTree, 1)
+	v := data.TaTong.InTree[0]
+	require.Equal(t, "2016", v.Period.Label)
+	require.NotNil(t, v.Value)
+	require.Equal(t, 2.0, *v.Value)
+	require.Equal(t, []string{"vn.lai-chau.muong-te.ta-tong"}, v.CarriedFrom)
+	require.False(t, v.Shares)
+	require.Nil(t, v.Observation, "carried, not the new commune's own")
+	require.NotEmpty(t, data.BinhLu.InTree)
+	for _, b := range data.BinhLu.InTree {
+		require.Nil(t, b.Value, b.Period.Label)
+		require.NotNil(t, b.ValueReason)
+		require.Contains(t, *b.ValueReason, "INCOMPLETE: 1 of the 3 units")
+	}
+}

@@ -34,7 +34,11 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 		return indicator.Comparison{}, err
 	}
 	defer done()
-	units, err := resolveSet(cat, q.Units, "units", exactDay(q.Period), e.today())
+	day := exactDay(q.Period)
+	if q.Tree != nil {
+		day = q.Tree
+	}
+	units, err := resolveSet(cat, q.Units, "units", day, e.today())
 	if err != nil {
 		return indicator.Comparison{}, err
 	}
@@ -58,7 +62,15 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 	if !q.Skip.Parent {
 		parents = parentsOf(cat, units)
 	}
-	series, err := e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind), Canonical: true})
+	var series map[indicator.SeriesKey][]Row
+	var tr treeRows
+	if q.Tree != nil {
+		// In another tree: every unit's figures, own or carried (inTree).
+		tr, err = e.inTree(ctx, cat, uniqueCodes(append(slices.Clone(units), parents...)), inds, kindOrActual(q.Kind), *q.Tree)
+		series = tr.rows
+	} else {
+		series, err = e.rows(ctx, RowQuery{Units: append(slices.Clone(units), parents...), Indicators: codesOf(inds), Kind: kindOrActual(q.Kind), Canonical: true})
+	}
 	if err != nil {
 		return out, err
 	}
@@ -70,18 +82,22 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 		picks, missing, basis, common := sp.pick(cat, x, units, series)
 		for _, u := range units {
 			un, _ := cat.Unit(u)
-			row := indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA", Basis: basis, CommonPeriod: common}
+			row := indicator.CompareRow{Unit: u, Indicator: x.Code, Missing: "NO_DATA", Basis: basis, CommonPeriod: common, Tree: q.Tree}
 			if m, ok := missing[u]; ok {
 				row.Missing = m
 			}
 			key := rankKey{parent: un.Parent, lowerBetter: x.Direction == indicator.LowerBetter}
 			var end compareEnds
+			if q.Tree != nil {
+				row.ValueReason = tr.reason(indicator.SeriesKey{Unit: u, Indicator: x.Code}, sp.exact)
+			}
 			if k, ok := picks[u]; ok {
 				if k.stale {
 					row.Missing = "STALE"
 				} else {
 					row.Missing = ""
 					end = k.compareEnds
+					row.Carried, row.ValueReason = tr.carried[k.row], ""
 					v := k.row.Value
 					key.value, key.rv = &v, k.rv
 					if pr := k.parentRow; pr != nil {
@@ -135,15 +151,18 @@ func (e *Engine) Compare(ctx context.Context, q indicator.CompareQuery) (indicat
 			row.IndicatorInfo = &x
 		}
 		row.Obs, row.Parent = obsPtr(obs, p.pick), obsPtr(obs, p.parent)
-		if row.Obs == nil {
+		per := row.PeriodOrNil()
+		if per == nil {
 			continue
 		}
-		periods[row.Obs.Period.Label] = row.Obs.Period
+		periods[per.Label] = *per
 		if perInd[row.Indicator] == nil {
 			perInd[row.Indicator] = map[string]bool{}
 		}
-		perInd[row.Indicator][row.Obs.Period.Label] = true
-		if p.since != nil {
+		perInd[row.Indicator][per.Label] = true
+		// A change from or to a carried figure has no observation to
+		// start or end at: sinceEarliest is then null.
+		if p.since != nil && row.Obs != nil && p.earliest != 0 {
 			fillChange(p.since, obs)
 			p.since.To = *row.Obs
 			row.Earliest = p.since

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"chiso/indicator"
@@ -27,7 +28,10 @@ import (
 // the figures of the units it was formed from, each in turn its own figure
 // or carried from its own predecessors (chains of reforms). Figures are
 // never carried backwards: a unit formed after the tree's day has no
-// figure in it.
+// figure in it. Rollups (planTree), comparisons and series (inTree) carry
+// by this one rule; comparisons and series take a carried figure only
+// when complete (every unit it is formed from has one), else none with
+// the reason.
 
 // part is one unit another was formed from, with the share of it that went
 // in.
@@ -403,4 +407,320 @@ func (g *rollupGrid) aggregateTree(accs []cellAcc, series map[indicator.SeriesKe
 			g.add(a, child, cper[pos], v.rows(g.rule.Kind), &ids)
 		}
 	}
+}
+
+// Figures in another tree for comparisons and series (CompareQuery.Tree,
+// SeriesInTree): for each unit of the tree, period, kind and basis, the
+// unit's own canonical figure when it states one, else the one carried by
+// formation.carry from the units it was formed from. A RATIO is
+// recomputed from its carried numerator and denominator, a WEIGHTED_MEAN
+// from its carried weighted values; MEAN, LAST and NONE are refused.
+
+// cellKey is one period, kind and basis of a series.
+type cellKey struct {
+	label string
+	kind  indicator.ObservationKind
+	basis indicator.Basis
+}
+
+// treeRows are units' figures in one tree: rows per unit and indicator
+// (own rows keep their ids, carried ones have ID 0 and their figure in
+// carried), and the reasons of units without a figure although what they
+// were formed from has some.
+type treeRows struct {
+	rows    map[indicator.SeriesKey][]Row
+	carried map[*Row]*indicator.CarriedFigure
+	reasons map[indicator.SeriesKey]map[cellKey]string
+	// cells lists every cell of each key, with its row or reason.
+	cells map[indicator.SeriesKey][]treeCell
+}
+
+type treeCell struct {
+	key    cellKey
+	row    *Row // nil: no figure
+	tmpl   *Row // a row of the cell (its period)
+	reason string
+	at     int // row's index in the key's rows, -1 for none
+}
+
+// carriableInTree refuses the indicators whose figures cannot be carried
+// into another tree (carriable, and NONE).
+func carriableInTree(ind indicator.Indicator) error {
+	if ind.Rollup.Kind == indicator.RuleNone {
+		return indicator.Invalidf("tree", "%s cannot be carried into another tree: rollup rule NONE: its values cannot be combined across units", ind.Code)
+	}
+	return carriable(ind)
+}
+
+// inTree computes the figures of inds at units (all of the tree valid on
+// day) of kind (every kind when empty).
+func (e *Engine) inTree(ctx context.Context, cat Catalog, units []string, inds []indicator.Indicator, kind indicator.ObservationKind, day time.Time) (treeRows, error) {
+	out := treeRows{rows: map[indicator.SeriesKey][]Row{}, carried: map[*Row]*indicator.CarriedFigure{},
+		reasons: map[indicator.SeriesKey]map[cellKey]string{}, cells: map[indicator.SeriesKey][]treeCell{}}
+	var codes []string
+	mults := make([]float64, len(inds))
+	for i, x := range inds {
+		if err := carriableInTree(x); err != nil {
+			return out, err
+		}
+		mults[i] = 1
+		if x.Rollup.Kind == indicator.RuleRatio {
+			num, okN := cat.Indicator(x.Rollup.Numerator)
+			den, okD := cat.Indicator(x.Rollup.Denominator)
+			if !okN || !okD {
+				return out, fmt.Errorf("engine: %s's ratio names an unknown indicator", x.Code)
+			}
+			m, err := indicator.RatioFactor(num, den, x)
+			if err != nil {
+				return out, indicator.Invalidf("tree", "%s cannot be carried into another tree: %v", x.Code, err)
+			}
+			mults[i] = m
+		}
+		cs := rollupCols(x)
+		for _, c := range append(cs[:], x.Code) {
+			if c != "" && !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+	}
+	for _, u := range units {
+		if un, ok := cat.Unit(u); ok && !un.ValidAt(day) {
+			return out, indicator.Invalidf("units", "%s is not a unit of the tree of %s (it is valid %s)", u, day.Format(time.DateOnly), validity(un))
+		}
+	}
+	form, reached, err := e.formationOf(ctx, units, day)
+	if err != nil {
+		return out, err
+	}
+	series, err := e.rows(ctx, RowQuery{Units: reached, Indicators: codes, Kind: kind, Canonical: true})
+	if err != nil {
+		return out, err
+	}
+	// index[unit][indicator][cell] is the unit's canonical row of the cell.
+	index := map[string]map[string]map[cellKey]*Row{}
+	unitOf := map[int64]string{}
+	for k, rows := range series {
+		for i := range rows {
+			r := &rows[i]
+			if !r.Canonical {
+				continue
+			}
+			if index[k.Unit] == nil {
+				index[k.Unit] = map[string]map[cellKey]*Row{}
+			}
+			if index[k.Unit][k.Indicator] == nil {
+				index[k.Unit][k.Indicator] = map[cellKey]*Row{}
+			}
+			c := cellKey{r.Period.Label, r.Kind, r.Basis}
+			if index[k.Unit][k.Indicator][c] == nil {
+				index[k.Unit][k.Indicator][c] = r
+				unitOf[r.ID] = k.Unit
+			}
+		}
+	}
+	for i, x := range inds {
+		cols := rollupCols(x)
+		for _, u := range units {
+			key := indicator.SeriesKey{Unit: u, Indicator: x.Code}
+			// The cells of u and of every unit it was formed from.
+			var cells []cellKey
+			tmpl := map[cellKey]*Row{}
+			for _, src := range form.sources(u) {
+				for _, c := range append(cols[:], x.Code) {
+					for ck, r := range index[src][c] {
+						if tmpl[ck] == nil {
+							tmpl[ck] = r
+							cells = append(cells, ck)
+						}
+					}
+				}
+			}
+			slices.SortFunc(cells, func(a, b cellKey) int {
+				switch pa, pb := tmpl[a].Period, tmpl[b].Period; {
+				case periodBefore(pa, pb):
+					return -1
+				case periodBefore(pb, pa):
+					return 1
+				}
+				return strings.Compare(string(a.kind)+"|"+string(a.basis), string(b.kind)+"|"+string(b.basis))
+			})
+			rows := make([]Row, 0, len(cells))
+			var tcs []treeCell
+			var figs []*indicator.CarriedFigure
+			for _, ck := range cells {
+				tc := treeCell{key: ck, tmpl: tmpl[ck], at: -1}
+				if r := index[u][x.Code][ck]; r != nil {
+					tc.at = len(rows)
+					rows = append(rows, *r)
+					figs = append(figs, nil)
+					tcs = append(tcs, tc)
+					continue
+				}
+				own := func(unit string) [3]*Row {
+					var m [3]*Row
+					for c, code := range cols {
+						if code != "" {
+							m[c] = index[unit][code][ck]
+						}
+					}
+					return m
+				}
+				v := form.carry(x.Rollup.Kind, u, own, 0)
+				val, ok := v.figure(x.Rollup.Kind, mults[i])
+				if !ok {
+					if v.reason == "" && v.with > 0 {
+						v.reason = fmt.Sprintf("INCOMPLETE: %d of the %d units %s was formed from state a figure (none for %s)", v.with, v.parts, u, strings.Join(v.missing, ", "))
+					}
+					tc.reason = v.reason
+					if v.reason != "" {
+						if out.reasons[key] == nil {
+							out.reasons[key] = map[cellKey]string{}
+						}
+						out.reasons[key][ck] = v.reason
+					}
+					tcs = append(tcs, tc)
+					continue
+				}
+				t := tmpl[ck]
+				r := Row{Unit: u, Indicator: x.Code, Period: t.Period, Pos: t.Pos, EndPos: t.EndPos, Kind: ck.kind, Value: val, Basis: ck.basis, Canonical: true}
+				var from []string
+				for _, ids := range v.ids {
+					for _, id := range ids {
+						if s := unitOf[id]; s != "" && !slices.Contains(from, s) {
+							from = append(from, s)
+						}
+					}
+				}
+				slices.Sort(from)
+				tc.at = len(rows)
+				rows = append(rows, r)
+				figs = append(figs, &indicator.CarriedFigure{Value: val, Period: *t.Period, From: from, Shares: v.shared})
+				tcs = append(tcs, tc)
+			}
+			out.rows[key] = rows
+			for j := range rows {
+				if figs[j] != nil {
+					out.carried[&rows[j]] = figs[j]
+				}
+			}
+			for j := range tcs {
+				if tcs[j].at >= 0 {
+					tcs[j].row = &rows[tcs[j].at]
+				}
+			}
+			out.cells[key] = tcs
+		}
+	}
+	return out, nil
+}
+
+// sources are unit and every unit it was formed from, in turn (chains of
+// reforms).
+func (f formation) sources(unit string) []string {
+	out := []string{unit}
+	seen := map[string]bool{unit: true}
+	for i := 0; i < len(out) && i < 4096; i++ {
+		for _, p := range f[out[i]] {
+			if !seen[p.unit] {
+				seen[p.unit] = true
+				out = append(out, p.unit)
+			}
+		}
+	}
+	return out
+}
+
+// figure is a carried value as the indicator's figure: SUM the carried
+// value, WEIGHTED_MEAN the weighted values over the weights, RATIO the
+// numerator over the denominator times mult; false when incomplete or
+// undefined (a zero weight or denominator).
+func (v carriedValue) figure(rule indicator.RuleKind, mult float64) (float64, bool) {
+	if !v.ok {
+		return 0, false
+	}
+	switch rule {
+	case indicator.RuleRatio:
+		if v.d == 0 {
+			return 0, false
+		}
+		return clean(v.w / v.d * mult), true
+	case indicator.RuleWeightedMean:
+		if v.w == 0 {
+			return 0, false
+		}
+		return clean(v.x / v.w), true
+	}
+	return clean(v.x), true
+}
+
+// SeriesInTree is a unit's series of one indicator in the tree valid on
+// q.Tree: per period, kind and basis, its own canonical figure, else the
+// one carried from the units it was formed from (see inTree), else none
+// with the reason when they have figures that cannot be carried.
+func (e *Engine) SeriesInTree(ctx context.Context, q indicator.TreeSeriesQuery) ([]indicator.TreeValue, error) {
+	ctx, cat, done, err := e.pin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if _, ok := cat.Unit(q.Unit); !ok {
+		return nil, &indicator.ArgError{Arg: "unit", Reason: fmt.Sprintf("no unit with code %q", q.Unit), Kind: indicator.ErrNotFound}
+	}
+	inds, err := knownIndicators(cat, []string{q.Indicator}, "indicator")
+	if err != nil {
+		return nil, err
+	}
+	kinds := map[indicator.ObservationKind]bool{}
+	for _, k := range q.Kinds {
+		kinds[k] = true
+	}
+	tr, err := e.inTree(ctx, cat, []string{q.Unit}, inds, "", q.Tree)
+	if err != nil {
+		if ae, ok := err.(*indicator.ArgError); ok && ae.Arg == "units" {
+			ae.Arg = "unit"
+		}
+		return nil, err
+	}
+	key := indicator.SeriesKey{Unit: q.Unit, Indicator: inds[0].Code}
+	var ids []int64
+	for _, c := range tr.cells[key] {
+		if c.row != nil && tr.carried[c.row] == nil {
+			ids = append(ids, c.row.ID)
+		}
+	}
+	obs, err := e.observations(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := []indicator.TreeValue{}
+	for _, c := range tr.cells[key] {
+		if len(kinds) > 0 && !kinds[c.key.kind] {
+			continue
+		}
+		v := indicator.TreeValue{Period: *c.tmpl.Period, Kind: c.key.kind, Basis: c.key.basis, ValueReason: c.reason}
+		if c.row != nil {
+			val := c.row.Value
+			v.Value = &val
+			if f := tr.carried[c.row]; f != nil {
+				v.Carried = f
+			} else {
+				v.Obs = obsPtr(obs, c.row.ID)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// reason is why key has no figure in the tree although what its unit was
+// formed from has some: of the exact period when one is asked, else of
+// its latest cell with a reason.
+func (t treeRows) reason(key indicator.SeriesKey, exact *indicator.Period) string {
+	r := ""
+	for _, c := range t.cells[key] {
+		if c.reason != "" && (exact == nil || c.key.label == exact.Label) {
+			r = c.reason
+		}
+	}
+	return r
 }

@@ -14,7 +14,7 @@ import (
 // generated resolvers delegate here because their parameters are named
 // after the schema's arguments (indicator, period …).
 
-func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error) {
+func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitSetInput, pc *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis, tree *time.Time) (*indicator.Comparison, error) {
 	choice, err := periodChoice(pc)
 	if err != nil {
 		return nil, err
@@ -22,7 +22,7 @@ func (r *Resolver) compare(ctx context.Context, inds []string, units model.UnitS
 	if inds, err = r.indicatorCodes(ctx, inds); err != nil {
 		return nil, err
 	}
-	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind), Basis: domainBasis(basis)}
+	q := indicator.CompareQuery{Indicators: inds, Units: unitSet(units), Period: choice, Kind: domainKind(kind), Basis: domainBasis(basis), Tree: tree}
 	if rankBy != nil {
 		q.RankBy = indicator.RankBy(*rankBy)
 	}

@@ -52,8 +52,8 @@ func (r *progressResolver) Note(ctx context.Context, obj *indicator.ProgressRow)
 }
 
 // Compare is the resolver for the compare field.
-func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error) {
-	return r.compare(ctx, indicators, units, period, kind, rankBy, basis)
+func (r *queryResolver) Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis, tree *time.Time) (*indicator.Comparison, error) {
+	return r.compare(ctx, indicators, units, period, kind, rankBy, basis, tree)
 }
 
 // Trend is the resolver for the trend field.

@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	Reconciliation() ReconciliationResolver
 	RollupRow() RollupRowResolver
 	RollupRule() RollupRuleResolver
+	SeriesValue() SeriesValueResolver
 	Source() SourceResolver
 	Unit() UnitResolver
 	UnitChange() UnitChangeResolver
@@ -74,6 +75,7 @@ type ComplexityRoot struct {
 	ComparisonRow struct {
 		Alternatives      func(childComplexity int) int
 		Basis             func(childComplexity int) int
+		CarriedFrom       func(childComplexity int) int
 		CommonPeriod      func(childComplexity int) int
 		DiffFromMean      func(childComplexity int) int
 		DiffFromParent    func(childComplexity int) int
@@ -91,8 +93,11 @@ type ComplexityRoot struct {
 		RankTiesOrNil     func(childComplexity int) int
 		SetMean           func(childComplexity int) int
 		ShareOfParent     func(childComplexity int) int
+		Shares            func(childComplexity int) int
+		Tree              func(childComplexity int) int
 		UnitInfo          func(childComplexity int) int
 		ValueOrNil        func(childComplexity int) int
+		ValueReasonOrNil  func(childComplexity int) int
 	}
 
 	Coverage struct {
@@ -229,7 +234,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Change       func(childComplexity int, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) int
-		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) int
+		Compare      func(childComplexity int, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis, tree *time.Time) int
 		Dataset      func(childComplexity int) int
 		Indicator    func(childComplexity int, code string) int
 		Indicators   func(childComplexity int, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) int
@@ -240,7 +245,7 @@ type ComplexityRoot struct {
 		Progress     func(childComplexity int, units []string, indicators []string, targetYear *int) int
 		Reconcile    func(childComplexity int, total string, units []string, period *string, kind *model.ObservationKind) int
 		Rollup       func(childComplexity int, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) int
-		Series       func(childComplexity int, unit string, indicator string, kinds []model.ObservationKind) int
+		Series       func(childComplexity int, unit string, indicator string, kinds []model.ObservationKind, tree *time.Time) int
 		Source       func(childComplexity int, id string) int
 		Sources      func(childComplexity int) int
 		Trend        func(childComplexity int, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) int
@@ -296,9 +301,22 @@ type ComplexityRoot struct {
 	}
 
 	Series struct {
+		InTree       func(childComplexity int) int
 		Indicator    func(childComplexity int) int
 		Observations func(childComplexity int) int
+		Tree         func(childComplexity int) int
 		Unit         func(childComplexity int) int
+	}
+
+	SeriesValue struct {
+		Basis            func(childComplexity int) int
+		CarriedFrom      func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Obs              func(childComplexity int) int
+		Period           func(childComplexity int) int
+		Shares           func(childComplexity int) int
+		Value            func(childComplexity int) int
+		ValueReasonOrNil func(childComplexity int) int
 	}
 
 	Source struct {
@@ -439,14 +457,14 @@ type QueryResolver interface {
 	Units(ctx context.Context, level *model.Level, parent *string, search *string, first *int, after *string, last *int, before *string, asOf *time.Time, officialCode *string) (*model.UnitConnection, error)
 	Indicator(ctx context.Context, code string) (*indicator.Indicator, error)
 	Indicators(ctx context.Context, theme *string, search *string, hasDataFor *string, first *int, after *string, last *int, before *string) (*model.IndicatorConnection, error)
-	Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind) (*model.Series, error)
+	Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind, tree *time.Time) (*model.Series, error)
 	Observations(ctx context.Context, filter *model.ObservationFilter, first *int, after *string, last *int, before *string) (*model.ObservationConnection, error)
 	Source(ctx context.Context, id string) (*indicator.Source, error)
 	Sources(ctx context.Context) ([]indicator.Source, error)
 	Dataset(ctx context.Context) (*indicator.DatasetInfo, error)
 	Node(ctx context.Context, id string) (Node, error)
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
-	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis) (*indicator.Comparison, error)
+	Compare(ctx context.Context, indicators []string, units model.UnitSetInput, period *model.PeriodChoiceInput, kind *model.ObservationKind, rankBy *model.RankBy, basis *model.Basis, tree *time.Time) (*indicator.Comparison, error)
 	Trend(ctx context.Context, unit string, indicator string, kind *model.ObservationKind, base *string, from *string, to *string, basis *model.Basis) (*indicator.Trend, error)
 	Change(ctx context.Context, unit string, indicator string, from string, to string, kind *model.ObservationKind, basis *model.Basis) (*indicator.Change, error)
 	Rollup(ctx context.Context, indicator string, units model.UnitSetInput, childLevel *model.Level, periods []string, over *string, kind *model.ObservationKind, basis *model.Basis, tree *time.Time) ([]indicator.RollupRow, error)
@@ -477,6 +495,10 @@ type RollupRuleResolver interface {
 	Numerator(ctx context.Context, obj *indicator.Rule) (*indicator.Indicator, error)
 	Denominator(ctx context.Context, obj *indicator.Rule) (*indicator.Indicator, error)
 	Expression(ctx context.Context, obj *indicator.Rule) (string, error)
+}
+type SeriesValueResolver interface {
+	Kind(ctx context.Context, obj *indicator.TreeValue) (model.ObservationKind, error)
+	Basis(ctx context.Context, obj *indicator.TreeValue) (model.Basis, error)
 }
 type SourceResolver interface {
 	Issuer(ctx context.Context, obj *indicator.Source) (*string, error)
@@ -628,6 +650,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.Basis(childComplexity), true
+	case "ComparisonRow.carriedFrom":
+		if e.ComplexityRoot.ComparisonRow.CarriedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.CarriedFrom(childComplexity), true
 	case "ComparisonRow.commonPeriod":
 		if e.ComplexityRoot.ComparisonRow.CommonPeriod == nil {
 			break
@@ -730,6 +758,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.ShareOfParent(childComplexity), true
+	case "ComparisonRow.shares":
+		if e.ComplexityRoot.ComparisonRow.Shares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Shares(childComplexity), true
+	case "ComparisonRow.tree":
+		if e.ComplexityRoot.ComparisonRow.Tree == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.Tree(childComplexity), true
 	case "ComparisonRow.unit":
 		if e.ComplexityRoot.ComparisonRow.UnitInfo == nil {
 			break
@@ -742,6 +782,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComparisonRow.ValueOrNil(childComplexity), true
+	case "ComparisonRow.valueReason":
+		if e.ComplexityRoot.ComparisonRow.ValueReasonOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComparisonRow.ValueReasonOrNil(childComplexity), true
 
 	case "Coverage.firstPeriod":
 		if e.ComplexityRoot.Coverage.FirstPeriod == nil {
@@ -1318,7 +1364,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind), args["rankBy"].(*model.RankBy), args["basis"].(*model.Basis)), true
+		return e.ComplexityRoot.Query.Compare(childComplexity, args["indicators"].([]string), args["units"].(model.UnitSetInput), args["period"].(*model.PeriodChoiceInput), args["kind"].(*model.ObservationKind), args["rankBy"].(*model.RankBy), args["basis"].(*model.Basis), args["tree"].(*time.Time)), true
 	case "Query.dataset":
 		if e.ComplexityRoot.Query.Dataset == nil {
 			break
@@ -1435,7 +1481,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Series(childComplexity, args["unit"].(string), args["indicator"].(string), args["kinds"].([]model.ObservationKind)), true
+		return e.ComplexityRoot.Query.Series(childComplexity, args["unit"].(string), args["indicator"].(string), args["kinds"].([]model.ObservationKind), args["tree"].(*time.Time)), true
 	case "Query.source":
 		if e.ComplexityRoot.Query.Source == nil {
 			break
@@ -1701,6 +1747,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RollupRule.Weight(childComplexity), true
 
+	case "Series.inTree":
+		if e.ComplexityRoot.Series.InTree == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.InTree(childComplexity), true
 	case "Series.indicator":
 		if e.ComplexityRoot.Series.Indicator == nil {
 			break
@@ -1713,12 +1765,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Series.Observations(childComplexity), true
+	case "Series.tree":
+		if e.ComplexityRoot.Series.Tree == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Tree(childComplexity), true
 	case "Series.unit":
 		if e.ComplexityRoot.Series.Unit == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Series.Unit(childComplexity), true
+
+	case "SeriesValue.basis":
+		if e.ComplexityRoot.SeriesValue.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Basis(childComplexity), true
+	case "SeriesValue.carriedFrom":
+		if e.ComplexityRoot.SeriesValue.CarriedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.CarriedFrom(childComplexity), true
+	case "SeriesValue.kind":
+		if e.ComplexityRoot.SeriesValue.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Kind(childComplexity), true
+	case "SeriesValue.observation":
+		if e.ComplexityRoot.SeriesValue.Obs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Obs(childComplexity), true
+	case "SeriesValue.period":
+		if e.ComplexityRoot.SeriesValue.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Period(childComplexity), true
+	case "SeriesValue.shares":
+		if e.ComplexityRoot.SeriesValue.Shares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Shares(childComplexity), true
+	case "SeriesValue.value":
+		if e.ComplexityRoot.SeriesValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.Value(childComplexity), true
+	case "SeriesValue.valueReason":
+		if e.ComplexityRoot.SeriesValue.ValueReasonOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesValue.ValueReasonOrNil(childComplexity), true
 
 	case "Source.contentDate":
 		if e.ComplexityRoot.Source.ContentDate == nil {
@@ -2212,6 +2319,8 @@ type Query {
     indicator: ID!
     "Only observations of these kinds; all kinds when omitted."
     kinds: [ObservationKind!]
+    "Also give the series in the unit tree valid on this day (such as 2025-07-01), in inTree: per period the unit's own figure, or the one carried from the units it was formed from (as compare's tree). The unit must be one of that tree; MEAN, LAST and NONE indicators cannot be carried (INVALID_ARGUMENT)."
+    tree: Date
   ): Series
 
   "The flat observations table, for BI tools: filter, then page through typed rows ordered by indicator, then level (provinces, then districts, then communes), unit and period."
@@ -2586,6 +2695,30 @@ type Series {
   indicator: Indicator!
   "Every observation of the series (all sources, canonical or not), ordered by period, then kind."
   observations: [Observation!]!
+  "The vintage asked for (series' tree); null without one."
+  tree: Date
+  "With tree: the unit's figure of every period, kind and basis that it or a unit it was formed from has, ordered by period; null without tree."
+  inTree: [SeriesValue!]
+}
+
+"One period of a series in another unit tree (series with tree)."
+type SeriesValue {
+  "The period."
+  period: Period!
+  "The kind of value."
+  kind: ObservationKind!
+  "The basis of the value."
+  basis: Basis!
+  "The figure; null when the units it would be carried from cannot give it (see valueReason) or lack data."
+  value: Float
+  "The unit's own canonical observation when it states the figure; null when carried."
+  observation: Observation
+  "The units the figure was carried from when the unit states none itself; empty for its own."
+  carriedFrom: [String!]!
+  "The carried figure counts a split unit by its declared share (the figure is assumed to divide like the unit)."
+  shares: Boolean!
+  "Why value is null although units it was formed from have figures: SPLIT_WITHOUT_SHARE (a split whose source gives no share) or INCOMPLETE (some of them state none; rollup with tree gives the partial sum with its coverage)."
+  valueReason: String
 }
 
 """
@@ -2753,6 +2886,8 @@ extend type Query {
     rankBy: RankBy = VALUE
     "The basis compared (see Basis); by default, per indicator, the first of POINT, PER_YEAR, CUMULATIVE that the units have."
     basis: Basis
+    "Compare in the unit tree valid on this day (such as 2025-07-01): the units are those of that tree, and a unit that states no figure of a period has the one carried from the units it was formed from along the unit changes (whole units exactly, a split by its declared share: see carriedFrom and shares; a RATIO recomputed from its carried counts, a WEIGHTED_MEAN from its carried weights). MEAN, LAST and NONE indicators cannot be carried (INVALID_ARGUMENT)."
+    tree: Date
   ): Comparison
 
   "One series with year-over-year changes, an index (base period = 100) and the overall change. Range periods (plan totals) are left out unless from, to or base is a range."
@@ -2990,6 +3125,14 @@ type ComparisonRow {
   commonPeriod: Period
   "This indicator's ranked values were measured under different methodologies: the rank compares across a break."
   mixedMethodology: Boolean!
+  "The vintage asked for (compare's tree): the day of the unit tree the value is in."
+  tree: Date
+  "With tree: the units the value was carried from, when the unit states no figure itself (observation is then null, and sinceEarliest too); empty for the unit's own value."
+  carriedFrom: [String!]!
+  "The carried value counts a split unit by its declared share (the figure is assumed to divide like the unit)."
+  shares: Boolean!
+  "Why there is no value although units the unit was formed from have figures: SPLIT_WITHOUT_SHARE (a split whose source gives no share) or INCOMPLETE (some of them state none: a carried figure needs them all; rollup with tree gives the partial sum with its coverage)."
+  valueReason: String
 }
 
 "A series over time with changes and an index."
@@ -3263,6 +3406,14 @@ func (ec *executionContext) childFields_ComparisonRow(ctx context.Context, field
 		return ec.fieldContext_ComparisonRow_commonPeriod(ctx, field)
 	case "mixedMethodology":
 		return ec.fieldContext_ComparisonRow_mixedMethodology(ctx, field)
+	case "tree":
+		return ec.fieldContext_ComparisonRow_tree(ctx, field)
+	case "carriedFrom":
+		return ec.fieldContext_ComparisonRow_carriedFrom(ctx, field)
+	case "shares":
+		return ec.fieldContext_ComparisonRow_shares(ctx, field)
+	case "valueReason":
+		return ec.fieldContext_ComparisonRow_valueReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComparisonRow", field.Name)
 }
@@ -3637,8 +3788,34 @@ func (ec *executionContext) childFields_Series(ctx context.Context, field graphq
 		return ec.fieldContext_Series_indicator(ctx, field)
 	case "observations":
 		return ec.fieldContext_Series_observations(ctx, field)
+	case "tree":
+		return ec.fieldContext_Series_tree(ctx, field)
+	case "inTree":
+		return ec.fieldContext_Series_inTree(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Series", field.Name)
+}
+
+func (ec *executionContext) childFields_SeriesValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_SeriesValue_period(ctx, field)
+	case "kind":
+		return ec.fieldContext_SeriesValue_kind(ctx, field)
+	case "basis":
+		return ec.fieldContext_SeriesValue_basis(ctx, field)
+	case "value":
+		return ec.fieldContext_SeriesValue_value(ctx, field)
+	case "observation":
+		return ec.fieldContext_SeriesValue_observation(ctx, field)
+	case "carriedFrom":
+		return ec.fieldContext_SeriesValue_carriedFrom(ctx, field)
+	case "shares":
+		return ec.fieldContext_SeriesValue_shares(ctx, field)
+	case "valueReason":
+		return ec.fieldContext_SeriesValue_valueReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SeriesValue", field.Name)
 }
 
 func (ec *executionContext) childFields_Source(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4016,6 +4193,14 @@ func (ec *executionContext) field_Query_compare_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["basis"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "tree",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tree"] = arg6
 	return args, nil
 }
 
@@ -4388,6 +4573,14 @@ func (ec *executionContext) field_Query_series_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["kinds"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "tree",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tree"] = arg3
 	return args, nil
 }
 
@@ -5640,6 +5833,98 @@ func (ec *executionContext) _ComparisonRow_mixedMethodology(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ComparisonRow_mixedMethodology(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ComparisonRow_tree(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_tree(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tree, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_tree(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ComparisonRow_carriedFrom(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_carriedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarriedFrom(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_carriedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "String")
+}
+
+func (ec *executionContext) _ComparisonRow_shares(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_shares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shares(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_shares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _ComparisonRow_valueReason(ctx context.Context, field graphql.CollectedField, obj *indicator.CompareRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComparisonRow_valueReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueReasonOrNil(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ComparisonRow_valueReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComparisonRow", field, true, false, "String")
 }
 
 func (ec *executionContext) _Coverage_observationCount(ctx context.Context, field graphql.CollectedField, obj *indicator.Coverage) (ret graphql.Marshaler) {
@@ -8214,7 +8499,7 @@ func (ec *executionContext) _Query_series(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Series(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["kinds"].([]model.ObservationKind))
+			return ec.Resolvers.Query().Series(ctx, fc.Args["unit"].(string), fc.Args["indicator"].(string), fc.Args["kinds"].([]model.ObservationKind), fc.Args["tree"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Series) graphql.Marshaler {
@@ -8498,7 +8783,7 @@ func (ec *executionContext) _Query_compare(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind), fc.Args["rankBy"].(*model.RankBy), fc.Args["basis"].(*model.Basis))
+			return ec.Resolvers.Query().Compare(ctx, fc.Args["indicators"].([]string), fc.Args["units"].(model.UnitSetInput), fc.Args["period"].(*model.PeriodChoiceInput), fc.Args["kind"].(*model.ObservationKind), fc.Args["rankBy"].(*model.RankBy), fc.Args["basis"].(*model.Basis), fc.Args["tree"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Comparison) graphql.Marshaler {
@@ -9897,6 +10182,263 @@ func (ec *executionContext) fieldContext_Series_observations(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Series_tree(ctx context.Context, field graphql.CollectedField, obj *model.Series) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Series_tree(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tree, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Series_tree(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Series", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Series_inTree(ctx context.Context, field graphql.CollectedField, obj *model.Series) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Series_inTree(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InTree, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []indicator.TreeValue) graphql.Marshaler {
+			return ec.marshalOSeriesValue2ᚕchisoᚋindicatorᚐTreeValueᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Series_inTree(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Series",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeriesValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SeriesValue_period(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v indicator.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2chisoᚋindicatorᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SeriesValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SeriesValue_kind(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SeriesValue().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ObservationKind) graphql.Marshaler {
+			return ec.marshalNObservationKind2chisoᚋgraphᚋmodelᚐObservationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, true, true, "ObservationKind")
+}
+
+func (ec *executionContext) _SeriesValue_basis(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SeriesValue().Basis(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Basis) graphql.Marshaler {
+			return ec.marshalNBasis2chisoᚋgraphᚋmodelᚐBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, true, true, "Basis")
+}
+
+func (ec *executionContext) _SeriesValue_value(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SeriesValue_observation(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_observation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Obs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *indicator.Observation) graphql.Marshaler {
+			return ec.marshalOObservation2ᚖchisoᚋindicatorᚐObservation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_observation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SeriesValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Observation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SeriesValue_carriedFrom(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_carriedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CarriedFrom(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_carriedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, true, false, "String")
+}
+
+func (ec *executionContext) _SeriesValue_shares(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_shares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shares(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_shares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _SeriesValue_valueReason(ctx context.Context, field graphql.CollectedField, obj *indicator.TreeValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesValue_valueReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueReasonOrNil(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesValue_valueReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesValue", field, true, false, "String")
 }
 
 func (ec *executionContext) _Source_id(ctx context.Context, field graphql.CollectedField, obj *indicator.Source) (ret graphql.Marshaler) {
@@ -12846,6 +13388,26 @@ func (ec *executionContext) _ComparisonRow(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tree":
+			out.Values[i] = ec._ComparisonRow_tree(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carriedFrom":
+			out.Values[i] = ec._ComparisonRow_carriedFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shares":
+			out.Values[i] = ec._ComparisonRow_shares(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "valueReason":
+			out.Values[i] = ec._ComparisonRow_valueReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14228,6 +14790,86 @@ func (ec *executionContext) _Series(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "tree":
+			out.Values[i] = ec._Series_tree(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inTree":
+			out.Values[i] = ec._Series_inTree(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var seriesValueImplementors = []string{"SeriesValue"}
+
+func (ec *executionContext) _SeriesValue(ctx context.Context, sel ast.SelectionSet, obj *indicator.TreeValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, seriesValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SeriesValue")
+		case "period":
+			out.Values[i] = ec._SeriesValue_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SeriesValue_kind(ctx, field, obj)
+				})
+		case "basis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SeriesValue_basis(ctx, field, obj)
+				})
+		case "value":
+			out.Values[i] = ec._SeriesValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "observation":
+			out.Values[i] = ec._SeriesValue_observation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carriedFrom":
+			out.Values[i] = ec._SeriesValue_carriedFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shares":
+			out.Values[i] = ec._SeriesValue_shares(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "valueReason":
+			out.Values[i] = ec._SeriesValue_valueReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15523,6 +16165,10 @@ func (ec *executionContext) marshalNSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx
 	return ec._Series(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSeriesValue2chisoᚋindicatorᚐTreeValue(ctx context.Context, sel ast.SelectionSet, v indicator.TreeValue) graphql.Marshaler {
+	return ec._SeriesValue(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNSource2chisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v indicator.Source) graphql.Marshaler {
 	return ec._Source(ctx, sel, &v)
 }
@@ -16272,6 +16918,25 @@ func (ec *executionContext) marshalOSeries2ᚖchisoᚋgraphᚋmodelᚐSeries(ctx
 		return graphql.Null
 	}
 	return ec._Series(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSeriesValue2ᚕchisoᚋindicatorᚐTreeValueᚄ(ctx context.Context, sel ast.SelectionSet, v []indicator.TreeValue) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSeriesValue2chisoᚋindicatorᚐTreeValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOSource2ᚖchisoᚋindicatorᚐSource(ctx context.Context, sel ast.SelectionSet, v *indicator.Source) graphql.Marshaler {

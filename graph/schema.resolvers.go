@@ -230,8 +230,12 @@ func (r *queryResolver) Indicators(ctx context.Context, theme *string, search *s
 }
 
 // Series is the resolver for the series field.
-func (r *queryResolver) Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind) (*model.Series, error) {
-	return r.series(ctx, unit, indicator, kinds, "unit", "indicator")
+func (r *queryResolver) Series(ctx context.Context, unit string, indicator string, kinds []model.ObservationKind, tree *time.Time) (*model.Series, error) {
+	s, err := r.series(ctx, unit, indicator, kinds, "unit", "indicator")
+	if err != nil || tree == nil {
+		return s, err
+	}
+	return r.seriesInTree(ctx, s, kinds, *tree)
 }
 
 // Observations is the resolver for the observations field.
@@ -315,6 +319,16 @@ func (r *rollupRuleResolver) Denominator(ctx context.Context, obj *indicator.Rul
 // Expression is the resolver for the expression field.
 func (r *rollupRuleResolver) Expression(ctx context.Context, obj *indicator.Rule) (string, error) {
 	return obj.String(), nil
+}
+
+// Kind is the resolver for the kind field.
+func (r *seriesValueResolver) Kind(ctx context.Context, obj *indicator.TreeValue) (model.ObservationKind, error) {
+	return model.ObservationKind(strings.ToUpper(string(obj.Kind))), nil
+}
+
+// Basis is the resolver for the basis field.
+func (r *seriesValueResolver) Basis(ctx context.Context, obj *indicator.TreeValue) (model.Basis, error) {
+	return apiBasis(obj.Basis), nil
 }
 
 // Issuer is the resolver for the issuer field.
@@ -515,6 +529,9 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // RollupRule returns RollupRuleResolver implementation.
 func (r *Resolver) RollupRule() RollupRuleResolver { return &rollupRuleResolver{r} }
 
+// SeriesValue returns SeriesValueResolver implementation.
+func (r *Resolver) SeriesValue() SeriesValueResolver { return &seriesValueResolver{r} }
+
 // Source returns SourceResolver implementation.
 func (r *Resolver) Source() SourceResolver { return &sourceResolver{r} }
 
@@ -532,6 +549,7 @@ type (
 	provenanceResolver  struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
 	rollupRuleResolver  struct{ *Resolver }
+	seriesValueResolver struct{ *Resolver }
 	sourceResolver      struct{ *Resolver }
 	unitResolver        struct{ *Resolver }
 	unitChangeResolver  struct{ *Resolver }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"chiso/graph/model"
 	"chiso/indicator"
 )
 
@@ -178,4 +179,15 @@ func (r *Resolver) changes(ctx context.Context, code string, predecessors bool) 
 		}
 	}
 	return out, nil
+}
+
+// seriesInTree adds to a series its figures in the tree valid on day
+// (Engine.SeriesInTree).
+func (r *Resolver) seriesInTree(ctx context.Context, s *model.Series, kinds []model.ObservationKind, day time.Time) (*model.Series, error) {
+	vals, err := r.Engine.SeriesInTree(ctx, indicator.TreeSeriesQuery{Unit: s.Unit.Code, Indicator: s.Indicator.Code, Kinds: domainKinds(kinds), Tree: day})
+	if err != nil {
+		return nil, err
+	}
+	s.Tree, s.InTree = &day, vals
+	return s, nil
 }

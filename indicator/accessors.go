@@ -34,6 +34,9 @@ func (o *Observation) Self() *Observation { return o }
 // ValueOrNil and PeriodOrNil are nil for a row without a value.
 func (r *CompareRow) ValueOrNil() *float64 {
 	if r.Obs == nil {
+		if r.Carried != nil {
+			return &r.Carried.Value
+		}
 		return nil
 	}
 	return &r.Obs.Value
@@ -41,6 +44,9 @@ func (r *CompareRow) ValueOrNil() *float64 {
 
 func (r *CompareRow) PeriodOrNil() *Period {
 	if r.Obs == nil {
+		if r.Carried != nil {
+			return &r.Carried.Period
+		}
 		return nil
 	}
 	return &r.Obs.Period
@@ -73,3 +79,24 @@ func positive(n int) *int {
 
 // ValueReasonOrNil is ValueReason, nil when empty.
 func (r *RollupRow) ValueReasonOrNil() *string { return optional(r.ValueReason) }
+
+// CarriedFrom and Shares say how a value in another tree was carried
+// (empty and false for the unit's own); ValueReasonOrNil is nil when no
+// reason is given.
+func (r *CompareRow) CarriedFrom() []string { return r.Carried.from() }
+func (r *CompareRow) Shares() bool          { return r.Carried != nil && r.Carried.Shares }
+func (r *CompareRow) ValueReasonOrNil() *string {
+	return optional(r.ValueReason)
+}
+func (v *TreeValue) CarriedFrom() []string { return v.Carried.from() }
+func (v *TreeValue) Shares() bool          { return v.Carried != nil && v.Carried.Shares }
+func (v *TreeValue) ValueReasonOrNil() *string {
+	return optional(v.ValueReason)
+}
+
+func (c *CarriedFigure) from() []string {
+	if c == nil || c.From == nil {
+		return []string{}
+	}
+	return c.From
+}

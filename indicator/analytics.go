@@ -40,6 +40,10 @@ type Analytics interface {
 	// one kind (ranges excluded); absent keys have none.
 	Latest(ctx context.Context, keys []SeriesKey, kind ObservationKind) (map[SeriesKey]Observation, error)
 	Compare(ctx context.Context, q CompareQuery) (Comparison, error)
+	// SeriesInTree is a unit's series asked in the tree valid on one day:
+	// per period, its own figure or one carried from the units it was
+	// formed from (see TreeValue).
+	SeriesInTree(ctx context.Context, q TreeSeriesQuery) ([]TreeValue, error)
 	Trend(ctx context.Context, q TrendQuery) (Trend, error)
 	Rollup(ctx context.Context, q RollupQuery) ([]RollupRow, error)
 	Progress(ctx context.Context, q ProgressQuery) ([]ProgressRow, error)
@@ -102,8 +106,46 @@ type CompareQuery struct {
 	// Basis compares values of this basis only (nil: per indicator, the
 	// first of Bases that any unit's candidate has).
 	Basis *Basis
+	// Tree compares in the vintage of the tree valid on that day: the units
+	// are those of that tree, and a unit that states no figure of a period
+	// has the one carried from the units it was formed from (unit
+	// changes; see CompareRow.Carried). MEAN, LAST and NONE indicators
+	// cannot be carried and are refused.
+	Tree *time.Time
 	// Skip leaves out parts the caller will not read, so they cost nothing.
 	Skip CompareSkip
+}
+
+// TreeSeriesQuery asks for a unit's series of one indicator in the tree
+// valid on Tree.
+type TreeSeriesQuery struct {
+	Unit, Indicator string
+	Kinds           []ObservationKind // all kinds when empty
+	Tree            time.Time
+}
+
+// TreeValue is one period of a series in another tree: the unit's own
+// canonical figure (Obs), or one carried from the units it was formed
+// from (Carried), or none with the reason (ValueReason).
+type TreeValue struct {
+	Period      Period
+	Kind        ObservationKind
+	Basis       Basis
+	Value       *float64
+	Obs         *Observation // the unit's own observation; nil when carried
+	Carried     *CarriedFigure
+	ValueReason string
+}
+
+// CarriedFigure says how a figure was carried into a unit of another tree.
+type CarriedFigure struct {
+	Value  float64
+	Period Period
+	// From are the units whose observations it was computed from.
+	From []string
+	// Shares: a split unit counted by its declared share (the figure is
+	// assumed to divide like the unit).
+	Shares bool
 }
 
 // CompareSkip names optional parts of a comparison to leave out.
@@ -154,6 +196,14 @@ type CompareRow struct {
 	// MixedMethodology: the indicator's ranked values were measured under
 	// different methodologies, so this rank compares across a break.
 	MixedMethodology bool
+	// Tree is the vintage asked (CompareQuery.Tree), nil for none.
+	Tree *time.Time
+	// Carried is the value carried from the units the unit was formed
+	// from, when it states none itself (Obs is then nil).
+	Carried *CarriedFigure
+	// ValueReason says why there is no value although units the unit was
+	// formed from have figures (SPLIT_WITHOUT_SHARE, INCOMPLETE).
+	ValueReason string
 }
 
 // Comparison is the answer to a CompareQuery.

@@ -181,14 +181,14 @@ func (g *gen) sourcesTable() table {
 func (g *gen) yearbook(y int) string { return "ngtk_" + strconv.Itoa(y) }
 
 func (g *gen) unitsTable() table {
-	t := table{cols: []string{"code", "name_vi", "name_en", "level", "parent", "valid_from", "valid_to"}}
+	t := table{cols: []string{"code", "name_vi", "name_en", "level", "parent", "valid_from", "valid_to", "official_code", "type"}}
 	t.rows = make([][]string, len(g.units))
 	for i, u := range g.units {
 		parent := ""
 		if u.parent >= 0 {
 			parent = g.units[u.parent].code
 		}
-		t.rows[i] = []string{u.code, u.nameVI, u.nameEN, levelNames[u.level], parent, "", ""}
+		t.rows[i] = []string{u.code, u.nameVI, u.nameEN, levelNames[u.level], parent, "", "", u.officialCode, u.typ}
 	}
 	return t
 }

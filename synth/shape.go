@@ -23,6 +23,7 @@ var levelNames = [...]string{"country", "province", "district", "commune"}
 // at the level below, and communes delimits a province's communes.
 type unit struct {
 	code, nameVI, nameEN string
+	officialCode, typ    string // the register's; empty for invented units
 	level                uint8
 	parent               int // index in gen.units; -1 for the country
 	ord                  int

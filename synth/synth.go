@@ -5,14 +5,24 @@
 //
 // # Shape
 //
-// Units are coded vn, vn.p01, vn.p01.d001, vn.p01.d001.c0001: provinces,
-// districts and communes are numbered across the whole country in
-// depth-first order, zero-padded to at least 2, 3 and 4 digits (wider when
-// the counts need it: the default 10,600 communes are c00001…c10600), so
-// the depth-first order is also the byte order of the codes. Districts are
-// spread unevenly over provinces and communes over districts (every parent
-// gets at least one child). Names are Vietnamese ("Tỉnh 01", "Thành phố
-// 05", "Huyện 001", "Quận 002", "Xã 00001", "Phường 00002" …).
+// Sizes S, M and L take their unit tree from the Statistics Office's
+// register of 2025-03-01 as chiso embeds it (datasets/vietnam, with Lai
+// Châu's units from datasets/laichau; Spec.Register): the 63 provinces,
+// 696 districts and 10,047 communes valid that day, with their chiso
+// codes (vn.ha-noi.ba-dinh.phuc-xa), Vietnamese names, the English names
+// the register gives (mostly none), official codes and types. The
+// synthetic units carry no validity and no unit changes: their figures
+// (up to 2024) are all in the tree of 2025-03-01.
+//
+// XS, and any tree reshaped by counts, is invented: units are coded vn,
+// vn.p01, vn.p01.d001, vn.p01.d001.c0001: provinces, districts and
+// communes are numbered across the whole country in depth-first order,
+// zero-padded to at least 2, 3 and 4 digits (wider when the counts need
+// it), so the depth-first order is also the byte order of the codes.
+// Districts are spread unevenly over provinces and communes over
+// districts (every parent gets at least one child). Names are Vietnamese
+// ("Tỉnh 01", "Thành phố 05", "Huyện 001", "Quận 002", "Xã 00001",
+// "Phường 00002" …), with no official code or type.
 //
 // # Indicators
 //
@@ -72,14 +82,14 @@
 //	observations = I × Y × (P + D + C − G) + T × (P + D)
 //
 // The named sizes (Seed 1, GapRate 0.05, TargetShare 0.1; S, M and L have
-// the default shape P = 63, D = 700, C = 10,600, so G = 530 and one
-// indicator-year is 10,833 rows):
+// the register's shape P = 63, D = 696, C = 10,047, so G = 502 and one
+// indicator-year is 10,304 rows):
 //
 //	size  P   D    C       I    years      units   observations
 //	XS    3   12   120     12   2018–2024  136     12×7×129 + 1×15      = 10,851
-//	S     63  700  10,600  12   2017–2024  11,364  12×8×10,833 + 1×763  = 1,040,731
-//	M     63  700  10,600  46   2005–2024  11,364  46×20×10,833 + 5×763 = 9,970,175
-//	L     63  700  10,600  300  1994–2024  11,364  300×31×10,833 + 30×763 = 100,769,790
+//	S     63  696  10,047  12   2017–2024  10,807  12×8×10,304 + 1×759  = 989,943
+//	M     63  696  10,047  46   2004–2024  10,807  46×21×10,304 + 5×759 = 9,957,459
+//	L     63  696  10,047  300  1993–2024  10,807  300×32×10,304 + 30×759 = 98,941,170
 //
 // # Formats and memory
 //
@@ -118,6 +128,11 @@ type Spec struct {
 	// TargetShare is the share of indicators with targets for LastYear+2
 	// at province and district level, in [0, 1].
 	TargetShare float64
+	// Register takes the unit tree from the Statistics Office's register
+	// of RegisterDay (datasets/vietnam): its codes, names, official codes
+	// and types. Provinces, Districts and Communes must then be its counts
+	// (RegisterShape).
+	Register bool
 }
 
 // SizeNames lists the named sizes, smallest first.
@@ -127,21 +142,25 @@ var SizeNames = []string{"XS", "S", "M", "L"}
 // observations, for tests), S (about 1 million), M (about 10 million) or
 // L (about 100 million). The name is case-insensitive.
 func Size(name string) (Spec, error) {
-	vn := Spec{Seed: 1, Provinces: 63, Districts: 700, Communes: 10600, GapRate: 0.05, TargetShare: 0.1}
-	switch strings.ToUpper(name) {
-	case "XS":
-		s := vn
-		s.Provinces, s.Districts, s.Communes = 3, 12, 120
+	if strings.ToUpper(name) == "XS" {
+		s := Spec{Seed: 1, Provinces: 3, Districts: 12, Communes: 120, GapRate: 0.05, TargetShare: 0.1}
 		s.Indicators, s.FirstYear, s.LastYear = 12, 2018, 2024
 		return s, nil
+	}
+	p, d, c, err := RegisterShape()
+	if err != nil {
+		return Spec{}, err
+	}
+	vn := Spec{Seed: 1, Provinces: p, Districts: d, Communes: c, GapRate: 0.05, TargetShare: 0.1, Register: true}
+	switch strings.ToUpper(name) {
 	case "S":
 		vn.Indicators, vn.FirstYear, vn.LastYear = 12, 2017, 2024
 		return vn, nil
 	case "M":
-		vn.Indicators, vn.FirstYear, vn.LastYear = 46, 2005, 2024
+		vn.Indicators, vn.FirstYear, vn.LastYear = 46, 2004, 2024
 		return vn, nil
 	case "L":
-		vn.Indicators, vn.FirstYear, vn.LastYear = 300, 1994, 2024
+		vn.Indicators, vn.FirstYear, vn.LastYear = 300, 1993, 2024
 		return vn, nil
 	}
 	return Spec{}, fmt.Errorf("synth: unknown size %q: expected one of %s", name, strings.Join(SizeNames, ", "))
@@ -164,6 +183,15 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("synth: gap rate must be in [0, 1), got %g", s.GapRate)
 	case !(s.TargetShare >= 0 && s.TargetShare <= 1):
 		return fmt.Errorf("synth: target share must be in [0, 1], got %g", s.TargetShare)
+	}
+	if s.Register {
+		p, d, c, err := RegisterShape()
+		if err != nil {
+			return err
+		}
+		if s.Provinces != p || s.Districts != d || s.Communes != c {
+			return fmt.Errorf("synth: the register's tree has %d provinces, %d districts and %d communes, got %d, %d and %d", p, d, c, s.Provinces, s.Districts, s.Communes)
+		}
 	}
 	if n := s.Counts().Observations; n > math.MaxInt64/2 || n < 0 {
 		return fmt.Errorf("synth: too many observations")

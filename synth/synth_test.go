@@ -64,7 +64,15 @@ func TestSizes(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		obs  int64
-	}{{"XS", 10851}, {"S", 1040731}, {"m", 9970175}, {"L", 100769790}} {
+	}{
+		// S, M and L have the register's tree: P = 63, D = 696, C = 10,047,
+		// G = round(0.05 × 10,047) = 502, one indicator-year is
+		// 63 + 696 + 10,047 − 502 = 10,304 rows, T × (P + D) = T × 759.
+		{"XS", 10851},   // 12×7×(3+12+120−6) + 1×15
+		{"S", 989943},   // 12×8×10,304 + 1×759 = 989,184 + 759
+		{"m", 9957459},  // 46×21×10,304 + 5×759 = 9,953,664 + 3,795
+		{"L", 98941170}, // 300×32×10,304 + 30×759 = 98,918,400 + 22,770
+	} {
 		s, err := synth.Size(tc.name)
 		require.NoError(t, err)
 		require.NoError(t, s.Validate())
@@ -453,7 +461,61 @@ func TestImports(t *testing.T) {
 		for _, imp := range parsed.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			std := !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") && !strings.HasPrefix(p, "chiso/")
-			require.True(t, std || strings.HasPrefix(p, "github.com/apache/arrow-go/v18/"), "%s imports %s", f, p)
+			// chiso/datasets: the embedded register (files only).
+			require.True(t, std || p == "chiso/datasets" || strings.HasPrefix(p, "github.com/apache/arrow-go/v18/"), "%s imports %s", f, p)
 		}
 	}
+}
+
+// TestRegisterTree: sizes S, M and L take the register's tree of
+// 2025-03-01 (datasets/vietnam with Lai Châu's units from
+// datasets/laichau): 63 provinces, 696 districts and 10,047 communes with
+// their codes, names, official codes and types, each under a unit one
+// level up; observations stay in the store's order.
+func TestRegisterTree(t *testing.T) {
+	spec, err := synth.Size("S")
+	require.NoError(t, err)
+	require.True(t, spec.Register)
+	require.Equal(t, [3]int{63, 696, 10047}, [3]int{spec.Provinces, spec.Districts, spec.Communes})
+	spec.Indicators, spec.FirstYear, spec.LastYear = 1, 2024, 2024
+	dir, st := write(t, spec, synth.CSV)
+	require.Equal(t, spec.Counts(), st.Counts)
+
+	units := rows(t, dir, "units")
+	require.Len(t, units, 1+63+696+10047)
+	byCode := map[string]map[string]string{}
+	for _, u := range units {
+		byCode[u["code"]] = u
+	}
+	up := map[string]string{"province": "country", "district": "province", "commune": "district"}
+	laiChau := 0
+	for _, u := range units[1:] {
+		require.NotEmpty(t, u["official_code"], u["code"])
+		require.NotEmpty(t, u["type"], u["code"])
+		require.Equal(t, up[u["level"]], byCode[u["parent"]]["level"], u["code"])
+		if u["level"] == "commune" && byCode[byCode[u["parent"]]["parent"]]["code"] == "vn.lai-chau" {
+			laiChau++
+		}
+	}
+	require.Equal(t, 106, laiChau, "Lai Châu's communes before the reform")
+	// Rows of datasets/laichau/units.csv (line 3) and datasets/vietnam/units.csv (line 4).
+	require.Equal(t, map[string]string{"code": "vn.lai-chau", "name_vi": "Lai Châu", "name_en": "Lai Chau Province", "level": "province",
+		"parent": "vn", "valid_from": "", "valid_to": "", "official_code": "12", "type": "tỉnh"}, byCode["vn.lai-chau"])
+	require.Equal(t, map[string]string{"code": "vn.ha-noi.ba-dinh.phuc-xa", "name_vi": "Phúc Xá", "name_en": "", "level": "commune",
+		"parent": "vn.ha-noi.ba-dinh", "valid_from": "", "valid_to": "", "official_code": "00001", "type": "phường"}, byCode["vn.ha-noi.ba-dinh.phuc-xa"])
+
+	var prev []string
+	rank := map[string]string{"province": "2", "district": "3", "commune": "4"}
+	n := 0
+	for _, o := range rows(t, dir, "observations") {
+		key := []string{o["indicator"], rank[byCode[o["unit"]]["level"]], o["unit"], o["period"], o["kind"]}
+		require.True(t, slices.Compare(prev, key) < 0, "not sorted: %v after %v", key, prev)
+		prev = key
+		n++
+	}
+	// 1 × 1 × (63 + 696 + 10,047 − round(0.05 × 10,047) = 502) = 10,304.
+	require.Equal(t, 10304, n)
+
+	spec.Communes++
+	require.ErrorContains(t, spec.Validate(), "the register's tree has 63 provinces, 696 districts and 10047 communes")
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // baseYear anchors trends, so a value does not depend on FirstYear.
@@ -45,7 +46,14 @@ func newGen(s Spec) *gen {
 		g.years = append(g.years, y)
 		g.labels = append(g.labels, strconv.Itoa(y))
 	}
-	g.units = buildUnits(g.r, s)
+	if s.Register {
+		var err error
+		if g.units, err = buildRegisterUnits(); err != nil {
+			panic(err) // Validate read the register
+		}
+	} else {
+		g.units = buildUnits(g.r, s)
+	}
 	g.districtOf, g.provinceOf = make([]int32, s.Communes), make([]int32, s.Districts)
 	for i, u := range g.units {
 		g.byLevel[u.level] = append(g.byLevel[u.level], i)
@@ -57,7 +65,11 @@ func newGen(s Spec) *gen {
 		}
 	}
 	for _, l := range []uint8{levelProvince, levelDistrict, levelCommune} {
-		g.byLevelOrder = append(g.byLevelOrder, g.byLevel[l]...)
+		// By code: the store's order (the depth-first order of invented
+		// codes; the register's codes sort otherwise).
+		us := slices.Clone(g.byLevel[l])
+		slices.SortFunc(us, func(a, b int) int { return strings.Compare(g.units[a].code, g.units[b].code) })
+		g.byLevelOrder = append(g.byLevelOrder, us...)
 	}
 	g.inds = buildCatalog(g.r, s.Indicators)
 	g.order = make([]int, len(g.inds))

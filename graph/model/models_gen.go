@@ -137,6 +137,10 @@ type Series struct {
 	Indicator *indicator.Indicator `json:"indicator"`
 	// Every observation of the series (all sources, canonical or not), ordered by period, then kind.
 	Observations []indicator.Observation `json:"observations"`
+	// The vintage asked for (series' tree); null without one.
+	Tree *time.Time `json:"tree,omitempty"`
+	// With tree: the unit's figure of every period, kind and basis that it or a unit it was formed from has, ordered by period; null without tree.
+	InTree []indicator.TreeValue `json:"inTree,omitempty"`
 }
 
 // A page of units (Relay connection).
