@@ -268,8 +268,8 @@ type floor struct {
 	loadTime time.Duration
 }
 
-func loadFloor(ctx context.Context, dir string) (*floor, error) {
-	st := store.New(store.Options{MaxRows: 100_000_000})
+func loadFloor(ctx context.Context, dir string, opts store.Options) (*floor, error) {
+	st := store.New(opts)
 	start := time.Now()
 	if _, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(dir)); err != nil {
 		return nil, err
