@@ -128,7 +128,8 @@ func startServer(ctx context.Context, bin, dir string, extra []string) (*server,
 			}
 		}
 	}()
-	deadline := time.Now().Add(30 * time.Minute)
+	// A load of L on a busy machine has taken over half an hour.
+	deadline := time.Now().Add(3 * time.Hour)
 	for time.Now().Before(deadline) {
 		if cmd.ProcessState != nil {
 			break
