@@ -38,7 +38,8 @@ type options struct {
 	keepData   bool
 	chisoFlags []string
 	loadOnly   map[string]bool // sizes only loaded and measured for memory
-	loadFlags  []string        // extra chiso flags for those sizes
+	onDisk     map[string]bool // sizes queried with chiso and the floor on disk
+	loadFlags  []string        // extra chiso flags for both
 	export     bool            // also export the observations table (bench/export.go)
 	exportOnly bool            // only load from Parquet and export: no CSV load, no query mix
 	mdPath     string
@@ -46,7 +47,7 @@ type options struct {
 
 func main() {
 	var o options
-	var sizes, clients, extra, loadOnly, loadFlags string
+	var sizes, clients, extra, loadOnly, onDisk, loadFlags string
 	flag.StringVar(&sizes, "sizes", "S", "comma-separated dataset sizes (XS, S, M, L)")
 	flag.StringVar(&o.out, "out", "bench/results", "results folder (data is generated under OUT/tmp)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed for data and parameter draws")
@@ -59,7 +60,8 @@ func main() {
 	flag.BoolVar(&o.keepData, "keep", true, "keep generated datasets for the next run")
 	flag.StringVar(&extra, "chiso-flags", "", "extra flags for chiso serve, space-separated (e.g. -memory-limit 8GB)")
 	flag.StringVar(&loadOnly, "load-only", "", "comma-separated sizes (of -sizes) that are only loaded from Parquet: load rate and memory, no query mix (the floor would need a second copy)")
-	flag.StringVar(&loadFlags, "load-only-flags", "-on-disk -memory-limit 4GB", "extra flags for chiso serve for -load-only sizes")
+	flag.StringVar(&onDisk, "on-disk-sizes", "", "comma-separated sizes (of -sizes) measured like the others but served on disk: chiso with the -load-only-flags, the floor a DuckDB file under the same -memory-limit; no CSV load")
+	flag.StringVar(&loadFlags, "load-only-flags", "-on-disk -memory-limit 4GB", "extra flags for chiso serve for -load-only and -on-disk-sizes sizes")
 	flag.BoolVar(&o.export, "export", false, "also export the whole observations table with chiso's /export (parquet, csv, arrow) and with DuckDB's COPY ... TO: rows/s and peak RSS")
 	flag.BoolVar(&o.exportOnly, "export-only", false, "only load each size from Parquet and run the export phase (implies -export)")
 	flag.StringVar(&o.mdPath, "md-file", "BENCHMARKS.md", "the markdown file whose results block -md writes")
@@ -69,6 +71,12 @@ func main() {
 	for _, s := range strings.Split(loadOnly, ",") {
 		if s != "" {
 			o.loadOnly[s] = true
+		}
+	}
+	o.onDisk = map[string]bool{}
+	for _, s := range strings.Split(onDisk, ",") {
+		if s != "" {
+			o.onDisk[s] = true
 		}
 	}
 	o.loadFlags = strings.Fields(loadFlags)

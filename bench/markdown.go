@@ -51,6 +51,9 @@ func (r *results) writeMarkdown(path, rawPath string) error {
 			fmt.Fprintf(&b, "\nLoad only (flags `%s`): RSS once serving %.0f MB. No query mix at this size: the in-process floor would need a second copy of the data.\n", strings.Join(s.Flags, " "), s.SteadyRSSMB)
 			continue
 		}
+		if len(s.Flags) > 0 {
+			fmt.Fprintf(&b, "\nServed on disk (flags `%s`); the floor is a DuckDB file under the same memory limit; no CSV load at this size.\n", strings.Join(s.Flags, " "))
+		}
 		fmt.Fprintf(&b, "\nServing peak RSS after the query mix: %.0f MB.\n\n", s.ServeRSSMB)
 		b.WriteString("Correctness (answers equal hand-written SQL on the same data): ")
 		var cs []string

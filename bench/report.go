@@ -109,18 +109,23 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	if o.loadOnly[size] {
 		return loadOnly(ctx, o, bin, pq, size)
 	}
-	if !o.quick && !o.exportOnly {
+	flags := o.chisoFlags
+	if o.onDisk[size] {
+		flags = append(append([]string{}, o.chisoFlags...), o.loadFlags...)
+		sr.Flags = flags
+	}
+	if !o.quick && !o.exportOnly && !o.onDisk[size] {
 		csvDir, err := generate(ctx, bin, tmp, size, "csv", o.seed)
 		if err != nil {
 			return sr, err
 		}
-		s, err := startLoad(ctx, bin, csvDir, "csv", o.chisoFlags, &sr)
+		s, err := startLoad(ctx, bin, csvDir, "csv", flags, &sr)
 		if err != nil {
 			return sr, err
 		}
 		s.stop()
 	}
-	srv, err := startLoad(ctx, bin, pq, "parquet", o.chisoFlags, &sr)
+	srv, err := startLoad(ctx, bin, pq, "parquet", flags, &sr)
 	if err != nil {
 		return sr, err
 	}
@@ -129,12 +134,12 @@ func runSize(ctx context.Context, o options, bin, tmp, size string) (sizeResult,
 	log.Printf("%s: %d observations; parquet load %.2fs", size, srv.obs, srv.loadTime.Seconds())
 	// The engine's own floor, while the server idles.
 	if !o.exportOnly {
-		if err := loadFloorRows(ctx, pq, o.chisoFlags, &sr); err != nil {
+		if err := loadFloorRows(ctx, pq, flags, &sr); err != nil {
 			return sr, err
 		}
 	}
 
-	fl, err := loadFloor(ctx, pq)
+	fl, err := loadFloor(ctx, pq, storeOptions(flags, filepath.Join(tmp, "floor")))
 	if err != nil {
 		return sr, fmt.Errorf("floor load: %w", err)
 	}
@@ -444,8 +449,27 @@ func measure(ctx context.Context, o options, res *systemResult, ds []params, cpu
 // settings that chiso's flags -on-disk, -memory-limit and -threads give,
 // and records both as load rows.
 func loadFloorRows(ctx context.Context, dir string, flags []string, sr *sizeResult) error {
-	opts := store.Options{TempDir: filepath.Join(os.TempDir(), "chiso-bench-floor")}
+	opts := storeOptions(flags, filepath.Join(os.TempDir(), "chiso-bench-floor"))
 	defer os.RemoveAll(opts.TempDir)
+	st := store.New(opts)
+	defer st.Close()
+	rows, copied, sorted, err := st.LoadFloor(ctx, filepath.Join(dir, "observations.parquet"))
+	if err != nil {
+		return err
+	}
+	files := dirMB(dir)
+	sr.Load = append(sr.Load,
+		loadResult{Format: "parquet into DuckDB alone: copy (floor)", Seconds: copied.Seconds(), ObsPerSec: float64(rows) / copied.Seconds(), FilesMB: files},
+		loadResult{Format: "parquet into DuckDB alone: copy, then sort (floor)", Seconds: (copied + sorted).Seconds(),
+			ObsPerSec: float64(rows) / (copied + sorted).Seconds(), FilesMB: files})
+	log.Printf("load floor: copy %.2fs, sort %.2fs (%d rows)", copied.Seconds(), sorted.Seconds(), rows)
+	return nil
+}
+
+// storeOptions are the DuckDB options chiso serve's flags set (on disk,
+// memory limit, threads), for a floor that runs as chiso does.
+func storeOptions(flags []string, tempDir string) store.Options {
+	opts := store.Options{TempDir: tempDir, MaxRows: 100_000_000}
 	for i := 0; i < len(flags); i++ {
 		switch flags[i] {
 		case "-on-disk":
@@ -460,19 +484,7 @@ func loadFloorRows(ctx context.Context, dir string, flags []string, sr *sizeResu
 			}
 		}
 	}
-	st := store.New(opts)
-	defer st.Close()
-	rows, copied, sorted, err := st.LoadFloor(ctx, filepath.Join(dir, "observations.parquet"))
-	if err != nil {
-		return err
-	}
-	files := dirMB(dir)
-	sr.Load = append(sr.Load,
-		loadResult{Format: "parquet into DuckDB alone: copy (floor)", Seconds: copied.Seconds(), ObsPerSec: float64(rows) / copied.Seconds(), FilesMB: files},
-		loadResult{Format: "parquet into DuckDB alone: copy, then sort (floor)", Seconds: (copied + sorted).Seconds(),
-			ObsPerSec: float64(rows) / (copied + sorted).Seconds(), FilesMB: files})
-	log.Printf("load floor: copy %.2fs, sort %.2fs (%d rows)", copied.Seconds(), sorted.Seconds(), rows)
-	return nil
+	return opts
 }
 
 // startLoad starts chiso serving dir and records its load in sr: time,

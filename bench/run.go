@@ -132,7 +132,8 @@ func startServer(ctx context.Context, bin, dir string, extra []string) (*server,
 			}
 		}
 	}()
-	deadline := time.Now().Add(30 * time.Minute)
+	// A load of L on a busy machine has taken over half an hour.
+	deadline := time.Now().Add(3 * time.Hour)
 	for time.Now().Before(deadline) {
 		if cmd.ProcessState != nil {
 			break
@@ -272,8 +273,8 @@ type floor struct {
 	loadTime time.Duration
 }
 
-func loadFloor(ctx context.Context, dir string) (*floor, error) {
-	st := store.New(store.Options{MaxRows: 100_000_000})
+func loadFloor(ctx context.Context, dir string, opts store.Options) (*floor, error) {
+	st := store.New(opts)
 	start := time.Now()
 	if _, err := loader.New(st, loader.Options{}).Load(ctx, loader.OSDir(dir)); err != nil {
 		return nil, err

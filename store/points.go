@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -28,9 +29,10 @@ import (
 // is a directory of those runs plus one array per column, indexed by id−1.
 //
 // The arrays live outside Go's heap (offHeap) and take about 50 bytes per
-// observation, so the copy is built only up to Options.PointsMax rows and
-// never for an on-disk snapshot. It is built after the swap, while DuckDB
-// serves; the snapshot answers from it once it is complete.
+// observation, so the copy is built only up to Options.PointsMax rows. For
+// an on-disk snapshot they are a mapped file beside the snapshot's, which
+// the kernel pages like DuckDB's own file. It is built after the swap,
+// while DuckDB serves; the snapshot answers from it once it is complete.
 type points struct {
 	n      int64
 	spans  []span    // one per (indicator, unit) series, in id order
@@ -160,7 +162,11 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 	if rawBytes.Int64+noteBytes.Int64 > 1<<32-1 {
 		return nil, errors.New("more than 4 GiB of text")
 	}
-	buf, free, err := offHeap(int(pointsBytes(n, rawBytes.Int64+noteBytes.Int64)))
+	dir := "" // in memory, beside a snapshot held in memory
+	if sn.path != "" {
+		dir = filepath.Dir(sn.path) // in a file beside an on-disk snapshot
+	}
+	buf, free, err := offHeap(int(pointsBytes(n, rawBytes.Int64+noteBytes.Int64)), dir)
 	if err != nil {
 		return nil, err
 	}
@@ -558,7 +564,7 @@ func (p *points) rowFilter(dim *dimensions, q indicator.ObservationQuery) func(i
 // startPoints starts building the copy for a new snapshot when the
 // options allow, in the background; the snapshot serves from DuckDB until it is done.
 func (s *Store) startPoints(sn *snapshot) {
-	if s.opts.PointsMax <= 0 || s.opts.OnDisk || sn.info.Observations > s.opts.PointsMax || !sn.acquire() {
+	if s.opts.PointsMax <= 0 || sn.info.Observations > s.opts.PointsMax || !sn.acquire() {
 		close(sn.ptsDone)
 		return
 	}

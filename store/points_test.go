@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -272,14 +274,12 @@ func TestPointIndexAnswersAsDuckDB(t *testing.T) {
 	}
 }
 
-// TestPointIndexLimits: a dataset over PointsMax, or an on-disk
-// snapshot, has no point index and is answered by DuckDB; a reload builds
-// the new snapshot's own index.
+// TestPointIndexLimits: a dataset over PointsMax has no point index and
+// is answered by DuckDB; a reload builds the new snapshot's own index.
 func TestPointIndexLimits(t *testing.T) {
 	ctx := context.Background()
 	for name, opts := range map[string]store.Options{
 		"too big": {PointsMax: nObservations - 1},
-		"on disk": {PointsMax: 1 << 30, OnDisk: true, TempDir: t.TempDir()},
 		"off":     {},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -309,6 +309,35 @@ func TestPointIndexLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, info.TotalCount)
 	require.Equal(t, "85.327 người", page[0].Raw)
+}
+
+// TestPointIndexOnDisk: an on-disk snapshot keeps its point index in a
+// mapped file beside its database file, unlinked as soon as it is mapped
+// (nothing is left behind, even by a crash), and answers point reads from
+// it without a statement.
+func TestPointIndexOnDisk(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	st, _ := setup(t, store.Options{PointsMax: nObservations, OnDisk: true, TempDir: tmp})
+	ready, err := st.WaitPointIndex(ctx)
+	require.NoError(t, err)
+	require.True(t, ready)
+	require.Equal(t, "ready", st.PointIndex())
+	files, err := filepath.Glob(filepath.Join(tmp, "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files { // the database file and its write-ahead log
+		require.Regexp(t, `/snapshot-\d+\.duckdb(\.wal)?$`, f)
+	}
+	if maps, err := os.ReadFile("/proc/self/maps"); err == nil { // Linux
+		require.Regexp(t, regexp.QuoteMeta(tmp)+`/points-\d+\.bin \(deleted\)`, string(maps), "the index is a mapping of an unlinked file in the temp dir")
+	}
+	before := st.Statements()
+	key := indicator.SeriesKey{Unit: "vn.lc.pt", Indicator: "poverty_rate"}
+	s, err := st.Series(ctx, []indicator.SeriesKey{key}, nil)
+	require.NoError(t, err)
+	require.Len(t, s[key], 7)
+	require.Equal(t, before, st.Statements(), "the point index should answer")
 }
 
 // TestPointIndexRollsUpAsDuckDB: rollups computed from the point index

@@ -36,11 +36,11 @@ type Options struct {
 	// removed when the snapshot is retired.
 	OnDisk bool
 	// PointsMax is the largest dataset (in observations) for which a
-	// snapshot keeps an in-memory copy of its observations for point
+	// snapshot keeps a columnar copy of its observations for point
 	// reads (series, latest values, observation pages, observations by
 	// id), built in the background after the swap; about 50 bytes per
-	// observation, outside Go's heap. 0 never builds one; an on-disk
-	// snapshot never has one.
+	// observation, outside Go's heap: in memory, or for an on-disk
+	// snapshot in a mapped file beside it. 0 never builds one.
 	PointsMax int
 	Logger    *slog.Logger
 }
