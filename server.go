@@ -33,7 +33,7 @@ func newAPI(cfg httpapi.Config, st *store.Store, log *slog.Logger) *httpapi.API 
 // each limit.
 func serveDefaults() config.Serve {
 	return config.Serve{
-		Addr:          ":8080",
+		Addr:          "127.0.0.1:8080",
 		Timeout:       10 * time.Second,
 		MaxPage:       graph.DefaultLimits.MaxPageSize,
 		MaxDepth:      graph.DefaultQueryLimits.MaxDepth,
@@ -44,6 +44,14 @@ func serveDefaults() config.Serve {
 		CacheMB:       64,
 		PointsMax:     20_000_000,
 		LogLevel:      slog.LevelInfo,
+
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		MaxBody:           1 << 20,
+		Introspection:     true,
+		ReloadMaxDrop:     0.5,
 	}
 }
 
@@ -103,22 +111,26 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	st := store.New(store.Options{MaxRows: cfg.MaxRows, Threads: cfg.Threads, MemoryLimit: cfg.MemoryLimit, TempDir: cfg.TempDir, OnDisk: cfg.OnDisk, PointsMax: cfg.PointsMax, Logger: log})
 	defer st.Close()
-	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log})
+	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log, Guard: cfg.ReloadMaxDrop < 1, MaxDrop: cfg.ReloadMaxDrop})
 	folders := dirs(cfg)
-	load := func() error { _, err := ld.Load(ctx, folders...); return err }
-	if err := loadGC(load); err != nil {
+	load := func(force bool) func() error {
+		return func() error { _, err := ld.LoadWith(ctx, loader.LoadOptions{Force: force}, folders...); return err }
+	}
+	if err := loadGC(load(false)); err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
 
 	// SIGHUP reloads the same folders; a failed reload keeps serving the
-	// data already loaded.
+	// data already loaded. SIGUSR1 reloads them even if they drop more
+	// rows than -reload-max-drop allows.
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(hup, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(hup)
 	go func() {
-		for range hup {
-			log.Info("reloading on SIGHUP")
-			err := loadGC(load)
+		for sig := range hup {
+			force := sig == syscall.SIGUSR1
+			log.Info("reloading", "signal", sig.String(), "forced", force)
+			err := loadGC(load(force))
 			if err != nil {
 				log.Error("reload failed; still serving the previous dataset", "err", err)
 			}
@@ -133,10 +145,12 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 		Limits:      graph.Limits{DefaultPageSize: min(graph.DefaultLimits.DefaultPageSize, cfg.MaxPage), MaxPageSize: cfg.MaxPage},
 		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity},
 		Loader:      graph.LoaderOptions{Wait: cfg.BatchWait},
-		MaxBody:     1 << 20,
+		MaxBody:     int64(cfg.MaxBody),
 		CacheBytes:  int64(cfg.CacheMB) << 20,
+
+		NoIntrospection: !cfg.Introspection,
 	}, st, log)
-	srv := &http.Server{Addr: cfg.Addr, Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newHTTPServer(cfg, api, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -152,8 +166,34 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.Info("shutting down: no new connections; requests in flight finish")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutCtx)
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: requests still running after %s: %w", cfg.Timeout+5*time.Second, err)
+	}
+	log.Info("shut down")
+	return nil
+}
+
+// newHTTPServer is the HTTP server with cfg's limits against slow and
+// hostile clients: a client must send its headers within
+// ReadHeaderTimeout and its whole request within ReadTimeout; a response
+// must be written within WriteTimeout of the request's headers however
+// slowly the client reads (so a client that never reads holds its
+// response's memory no longer than that); idle keep-alive connections
+// close after IdleTimeout; headers over MaxHeaderBytes get 431.
+func newHTTPServer(cfg config.Serve, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// The server's own complaints (TLS handshakes, bad request lines)
+		// at WARN, bounded by the request line limit.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

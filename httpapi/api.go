@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -31,6 +30,9 @@ type Config struct {
 	Loader      graph.LoaderOptions
 	MaxBody     int64 // bytes of a request body; larger ones get 413
 	CacheBytes  int64 // response cache size; 0: none (see package respcache)
+	// NoIntrospection refuses __schema and __type (on by default: GraphiQL
+	// and code generators use them).
+	NoIntrospection bool
 	// GqlgenLists leaves every list to gqlgen's per-field execution
 	// (without graph.ListWriter); tests compare the two.
 	GqlgenLists bool
@@ -47,10 +49,11 @@ type API struct {
 func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	res := graph.NewResolver(eng, cfg.Limits)
 	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res, Complexity: res.Complexity()}))
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(transport{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	gql.Use(extension.Introspection{})
+	if !cfg.NoIntrospection {
+		gql.Use(extension.Introspection{})
+	}
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	gql.Use(graph.NewLimits(cfg.QueryLimits))
 	var lists *graph.ListWriter

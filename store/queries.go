@@ -601,7 +601,9 @@ func decodeCursor(c, kind, version string) (int64, error) {
 		return 0, indicator.Invalidf("after", "cursor is from dataset version %s, now serving %s; start again without after", parts[1], shortVersion(version))
 	}
 	key, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
+	if err != nil || key < 0 {
+		// Positions start at 0: a negative one is forged, not a way back
+		// to the first page.
 		return 0, indicator.Invalidf("after", "not a cursor of this list")
 	}
 	return key, nil
