@@ -39,6 +39,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(err, &ge) && ge.Extensions["code"] != nil && errors.Unwrap(ge) == nil {
 			return gerr // parse/validation errors from gqlgen keep their codes
 		}
+		if gerr.Message == "introspection disabled" { // gqlgen's, when -introspection=false
+			gerr.Extensions = map[string]any{"code": "INTROSPECTION_DISABLED"}
+			gerr.Message = "introspection is turned off on this server (-introspection=false)"
+			return gerr
+		}
 		code := indicator.CodeOf(err)
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}

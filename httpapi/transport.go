@@ -32,6 +32,9 @@ const (
 // that does not match its query.
 const CodeBadRequest = "BAD_REQUEST"
 
+// maxRequestErrors is the most errors a request error lists.
+const maxRequestErrors = 50
+
 // transport is GraphQL over HTTP as the spec
 // (https://graphql.github.io/graphql-over-http/draft/) writes it, for GET
 // and POST with application/json bodies:
@@ -102,6 +105,16 @@ func (transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 				e.Extensions["code"] = CodeBadRequest
 				status = http.StatusBadRequest
 			}
+		}
+		if len(errs) > maxRequestErrors {
+			// 50,000 repeated directives are 50,000 errors saying the
+			// same: keep the first and say how many were dropped.
+			dropped := len(errs) - maxRequestErrors
+			code := errs[0].Extensions["code"]
+			errs = append(errs[:maxRequestErrors:maxRequestErrors], &gqlerror.Error{
+				Message:    fmt.Sprintf("%d more errors not shown (at most %d are listed)", dropped, maxRequestErrors),
+				Extensions: map[string]any{"code": code, "dropped": dropped},
+			})
 		}
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
 		writeResponse(w, status, resp)
