@@ -511,8 +511,8 @@ func TestMalformedRequestsLogBounded(t *testing.T) {
 	srv := startServerLog(t, &log, "info")
 	marker := strings.Repeat("SECRETBODY", 512<<10/10)
 	bodies := [][]byte{
-		[]byte(`{"query": "` + marker), // malformed JSON
-		[]byte(`[{"query": "` + marker + `"}]`),  // a batch
+		[]byte(`{"query": "` + marker),                // malformed JSON
+		[]byte(`[{"query": "` + marker + `"}]`),       // a batch
 		[]byte(`{"query": 1, "x": "` + marker + `"}`), // a parameter of the wrong type
 		[]byte(`{"query": "{ __typename }", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "` + marker[:64] + `"}}}`),
 	}
