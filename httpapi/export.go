@@ -45,7 +45,7 @@ type exportRequest struct {
 	opt    export.Options
 }
 
-func badRequest(param, format string, args ...any) *gqlerror.Error {
+func exportBadRequest(param, format string, args ...any) *gqlerror.Error {
 	e := gqlerror.Errorf(format, args...)
 	e.Extensions = map[string]any{"code": string(codeBadRequest), "argument": param}
 	return e
@@ -64,9 +64,9 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 	f, ok := export.Formats[strings.ToLower(name)]
 	if !ok {
 		if name == "" {
-			return req, badRequest("format", "parameter format: missing; expected one of %s", export.FormatNames)
+			return req, exportBadRequest("format", "parameter format: missing; expected one of %s", export.FormatNames)
 		}
-		return req, badRequest("format", "parameter format: unknown format %q; expected one of %s", name, export.FormatNames)
+		return req, exportBadRequest("format", "parameter format: unknown format %q; expected one of %s", name, export.FormatNames)
 	}
 	req.format = f
 	switch b := u.Get("bom"); b {
@@ -74,7 +74,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 	case "1", "true":
 		req.opt.BOM = true
 	default:
-		return req, badRequest("bom", "parameter bom: expected 1 or 0, got %q", b)
+		return req, exportBadRequest("bom", "parameter bom: expected 1 or 0, got %q", b)
 	}
 	vars := u.Get("variables")
 	req.params.Query, req.params.OperationName = u.Get("query"), u.Get("operationName")
@@ -90,7 +90,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 			d := json.NewDecoder(r.Body)
 			d.UseNumber()
 			if err := d.Decode(&body); err != nil {
-				return req, badRequest("body", "request body: not a GraphQL request in JSON: %v", err)
+				return req, exportBadRequest("body", "request body: not a GraphQL request in JSON: %v", err)
 			}
 			req.params.Query, req.params.OperationName, req.params.Variables = body.Query, body.OperationName, body.Variables
 			vars = ""
@@ -100,7 +100,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 		default: // application/graphql, text/plain or none: the raw query
 			b, err := io.ReadAll(r.Body)
 			if err != nil {
-				return req, badRequest("body", "request body: %v", err)
+				return req, exportBadRequest("body", "request body: %v", err)
 			}
 			req.params.Query = string(b)
 		}
@@ -109,11 +109,11 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 		d := json.NewDecoder(strings.NewReader(vars))
 		d.UseNumber()
 		if err := d.Decode(&req.params.Variables); err != nil {
-			return req, badRequest("variables", "parameter variables: expected a JSON object: %v", err)
+			return req, exportBadRequest("variables", "parameter variables: expected a JSON object: %v", err)
 		}
 	}
 	if strings.TrimSpace(req.params.Query) == "" {
-		return req, badRequest("query", "parameter query: missing; expected a GraphQL query that selects a list")
+		return req, exportBadRequest("query", "parameter query: missing; expected a GraphQL query that selects a list")
 	}
 	return req, nil
 }
@@ -235,7 +235,7 @@ func (o *tableOut) start(cols []export.Column) (refused bool, err error) {
 		if errors.Is(err, export.ErrColumns) {
 			status = http.StatusBadRequest
 		}
-		writeErrors(o.w, status, gqlerror.List{badRequest("query", "%v", err)})
+		writeErrors(o.w, status, gqlerror.List{exportBadRequest("query", "%v", err)})
 		return true, err
 	}
 	if err != nil {

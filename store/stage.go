@@ -247,12 +247,16 @@ func stageParquetStmt(types map[string]string, file int, path string) *sqlb {
 			return "NULL", "NULL"
 		}
 		q := b.Ident(c)
+		// A value must also be under MaxMagnitude, so no sum or product
+		// of values overflows.
+		bound := fmt.Sprintf(" < %g", MaxMagnitude)
 		if isNumericType(types[c]) {
-			return "CASE WHEN isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS DOUBLE) END",
-				"CASE WHEN NOT isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS VARCHAR) END"
+			ok := "coalesce(abs(CAST(" + q + " AS DOUBLE))" + bound + ", false)"
+			return "CASE WHEN " + ok + " THEN CAST(" + q + " AS DOUBLE) END",
+				"CASE WHEN " + q + " IS NOT NULL AND NOT " + ok + " THEN CAST(" + q + " AS VARCHAR) END"
 		}
 		t := "NULLIF(trim(CAST(" + q + " AS VARCHAR)), '')"
-		ok := "regexp_full_match(" + t + ", '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.')"
+		ok := "(regexp_full_match(" + t + ", '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.') AND coalesce(abs(TRY_CAST(" + t + " AS DOUBLE))" + bound + ", false))"
 		return "CASE WHEN " + ok + " THEN TRY_CAST(" + t + " AS DOUBLE) END", "CASE WHEN NOT " + ok + " THEN " + t + " END"
 	}
 	value, valueText := num("value")
@@ -450,12 +454,12 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 		}
 		switch {
 		case valueText.Valid:
-			fs = append(fs, Finding{File: file, Line: line, Column: "value", Value: valueText.String, Problem: "expected a finite number with '.' as decimal point"})
+			fs = append(fs, Finding{File: file, Line: line, Column: "value", Value: valueText.String, Problem: numberProblem(valueText.String, "expected a finite number with '.' as decimal point")})
 		case !value.Valid:
 			fs = append(fs, Finding{File: file, Line: line, Column: "value", Problem: "a value is required"})
 		}
 		if denText.Valid {
-			fs = append(fs, Finding{File: file, Line: line, Column: "denominator", Value: denText.String, Problem: "expected a finite number or nothing"})
+			fs = append(fs, Finding{File: file, Line: line, Column: "denominator", Value: denText.String, Problem: numberProblem(denText.String, "expected a finite number or nothing")})
 		}
 		if lineText.Valid {
 			fs = append(fs, Finding{File: file, Line: line, Column: "line", Value: lineText.String, Problem: "expected a line number of 1 or more, or nothing"})
