@@ -16,7 +16,8 @@ import (
 // parseNumber reads a plain decimal number: an optional sign, digits, an
 // optional '.' fraction and an optional exponent. It refuses what
 // strconv.ParseFloat would also take but a dataset should not contain
-// (hex floats, underscores, Inf, NaN) and the ',' decimal comma.
+// (hex floats, underscores, Inf, NaN) and the ',' decimal comma, and a
+// magnitude of MaxMagnitude or more.
 func parseNumber(s string) (float64, bool) {
 	digits := false
 	for i := 0; i < len(s); i++ {
@@ -33,7 +34,7 @@ func parseNumber(s string) (float64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || math.Abs(v) >= MaxMagnitude {
 		return 0, false
 	}
 	return v, true
@@ -251,7 +252,10 @@ func stageParquetStmt(types map[string]string, file int, path string) *sqlb {
 		// of values overflows.
 		bound := fmt.Sprintf(" < %g", MaxMagnitude)
 		if isNumericType(types[c]) {
-			ok := "coalesce(abs(CAST(" + q + " AS DOUBLE))" + bound + ", false)"
+			// isfinite first: DuckDB folds the bound alone to true from
+			// the file's min/max statistics, which leave NaN out.
+			d := "CAST(" + q + " AS DOUBLE)"
+			ok := "coalesce(isfinite(" + d + ") AND abs(" + d + ")" + bound + ", false)"
 			return "CASE WHEN " + ok + " THEN CAST(" + q + " AS DOUBLE) END",
 				"CASE WHEN " + q + " IS NOT NULL AND NOT " + ok + " THEN CAST(" + q + " AS VARCHAR) END"
 		}
