@@ -1080,7 +1080,7 @@ func TestLoadHugeValues(t *testing.T) {
 	ld := loader.New(newStore(t, store.Options{}), loader.Options{})
 	const tooBig = "expected a number of magnitude under 1e+100 (sums of larger values overflow)"
 	rows := strings.Split(strings.TrimSpace(obsRows), "\n")
-	rows[0] = strings.Replace(rows[0], "22.43", "1e308", 1)        // line 2
+	rows[0] = strings.Replace(rows[0], "22.43", "1e308", 1)         // line 2
 	rows[8] = strings.Replace(rows[8], "784,1610", "784,-1e400", 1) // line 10: no double holds it
 	rows[9] = strings.Replace(rows[9], "85327", "9.99e99", 1)       // line 11: under the bound, kept
 	obs := obsHeader + strings.Join(rows, "\n") + "\n"
