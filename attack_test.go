@@ -204,7 +204,11 @@ func TestAttackRequests(t *testing.T) {
 		{"a parse error, graphql-response+json", "POST", "application/json", []byte(`{"query": "{ unit(code: "}`), []string{"Accept", "application/graphql-response+json"}, 400, "GRAPHQL_PARSE_FAILED", "Unexpected"},
 		{"a validation error", "POST", "application/json", []byte(`{"query": "{ nope }"}`), nil, 200, "GRAPHQL_VALIDATION_FAILED", "Cannot query field \"nope\""},
 		{"a variable that does not coerce", "POST", "application/json", []byte(`{"query": "query($n: Int) { units(first: $n) { totalCount } }", "variables": {"n": "ten"}}`), nil, 200, "GRAPHQL_VALIDATION_FAILED", "Int"},
-		{"an Int over 32 bits", "POST", "application/json", []byte(`{"query": "{ units(first: 2147483648) { totalCount } }"}`), nil, 200, "TOO_LARGE", "over the limit"},
+		// GraphQL's Int is 32 bits: a value outside is a request error
+		// (input coercion), not a page size to clamp.
+		{"an Int over 32 bits", "POST", "application/json", []byte(`{"query": "{ units(first: 2147483648) { totalCount } }"}`), nil, 200, "GRAPHQL_VALIDATION_FAILED", "argument first: Int cannot represent non 32-bit signed integer value: 2147483648"},
+		{"an Int variable over 32 bits", "POST", "application/json", []byte(`{"query": "query($n: Int) { units(first: $n) { totalCount } }", "variables": {"n": -2147483649}}`), nil, 200, "GRAPHQL_VALIDATION_FAILED", "argument first: Int cannot represent non 32-bit signed integer value: -2147483649"},
+		{"an Int over 32 bits in a fragment, graphql-response+json", "POST", "application/json", []byte(`{"query": "{ ...F } fragment F on Query { progress(units: [\"vn.lai-chau\"], targetYear: 4294967296) { status } }"}`), []string{"Accept", "application/graphql-response+json"}, 400, "GRAPHQL_VALIDATION_FAILED", "argument targetYear: Int cannot represent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := url
