@@ -120,7 +120,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 
 // writeErrors answers with GraphQL errors, before any of the table.
 func writeErrors(w http.ResponseWriter, status int, errs gqlerror.List) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ContentTypeJSON)
 	w.Header().Del("Content-Disposition")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": errs})

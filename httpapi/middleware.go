@@ -76,7 +76,7 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 // writeError answers with one GraphQL error: its message and
 // extensions.code.
 func writeError(w http.ResponseWriter, status int, code indicator.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ContentTypeJSON)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
 		"message": msg, "extensions": map[string]string{"code": string(code)}}}})
@@ -166,7 +166,7 @@ func saneRequestID(id string) bool {
 func Health(eng indicator.Engine) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, err := eng.Dataset(r.Context())
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", ContentTypeJSON)
 		// The point index and the load in progress are the store's; an
 		// engine over the store unwraps to it.
 		src := any(eng)

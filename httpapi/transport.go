@@ -26,6 +26,11 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
+// ContentTypeJSON is the Content-Type of every JSON answer and error:
+// the GraphQL-over-HTTP spec asks a server to say the encoding, and
+// chiso always writes UTF-8.
+const ContentTypeJSON = mediaJSON + "; charset=utf-8"
+
 // CodeBadRequest is the extensions.code of a request chiso cannot read
 // as a GraphQL request: malformed JSON, an empty body, a batch, a wrong
 // content type, a parameter of the wrong type, a persisted-query hash
@@ -327,7 +332,7 @@ func truncate(s string, n int) string {
 // error, no data entry.
 func writeRequestError(w http.ResponseWriter, status int, code, msg string) {
 	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
+		w.Header().Set("Content-Type", ContentTypeJSON)
 	}
 	writeResponse(w, status, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}})
 }

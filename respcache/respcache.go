@@ -120,7 +120,7 @@ func (c *Cache) Handler(s Snapshots, next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
 				"message": "request body: " + err.Error(), "extensions": map[string]string{"code": string(indicator.CodeInvalidArgument)}}}})
