@@ -167,7 +167,22 @@ func (x *exporter) engineError(ctx context.Context, err error, path ...string) *
 	return e
 }
 
+// ExportWriteGrace is how long after its time limit an export may still
+// be writing: the server's write timeout is sized for /graphql's answers
+// (-timeout plus as much grace), and an export streams for as long as
+// -export-timeout allows.
+const ExportWriteGrace = 20 * time.Second
+
 func (x *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The write deadline moves to the export's own limit plus the grace;
+	// an export without a time limit has no write deadline either.
+	var deadline time.Time
+	if d, ok := r.Context().Deadline(); ok {
+		deadline = d.Add(ExportWriteGrace)
+	}
+	if err := http.NewResponseController(w).SetWriteDeadline(deadline); err != nil {
+		x.log.WarnContext(r.Context(), "export: the write deadline could not be moved", "request", RequestID(r.Context()), "err", err)
+	}
 	req, bad := parseExport(r)
 	if bad != nil {
 		writeErrors(w, http.StatusBadRequest, gqlerror.List{bad})
