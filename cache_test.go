@@ -60,7 +60,7 @@ func (e *cacheEnv) do(t *testing.T, query string, vars map[string]any, header ..
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
-	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 	return string(raw), resp.Header.Get(respcache.Header)
 }
 
@@ -140,6 +140,6 @@ func bodyLimited(t *testing.T, e *cacheEnv) {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 	require.Contains(t, string(raw), `"code":"TOO_LARGE"`)
 }

@@ -256,7 +256,7 @@ func TestExportErrors(t *testing.T) {
 		resp, err := http.Get(base + "/export?" + params)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+		require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 		var out map[string]any
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 		return resp.StatusCode, out["errors"].([]any)[0].(map[string]any)

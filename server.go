@@ -34,7 +34,7 @@ func newAPI(cfg httpapi.Config, st *store.Store, log *slog.Logger) *httpapi.API 
 // each limit.
 func serveDefaults() config.Serve {
 	return config.Serve{
-		Addr:          ":8080",
+		Addr:          "127.0.0.1:8080",
 		Timeout:       10 * time.Second,
 		MaxPage:       graph.DefaultLimits.MaxPageSize,
 		MaxDepth:      graph.DefaultQueryLimits.MaxDepth,
@@ -56,6 +56,14 @@ func serveDefaults() config.Serve {
 		LogLevel:      slog.LevelInfo,
 		MaxAge:        time.Minute,
 		ExportTimeout: 30 * time.Minute,
+
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		MaxBody:           1 << 20,
+		Introspection:     true,
+		ReloadMaxDrop:     0.5,
 	}
 }
 
@@ -115,11 +123,13 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	st := store.New(store.Options{MaxRows: cfg.MaxRows, Threads: cfg.Threads, MemoryLimit: cfg.MemoryLimit, TempDir: cfg.TempDir, OnDisk: cfg.OnDisk, PointsMax: cfg.PointsMax, Logger: log})
 	defer st.Close()
-	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log})
+	ld := loader.New(st, loader.Options{MaxErrors: cfg.MaxErrors, Logger: log, Guard: cfg.ReloadMaxDrop < 1, MaxDrop: cfg.ReloadMaxDrop})
 	folders := dirs(cfg)
-	load := func() error { _, err := ld.Load(ctx, folders...); return err }
+	load := func(force bool) func() error {
+		return func() error { _, err := ld.LoadWith(ctx, loader.LoadOptions{Force: force}, folders...); return err }
+	}
 	began := time.Now()
-	if err := loadGC(load); err != nil {
+	if err := loadGC(load(false)); err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
 	firstLoad := time.Since(began)
@@ -130,25 +140,28 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 		QueryLimits: graph.QueryLimits{MaxDepth: cfg.MaxDepth, MaxCost: cfg.MaxCost, MaxRootFields: cfg.MaxRootFields,
 			MaxAliases: cfg.MaxAliases, MaxResponseBytes: cfg.MaxResponseMB << 20},
 		Loader:          graph.LoaderOptions{Wait: cfg.BatchWait},
-		MaxBody:         1 << 20,
+		MaxBody:         int64(cfg.MaxBody),
 		CacheBytes:      int64(cfg.CacheMB) << 20,
 		QueryCacheBytes: int64(cfg.QueryCacheMB) << 20,
 		MaxTokens:       cfg.MaxTokens,
 		Admission:       httpapi.Admission{Expensive: cfg.MaxExpensive, Small: cfg.MaxSmall, SmallCost: cfg.SmallCost, Wait: cfg.AdmitWait},
 		HTTP:            httpapi.Conventions{CORSOrigins: cfg.CORSOrigins, MaxAge: cfg.MaxAge, ExportTimeout: cfg.ExportTimeout},
+		NoIntrospection: !cfg.Introspection,
 	}, st, log)
 	api.Metrics.ObserveLoad(firstLoad, nil)
 
 	// SIGHUP reloads the same folders; a failed reload keeps serving the
-	// data already loaded.
+	// data already loaded. SIGUSR1 reloads them even if they drop more
+	// rows than -reload-max-drop allows.
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(hup, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(hup)
 	go func() {
-		for range hup {
-			log.Info("reloading on SIGHUP")
+		for sig := range hup {
+			force := sig == syscall.SIGUSR1
+			log.Info("reloading", "signal", sig.String(), "forced", force)
 			began := time.Now()
-			err := loadGC(load)
+			err := loadGC(load(force))
 			api.Metrics.ObserveLoad(time.Since(began), err)
 			if err != nil {
 				log.Error("reload failed; still serving the previous dataset", "err", err)
@@ -158,7 +171,7 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 			}
 		}
 	}()
-	srv := &http.Server{Addr: cfg.Addr, Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newHTTPServer(cfg, api, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -174,8 +187,34 @@ func serve(ctx context.Context, args []string, env config.Env, logOut io.Writer,
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.Info("shutting down: no new connections; requests in flight finish")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutCtx)
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: requests still running after %s: %w", cfg.Timeout+5*time.Second, err)
+	}
+	log.Info("shut down")
+	return nil
+}
+
+// newHTTPServer is the HTTP server with cfg's limits against slow and
+// hostile clients: a client must send its headers within
+// ReadHeaderTimeout and its whole request within ReadTimeout; a response
+// must be written within WriteTimeout of the request's headers however
+// slowly the client reads (so a client that never reads holds its
+// response's memory no longer than that); idle keep-alive connections
+// close after IdleTimeout; headers over MaxHeaderBytes get 431.
+func newHTTPServer(cfg config.Serve, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// The server's own complaints (TLS handshakes, bad request lines)
+		// at WARN, bounded by the request line limit.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

@@ -103,7 +103,24 @@ type Serve struct {
 	CORSOrigins   []string      // origins allowed to call from a browser; none: CORS off
 	MaxAge        time.Duration // Cache-Control max-age of GET answers
 	ExportTimeout time.Duration // time limit of a streamed export
+
+	// The HTTP server's limits against slow and hostile clients.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	MaxBody           int // bytes of a request body
+	Introspection     bool
+	// ReloadMaxDrop is the largest share of a table's rows a reload may
+	// drop; a reload dropping more, or emptying a table, is refused
+	// unless forced. 1 turns the guard off.
+	ReloadMaxDrop float64
 }
+
+// WriteGrace is how much longer than -timeout the write timeout is when
+// not given.
+const WriteGrace = 20 * time.Second
 
 // ParseServe parses serve's flags, with env behind each and def's values
 // as defaults. -h and -help write the usage to out and return
@@ -145,6 +162,14 @@ func parseServe(args []string, env Env, def Serve, out io.Writer, head bool) (Se
 	s.add(durationValue{&c.MaxAge}, "max-age", "CHISO_MAX_AGE", "how long (a `duration`) a browser or CDN may reuse a GET answer before revalidating its ETag; 0: revalidate every time (env CHISO_MAX_AGE)")
 	s.add(durationValue{&c.ExportTimeout}, "export-timeout", "CHISO_EXPORT_TIMEOUT", "time limit (a `duration`) of an export that streams the observations table; other exports have -timeout; 0: none (env CHISO_EXPORT_TIMEOUT)")
 	s.add(levelValue{&c.LogLevel}, "log-level", "CHISO_LOG_LEVEL", "`level`: debug, info, warn or error (env CHISO_LOG_LEVEL)")
+	s.add(positiveDuration{&c.ReadHeaderTimeout}, "read-header-timeout", "CHISO_READ_HEADER_TIMEOUT", "longest time (a `duration`) a client may take to send a request's headers (env CHISO_READ_HEADER_TIMEOUT)")
+	s.add(positiveDuration{&c.ReadTimeout}, "read-timeout", "CHISO_READ_TIMEOUT", "longest time (a `duration`) a client may take to send a whole request, body included (env CHISO_READ_TIMEOUT)")
+	s.add(positiveDuration{&c.WriteTimeout}, "write-timeout", "CHISO_WRITE_TIMEOUT", "longest time (a `duration`) from a request's headers to the end of its response, however slowly the client reads; must be longer than -timeout; default -timeout + 20s, none when -timeout is 0 (env CHISO_WRITE_TIMEOUT)")
+	s.add(positiveDuration{&c.IdleTimeout}, "idle-timeout", "CHISO_IDLE_TIMEOUT", "how long (a `duration`) an idle keep-alive connection stays open (env CHISO_IDLE_TIMEOUT)")
+	s.add(intValue{&c.MaxHeaderBytes, 4096}, "max-header-bytes", "CHISO_MAX_HEADER_BYTES", "largest request header (`bytes`), request line included (env CHISO_MAX_HEADER_BYTES)")
+	s.add(intValue{&c.MaxBody, 1024}, "max-body", "CHISO_MAX_BODY", "largest request body (`bytes`); larger ones get 413 (env CHISO_MAX_BODY)")
+	s.add(boolValue{&c.Introspection}, "introspection", "CHISO_INTROSPECTION", "answer introspection queries (__schema, __type), which GraphiQL and code generators use; -introspection=false turns them off (env CHISO_INTROSPECTION)")
+	s.add(shareValue{&c.ReloadMaxDrop}, "reload-max-drop", "CHISO_RELOAD_MAX_DROP", "largest `share` of a table's rows a reload may drop (0.5: half); a reload dropping more or emptying a table is refused, unless forced by SIGUSR1; 1 turns the guard off (env CHISO_RELOAD_MAX_DROP)")
 	if err := s.parse(args); err != nil {
 		return c, err
 	}
@@ -154,6 +179,14 @@ func parseServe(args []string, env Env, def Serve, out io.Writer, head bool) (Se
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); (err != nil || n < 0) && strings.TrimSpace(v) != "off" {
 			return c, fmt.Errorf("GOGC=%q: expected a percentage of 0 or more such as 400, or off", v)
 		}
+	}
+	if c.WriteTimeout == 0 && c.Timeout > 0 {
+		// Not given: long enough for a request that uses its whole time
+		// limit to be written to a client reading at a normal pace.
+		c.WriteTimeout = c.Timeout + WriteGrace
+	}
+	if c.Timeout > 0 && c.WriteTimeout <= c.Timeout {
+		return c, fmt.Errorf("-write-timeout %s must be longer than -timeout %s, or every request that uses its whole time limit is cut off unanswered", c.WriteTimeout, c.Timeout)
 	}
 	if !s.given["addr"] {
 		if _, ok := lookup(env, "CHISO_ADDR"); !ok {

@@ -13,15 +13,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var def = Serve{Addr: ":8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxCost: 500_000,
-	MaxRows: 500_000, MaxErrors: 100, BatchWait: 2 * time.Millisecond, CacheMB: 64, PointsMax: 20_000_000, LogLevel: slog.LevelInfo}
+var def = Serve{Addr: "127.0.0.1:8080", Timeout: 10 * time.Second, MaxPage: 1000, MaxDepth: 15, MaxCost: 500_000,
+	MaxRows: 500_000, MaxErrors: 100, BatchWait: 2 * time.Millisecond, CacheMB: 64, PointsMax: 20_000_000, LogLevel: slog.LevelInfo,
+	ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: time.Minute,
+	MaxHeaderBytes: 64 << 10, MaxBody: 1 << 20, Introspection: true, ReloadMaxDrop: 0.5}
 
 func envOf(vars map[string]string) Env {
 	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
 }
 
 func TestParseServe(t *testing.T) {
-	with := func(change func(*Serve)) Serve { c := def; change(&c); return c }
+	// The write timeout, when not given, is the request timeout + 20s.
+	with := func(change func(*Serve)) Serve { c := def; c.WriteTimeout = 30 * time.Second; change(&c); return c }
+	dflt := with(func(*Serve) {})
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -29,20 +33,23 @@ func TestParseServe(t *testing.T) {
 		want Serve
 		err  string // a part of the error; empty: none
 	}{
-		{name: "defaults", want: def},
+		{name: "defaults", want: dflt},
+		{name: "no request time limit, no write timeout", args: []string{"-timeout", "0s"}, want: with(func(c *Serve) { c.Timeout, c.WriteTimeout = 0, 0 })},
 		{name: "flags", args: []string{"-addr", "127.0.0.1:0", "-timeout", "1m", "-max-page", "5", "-on-disk", "-log-level", "debug", "-data", "a", "-data", "b"},
 			want: with(func(c *Serve) {
 				c.Addr, c.Timeout, c.MaxPage, c.OnDisk, c.LogLevel, c.Data = "127.0.0.1:0", time.Minute, 5, true, slog.LevelDebug, []string{"a", "b"}
+				c.WriteTimeout = 80 * time.Second
 			})},
 		{name: "environment", env: map[string]string{"CHISO_TIMEOUT": "30s", "CHISO_CACHE_MB": "0", "CHISO_ON_DISK": "true", "CHISO_DATA": "x,y", "CHISO_MEMORY_LIMIT": "4GB"},
 			want: with(func(c *Serve) {
 				c.Timeout, c.CacheMB, c.OnDisk, c.Data, c.MemoryLimit = 30*time.Second, 0, true, []string{"x", "y"}, "4GB"
+				c.WriteTimeout = 50 * time.Second
 			})},
 		{name: "a flag wins over its variable", args: []string{"-timeout", "2s", "-data", "f"}, env: map[string]string{"CHISO_TIMEOUT": "30s", "CHISO_DATA": "e"},
-			want: with(func(c *Serve) { c.Timeout, c.Data = 2*time.Second, []string{"f"} })},
+			want: with(func(c *Serve) { c.Timeout, c.Data, c.WriteTimeout = 2*time.Second, []string{"f"}, 22*time.Second })},
 		{name: "a given flag hides a bad variable", args: []string{"-timeout", "2s"}, env: map[string]string{"CHISO_TIMEOUT": "30"},
-			want: with(func(c *Serve) { c.Timeout = 2 * time.Second })},
-		{name: "an empty variable is unset", env: map[string]string{"CHISO_TIMEOUT": "", "PORT": ""}, want: def},
+			want: with(func(c *Serve) { c.Timeout, c.WriteTimeout = 2*time.Second, 22*time.Second })},
+		{name: "an empty variable is unset", env: map[string]string{"CHISO_TIMEOUT": "", "PORT": ""}, want: dflt},
 		{name: "PORT", env: map[string]string{"PORT": "9090"}, want: with(func(c *Serve) { c.Addr = ":9090" })},
 		{name: "CHISO_ADDR wins over PORT", env: map[string]string{"PORT": "9090", "CHISO_ADDR": ":7070"}, want: with(func(c *Serve) { c.Addr = ":7070" })},
 
@@ -59,8 +66,19 @@ func TestParseServe(t *testing.T) {
 		{name: "every bad variable is reported", env: map[string]string{"CHISO_TIMEOUT": "30", "CHISO_THREADS": "many"}, err: "CHISO_TIMEOUT=\"30\" (the -timeout flag's variable): expected a duration like 10s, 500ms or 2m\nCHISO_THREADS=\"many\""},
 		{name: "GOGC not a number", env: map[string]string{"GOGC": "fast"}, err: `GOGC="fast": expected a percentage of 0 or more such as 400, or off`},
 		{name: "GOGC negative", env: map[string]string{"GOGC": "-5"}, err: `GOGC="-5"`},
-		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: def},
-		{name: "GOGC a percentage", env: map[string]string{"GOGC": "200"}, want: def},
+		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: dflt},
+		{name: "GOGC a percentage", env: map[string]string{"GOGC": "200"}, want: dflt},
+		{name: "server limits", args: []string{"-read-header-timeout", "1s", "-read-timeout", "2s", "-write-timeout", "1m", "-idle-timeout", "3s", "-max-header-bytes", "8192", "-max-body", "2048", "-introspection=false", "-reload-max-drop", "0.1"},
+			want: with(func(c *Serve) {
+				c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = time.Second, 2*time.Second, time.Minute, 3*time.Second
+				c.MaxHeaderBytes, c.MaxBody, c.Introspection, c.ReloadMaxDrop = 8192, 2048, false, 0.1
+			})},
+		{name: "server limits from the environment", env: map[string]string{"CHISO_WRITE_TIMEOUT": "45s", "CHISO_INTROSPECTION": "false", "CHISO_RELOAD_MAX_DROP": "1"},
+			want: with(func(c *Serve) { c.WriteTimeout, c.Introspection, c.ReloadMaxDrop = 45*time.Second, false, 1 })},
+		{name: "zero read timeout", args: []string{"-read-timeout", "0s"}, err: `flag -read-timeout: expected a duration above 0`},
+		{name: "write timeout within the request timeout", args: []string{"-timeout", "30s", "-write-timeout", "30s"}, err: `-write-timeout 30s must be longer than -timeout 30s`},
+		{name: "tiny header limit", env: map[string]string{"CHISO_MAX_HEADER_BYTES": "100"}, err: `CHISO_MAX_HEADER_BYTES="100" (the -max-header-bytes flag's variable): expected a whole number of 4096 or more, got 100`},
+		{name: "reload drop share", args: []string{"-reload-max-drop", "1.5"}, err: `flag -reload-max-drop: expected a share from 0 to 1`},
 		{name: "unknown flag", args: []string{"-colour"}, err: "flag provided but not defined: -colour"},
 		{name: "stray argument", args: []string{"-timeout", "1s", "extra"}, err: `unexpected argument "extra"`},
 	} {

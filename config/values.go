@@ -104,6 +104,20 @@ func (v durationValue) String() string {
 	return v.p.String()
 }
 
+// positiveDuration is a duration above 0.
+type positiveDuration struct{ p *time.Duration }
+
+func (v positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("expected a duration above 0 like 10s, 500ms or 2m")
+	}
+	*v.p = d
+	return nil
+}
+
+func (v positiveDuration) String() string { return durationValue(v).String() }
+
 type boolValue struct{ p *bool }
 
 func (v boolValue) Set(s string) error {

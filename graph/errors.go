@@ -44,6 +44,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return gerr // parse/validation errors from gqlgen keep their codes
 		}
+		if gerr.Message == "introspection disabled" { // gqlgen's, when -introspection=false
+			gerr.Extensions = map[string]any{"code": "INTROSPECTION_DISABLED"}
+			gerr.Message = "introspection is turned off on this server (-introspection=false)"
+			return gerr
+		}
 		code := indicator.CodeOf(err)
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}

@@ -94,6 +94,9 @@ func (e *limitsExtension) MutateOperationContext(ctx context.Context, oc *graphq
 	if op == nil {
 		return nil
 	}
+	if err := intOutOfRange(op, oc.Variables); err != nil {
+		return err
+	}
 	c := e.Measure(ctx, op, oc.Variables)
 	t := TicketOf(ctx)
 	if t != nil {

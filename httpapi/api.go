@@ -15,7 +15,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"chiso/graph"
@@ -39,6 +38,9 @@ type Config struct {
 	// DefaultMaxTokens.
 	MaxTokens int
 	Admission Admission
+	// NoIntrospection refuses __schema and __type (on by default: GraphiQL
+	// and code generators use them).
+	NoIntrospection bool
 	// GqlgenLists leaves every list to gqlgen's per-field execution
 	// (without graph.ListWriter); tests compare the two.
 	GqlgenLists bool
@@ -80,8 +82,7 @@ type API struct {
 func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	res := graph.NewResolver(eng, cfg.Limits)
 	gql := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(transport{})
 	if cfg.QueryCacheBytes <= 0 {
 		cfg.QueryCacheBytes = DefaultQueryCacheBytes
 	}
@@ -91,7 +92,9 @@ func New(cfg Config, eng indicator.Engine, log *slog.Logger) *API {
 	queries := graph.NewQueryCache(cfg.QueryCacheBytes)
 	gql.SetQueryCache(queries)
 	gql.SetParserTokenLimit(cfg.MaxTokens)
-	gql.Use(extension.Introspection{})
+	if !cfg.NoIntrospection {
+		gql.Use(extension.Introspection{})
+	}
 	persisted := graph.NewPersistedQueryCache(cfg.QueryCacheBytes)
 	gql.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	gql.Use(graph.NewLimits(cfg.QueryLimits, eng, cfg.Limits))

@@ -47,7 +47,7 @@ type exportRequest struct {
 	opt    export.Options
 }
 
-func badRequest(param, format string, args ...any) *gqlerror.Error {
+func exportBadRequest(param, format string, args ...any) *gqlerror.Error {
 	e := gqlerror.Errorf(format, args...)
 	e.Extensions = map[string]any{"code": string(codeBadRequest), "argument": param}
 	return e
@@ -66,9 +66,9 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 	f, ok := export.Formats[strings.ToLower(name)]
 	if !ok {
 		if name == "" {
-			return req, badRequest("format", "parameter format: missing; expected one of %s", export.FormatNames)
+			return req, exportBadRequest("format", "parameter format: missing; expected one of %s", export.FormatNames)
 		}
-		return req, badRequest("format", "parameter format: unknown format %q; expected one of %s", name, export.FormatNames)
+		return req, exportBadRequest("format", "parameter format: unknown format %q; expected one of %s", name, export.FormatNames)
 	}
 	req.format = f
 	switch b := u.Get("bom"); b {
@@ -76,7 +76,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 	case "1", "true":
 		req.opt.BOM = true
 	default:
-		return req, badRequest("bom", "parameter bom: expected 1 or 0, got %q", b)
+		return req, exportBadRequest("bom", "parameter bom: expected 1 or 0, got %q", b)
 	}
 	vars := u.Get("variables")
 	req.params.Query, req.params.OperationName = u.Get("query"), u.Get("operationName")
@@ -92,7 +92,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 			d := json.NewDecoder(r.Body)
 			d.UseNumber()
 			if err := d.Decode(&body); err != nil {
-				return req, badRequest("body", "request body: not a GraphQL request in JSON: %v", err)
+				return req, exportBadRequest("body", "request body: not a GraphQL request in JSON: %v", err)
 			}
 			req.params.Query, req.params.OperationName, req.params.Variables = body.Query, body.OperationName, body.Variables
 			vars = ""
@@ -102,7 +102,7 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 		default: // application/graphql, text/plain or none: the raw query
 			b, err := io.ReadAll(r.Body)
 			if err != nil {
-				return req, badRequest("body", "request body: %v", err)
+				return req, exportBadRequest("body", "request body: %v", err)
 			}
 			req.params.Query = string(b)
 		}
@@ -111,18 +111,18 @@ func parseExport(r *http.Request) (exportRequest, *gqlerror.Error) {
 		d := json.NewDecoder(strings.NewReader(vars))
 		d.UseNumber()
 		if err := d.Decode(&req.params.Variables); err != nil {
-			return req, badRequest("variables", "parameter variables: expected a JSON object: %v", err)
+			return req, exportBadRequest("variables", "parameter variables: expected a JSON object: %v", err)
 		}
 	}
 	if strings.TrimSpace(req.params.Query) == "" {
-		return req, badRequest("query", "parameter query: missing; expected a GraphQL query that selects a list")
+		return req, exportBadRequest("query", "parameter query: missing; expected a GraphQL query that selects a list")
 	}
 	return req, nil
 }
 
 // writeErrors answers with GraphQL errors, before any of the table.
 func writeErrors(w http.ResponseWriter, status int, errs gqlerror.List) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ContentTypeJSON)
 	w.Header().Del("Content-Disposition")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": errs})
@@ -169,7 +169,22 @@ func (x *exporter) engineError(ctx context.Context, err error, path ...string) *
 	return e
 }
 
+// ExportWriteGrace is how long after its time limit an export may still
+// be writing: the server's write timeout is sized for /graphql's answers
+// (-timeout plus as much grace), and an export streams for as long as
+// -export-timeout allows.
+const ExportWriteGrace = 20 * time.Second
+
 func (x *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The write deadline moves to the export's own limit plus the grace;
+	// an export without a time limit has no write deadline either.
+	var deadline time.Time
+	if d, ok := r.Context().Deadline(); ok {
+		deadline = d.Add(ExportWriteGrace)
+	}
+	if err := http.NewResponseController(w).SetWriteDeadline(deadline); err != nil {
+		x.log.WarnContext(r.Context(), "export: the write deadline could not be moved", "request", RequestID(r.Context()), "err", err)
+	}
 	req, bad := parseExport(r)
 	if bad != nil {
 		writeErrors(w, http.StatusBadRequest, gqlerror.List{bad})
@@ -266,7 +281,7 @@ func (o *tableOut) start(cols []export.Column) (refused bool, err error) {
 		if errors.Is(err, export.ErrColumns) {
 			status = http.StatusBadRequest
 		}
-		writeErrors(o.w, status, gqlerror.List{badRequest("query", "%v", err)})
+		writeErrors(o.w, status, gqlerror.List{exportBadRequest("query", "%v", err)})
 		return true, err
 	}
 	if err != nil {

@@ -137,7 +137,7 @@ func (p *planner) included(ds ast.DirectiveList) bool {
 func planTable(schema *ast.Schema, rc *graphql.OperationContext) (*table, *gqlerror.Error) {
 	p := &planner{rc: rc, schema: schema}
 	if p.rc.Operation.Operation != ast.Query {
-		return nil, badRequest("query", "export runs queries only, not a %s", p.rc.Operation.Operation)
+		return nil, exportBadRequest("query", "export runs queries only, not a %s", p.rc.Operation.Operation)
 	}
 	root := "Query"
 	var find func(sels ast.SelectionSet, typ string, t table) *table
@@ -164,7 +164,7 @@ func planTable(schema *ast.Schema, rc *graphql.OperationContext) (*table, *gqler
 	}
 	t := find(p.rc.Operation.SelectionSet, root, table{})
 	if t == nil {
-		return nil, badRequest("query", "the query selects no list: export writes the first list a query selects (observations { nodes { … } }, compare { rows { … } }, rollup, matrix, a unit's series { observations { … } } …)")
+		return nil, exportBadRequest("query", "the query selects no list: export writes the first list a query selects (observations { nodes { … } }, compare { rows { … } }, rollup, matrix, a unit's series { observations { … } } …)")
 	}
 	names := make([]string, len(t.fields))
 	for i, f := range t.fields {
@@ -238,7 +238,7 @@ func (p *planner) addColumns(t *table, sels ast.SelectionSet, typ *ast.Type, key
 		ft := f.def.Definition.Type
 		if len(f.sels) > 0 {
 			if ft.Elem != nil {
-				return badRequest("query", "field %s.%s is a list inside the exported list %s: a table flattens one list; leave it out, or export it on its own", at, strings.Join(k, "."), at)
+				return exportBadRequest("query", "field %s.%s is a list inside the exported list %s: a table flattens one list; leave it out, or export it on its own", at, strings.Join(k, "."), at)
 			}
 			if err := p.addColumns(t, f.sels, ft, k, fs, part, at); err != nil {
 				return err

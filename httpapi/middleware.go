@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -32,7 +33,10 @@ func Timeout(d time.Duration, next http.Handler) http.Handler {
 
 // LimitBody refuses a request body over n bytes with 413 and a GraphQL
 // error of code TOO_LARGE, before anything reads it; a body within the
-// limit is read whole and handed on. n <= 0: no limit.
+// limit is read whole and handed on. The body must arrive within the
+// request's time limit (its context's deadline, see Timeout): a body
+// still uploading then is refused with 408 and never reaches GraphQL.
+// n <= 0: no limit.
 func LimitBody(n int64, next http.Handler) http.Handler {
 	if n <= 0 {
 		return next
@@ -42,13 +46,26 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 			writeError(w, http.StatusRequestEntityTooLarge, indicator.CodeTooLarge, fmt.Sprintf("request body: %d bytes is over the limit of %d", r.ContentLength, n))
 			return
 		}
+		if d, ok := r.Context().Deadline(); ok {
+			// Not supported under some writers: the server's ReadTimeout
+			// still bounds the read, and the context is checked after.
+			_ = http.NewResponseController(w).SetReadDeadline(d)
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n))
+		if err == nil && r.Context().Err() != nil {
+			err = r.Context().Err()
+		}
 		if err != nil {
 			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 				writeError(w, http.StatusRequestEntityTooLarge, indicator.CodeTooLarge, fmt.Sprintf("request body: over the limit of %d bytes", n))
 				return
 			}
-			writeError(w, http.StatusBadRequest, indicator.CodeInvalidArgument, "request body: "+err.Error())
+			if ne, ok := errors.AsType[net.Error](err); (ok && ne.Timeout()) || errors.Is(err, context.DeadlineExceeded) {
+				w.Header().Set("Connection", "close")
+				writeError(w, http.StatusRequestTimeout, indicator.CodeTimeout, "request body: not received within the request's time limit")
+				return
+			}
+			writeError(w, http.StatusBadRequest, CodeBadRequest, "request body could not be read: the connection failed or the body is malformed")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -59,7 +76,7 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 // writeError answers with one GraphQL error: its message and
 // extensions.code.
 func writeError(w http.ResponseWriter, status int, code indicator.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ContentTypeJSON)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
 		"message": msg, "extensions": map[string]string{"code": string(code)}}}})
@@ -85,6 +102,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	w.bytes += n
 	return n, err
 }
+
+// Unwrap is the writer below, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
@@ -146,7 +166,7 @@ func saneRequestID(id string) bool {
 func Health(eng indicator.Engine) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, err := eng.Dataset(r.Context())
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", ContentTypeJSON)
 		// The point index and the load in progress are the store's; an
 		// engine over the store unwraps to it.
 		src := any(eng)

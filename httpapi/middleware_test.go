@@ -50,7 +50,7 @@ func TestLimitBody(t *testing.T) {
 				return
 			}
 			require.Empty(t, got, "the handler is not called")
-			require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 			var out struct {
 				Errors []struct {
 					Message    string

@@ -46,6 +46,17 @@ func OSDir(p string) Dir { return Dir{Name: p, FS: os.DirFS(p), OSPath: p} }
 type Options struct {
 	MaxErrors int // problems reported before giving up; default 100
 	Logger    *slog.Logger
+	// Guard refuses a reload that empties a table or drops more than
+	// MaxDrop (a share, 0 to 1) of a table's rows, unless forced
+	// (LoadOptions.Force): a header-only or truncated file is far more
+	// often a mistake than the intended new dataset. See guard.go.
+	Guard   bool
+	MaxDrop float64
+}
+
+// LoadOptions tune one load.
+type LoadOptions struct {
+	Force bool // swap in even what the reload guard would refuse
 }
 
 // Loader loads dataset folders into a store.
@@ -79,6 +90,11 @@ func (t tableFile) display() string { return path.Join(filepath.ToSlash(t.dir.Na
 // served dataset. On any problem it returns a *LoadError (an
 // indicator.ErrInvalid) and the served data stays as it was.
 func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, error) {
+	return l.LoadWith(ctx, LoadOptions{}, dirs...)
+}
+
+// LoadWith is Load with options.
+func (l *Loader) LoadWith(ctx context.Context, o LoadOptions, dirs ...Dir) (indicator.DatasetInfo, error) {
 	start := time.Now()
 	if len(dirs) == 0 {
 		return indicator.DatasetInfo{}, fmt.Errorf("loader: no dataset folder given: %w", indicator.ErrInvalid)
@@ -169,6 +185,9 @@ func (l *Loader) Load(ctx context.Context, dirs ...Dir) (indicator.DatasetInfo, 
 	info := indicator.DatasetInfo{Version: hex.EncodeToString(h.Sum(nil)), LoadedAt: time.Now().UTC()}
 	for _, d := range dirs {
 		info.Origins = append(info.Origins, d.Name)
+	}
+	if err := l.guard(ctx, o, b, len(srcs), len(units), len(inds)); err != nil {
+		return indicator.DatasetInfo{}, err
 	}
 	if err := l.st.Swap(ctx, b, info); err != nil {
 		return indicator.DatasetInfo{}, err

@@ -1070,3 +1070,66 @@ func TestLoadAliases(t *testing.T) {
 		`b/indicators.csv:5:5: column "aliases": expected ';'-separated codes of letters, digits, '.', '_' or '-', got "a b"`,
 	}, msgs[:4])
 }
+
+// TestLoadHugeValues: a value or denominator of magnitude 1e100 or more
+// is refused (a sum of such values overflows into an infinity), in CSV
+// and in typed Parquet alike, where a NaN is refused too although the
+// file's min/max statistics leave it out.
+func TestLoadHugeValues(t *testing.T) {
+	ctx := context.Background()
+	ld := loader.New(newStore(t, store.Options{}), loader.Options{})
+	const tooBig = "expected a number of magnitude under 1e+100 (sums of larger values overflow)"
+	rows := strings.Split(strings.TrimSpace(obsRows), "\n")
+	rows[0] = strings.Replace(rows[0], "22.43", "1e308", 1)         // line 2
+	rows[8] = strings.Replace(rows[8], "784,1610", "784,-1e400", 1) // line 10: no double holds it
+	rows[9] = strings.Replace(rows[9], "85327", "9.99e99", 1)       // line 11: under the bound, kept
+	obs := obsHeader + strings.Join(rows, "\n") + "\n"
+	dir := baseFixture().with("observations", obs).write(t, "huge", "csv")
+	_, err := ld.Load(ctx, dir)
+	f := dir.Name + "/observations.csv"
+	require.Equal(t, []string{
+		f + `:2:5: column "value": ` + tooBig + `, got "1e308"`,
+		f + `:10:6: column "denominator": ` + tooBig + `, got "-1e400"`,
+	}, messages(loadError(t, err)))
+
+	for name, v := range map[string]string{"1e300": `"1e+300"`, "NaN": `"nan"`} {
+		t.Run("parquet "+name, func(t *testing.T) {
+			rows := strings.Split(strings.TrimSpace(obsRows), "\n")
+			rows[0] = strings.Replace(rows[0], "22.43", name, 1)
+			fix := baseFixture()
+			delete(fix, "observations")
+			dirPath := fix.write(t, "huge", "csv").OSPath
+			writeTable(t, dirPath, "observations", "parquet", obsHeader+strings.Join(rows, "\n")+"\n")
+			_, err := ld.Load(ctx, loader.OSDir(dirPath))
+			msgs := messages(loadError(t, err))
+			require.Len(t, msgs, 1)
+			require.Contains(t, msgs[0], `/observations.parquet: row 1: column 5 "value": `)
+			require.True(t, strings.HasSuffix(msgs[0], ", got "+v), msgs[0])
+			if name == "1e300" {
+				require.Contains(t, msgs[0], tooBig)
+			}
+		})
+	}
+}
+
+// TestLoadSourceDateOnCalendar: a source date of the right form that is
+// not on the calendar is refused.
+func TestLoadSourceDateOnCalendar(t *testing.T) {
+	ld := loader.New(newStore(t, store.Options{}), loader.Options{})
+	dir := baseFixture().with("sources", strings.Replace(sourcesCSV, "2024-05-27", "2024-13-45", 1)).write(t, "date", "csv")
+	_, err := ld.Load(context.Background(), dir)
+	require.Equal(t, []string{dir.Name + `/sources.csv:2:5: column "date": expected YYYY, YYYY-MM or YYYY-MM-DD, got "2024-13-45"`}, messages(loadError(t, err)))
+}
+
+// TestLoadUnclosedQuote: a quote left open is reported at the line that
+// opens it, not where the reader ran out of lines.
+func TestLoadUnclosedQuote(t *testing.T) {
+	ld := loader.New(newStore(t, store.Options{}), loader.Options{})
+	rows := strings.Split(strings.TrimSpace(obsRows), "\n")
+	rows[1] = strings.Replace(rows[1], `"48,42%"`, `"48,42%`, 1) // line 3 opens a quote
+	dir := baseFixture().with("observations", obsHeader+strings.Join(rows, "\n")+"\n").write(t, "quote", "csv")
+	_, err := ld.Load(context.Background(), dir)
+	msgs := messages(loadError(t, err))
+	require.NotEmpty(t, msgs)
+	require.True(t, strings.HasPrefix(msgs[0], dir.Name+"/observations.csv:3: a field on this line opens a quote that is not closed"), msgs[0])
+}

@@ -116,6 +116,10 @@ func csvError(err error) error {
 		msg := pe.Err.Error()
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			msg = "wrong number of fields: expected as many as the header has"
+		} else if errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine > 0 && pe.StartLine < pe.Line {
+			// A quote left open swallows the lines after it: say where
+			// it opened, not where the reader gave up.
+			return &Error{Line: int64(pe.StartLine), Msg: fmt.Sprintf("a field on this line opens a quote that is not closed where it should be (read on to line %d): expected a field quoted as \"...\" with inner quotes doubled", pe.Line)}
 		} else if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
 			msg = msg + ": expected a field quoted as \"...\" with inner quotes doubled"
 		}

@@ -57,7 +57,7 @@ func (ld *load) sources(ctx context.Context, files []tableFile) []indicator.Sour
 				ok = false
 			}
 			for _, c := range []struct{ col, v string }{{"date", s.Date}, {"content_date", s.ContentDate}} {
-				if c.v != "" && !sourceDate.MatchString(c.v) {
+				if c.v != "" && !validSourceDate(c.v) {
 					ld.p.add(r.errf(c.col, "expected YYYY, YYYY-MM or YYYY-MM-DD, got %q", c.v))
 					ok = false
 				}

@@ -2,12 +2,15 @@
 // bytes and evicted least recently used first. An answer depends only on
 // the request and on the snapshot it was computed from, so the key is the
 // snapshot (content version and load time: a reload of the same files is
-// a new snapshot) plus the method, URL query, content type and body. A
-// reload therefore never serves an old answer; the old snapshot's entries
-// just age out.
+// a new snapshot) plus everything of the request that changes the bytes
+// of the answer: the method, URL query, content type, Accept (which
+// chooses the answer's media type) and body. A reload therefore never
+// serves an old answer; the old snapshot's entries just age out.
 //
 // Only complete successes are kept: a response with errors (a timeout, a
-// limit, a bad argument) is computed again next time. A client that sends
+// limit, a bad argument) is computed again next time, and so is the
+// answer to a request whose context ended before it was answered (its
+// client left, or its time limit passed), whatever it says. A client that sends
 // Cache-Control: no-cache bypasses the cache both ways.
 package respcache
 
@@ -117,7 +120,7 @@ func (c *Cache) Handler(s Snapshots, next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
 				"message": "request body: " + err.Error(), "extensions": map[string]string{"code": string(indicator.CodeInvalidArgument)}}}})
@@ -134,7 +137,7 @@ func (c *Cache) Handler(s Snapshots, next http.Handler) http.Handler {
 		w.Header().Set(Header, "miss")
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusOK && !rec.failed && !bytes.Contains(rec.body.Bytes(), []byte(`"errors":`)) {
+		if r.Context().Err() == nil && rec.status == http.StatusOK && !rec.failed && !bytes.Contains(rec.body.Bytes(), []byte(`"errors":`)) && validAnswer(rec.body.Bytes()) {
 			c.put(&entry{key: key, contentType: w.Header().Get("Content-Type"), body: bytes.Clone(rec.body.Bytes())})
 		}
 	})
@@ -146,7 +149,8 @@ func keyOf(info indicator.DatasetInfo, r *http.Request, body []byte) [sha256.Siz
 	h := sha256.New()
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(info.LoadedAt.UnixNano()))
-	for _, part := range [][]byte{[]byte(info.Version), ts[:], []byte(r.Method), []byte(r.URL.RawQuery), []byte(r.Header.Get("Content-Type")), body} {
+	for _, part := range [][]byte{[]byte(info.Version), ts[:], []byte(r.Method), []byte(r.URL.RawQuery), []byte(r.Header.Get("Content-Type")),
+		[]byte(strings.Join(r.Header.Values("Accept"), ", ")), body} {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
 		h.Write(n[:])
@@ -155,6 +159,19 @@ func keyOf(info indicator.DatasetInfo, r *http.Request, body []byte) [sha256.Siz
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
 	return key
+}
+
+// validAnswer is whether b is a GraphQL answer with data: an object with
+// a non-null data entry. ("null", what an ended request once answered, is
+// not.)
+func validAnswer(b []byte) bool {
+	var resp struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) || json.Unmarshal(b, &resp) != nil {
+		return false
+	}
+	return len(resp.Data) > 0 && !bytes.Equal(resp.Data, []byte("null"))
 }
 
 // recorder passes a response through, recording its status, and keeps a
@@ -182,6 +199,9 @@ func (w *recorder) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Unwrap is the writer below, for http.ResponseController.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Flush passes a flush on.
 func (w *recorder) Flush() {

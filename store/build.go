@@ -322,6 +322,15 @@ func nullTime(t *time.Time) driver.Value {
 	return *t
 }
 
+// Observations is the number of observations the build holds.
+func (b *Build) Observations(ctx context.Context) (int, error) {
+	var n int
+	if err := b.db.QueryRowContext(ctx, "SELECT count(*) FROM observations").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count observations: %w", err)
+	}
+	return n, nil
+}
+
 // Swap makes the build the served snapshot and retires the previous one
 // (closed once the requests that pinned it finish).
 func (s *Store) Swap(ctx context.Context, b *Build, info indicator.DatasetInfo) error {

@@ -16,7 +16,8 @@ import (
 // parseNumber reads a plain decimal number: an optional sign, digits, an
 // optional '.' fraction and an optional exponent. It refuses what
 // strconv.ParseFloat would also take but a dataset should not contain
-// (hex floats, underscores, Inf, NaN) and the ',' decimal comma.
+// (hex floats, underscores, Inf, NaN) and the ',' decimal comma, and a
+// magnitude of MaxMagnitude or more.
 func parseNumber(s string) (float64, bool) {
 	digits := false
 	for i := 0; i < len(s); i++ {
@@ -33,7 +34,7 @@ func parseNumber(s string) (float64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || math.Abs(v) >= MaxMagnitude {
 		return 0, false
 	}
 	return v, true
@@ -247,12 +248,19 @@ func stageParquetStmt(types map[string]string, file int, path string) *sqlb {
 			return "NULL", "NULL"
 		}
 		q := b.Ident(c)
+		// A value must also be under MaxMagnitude, so no sum or product
+		// of values overflows.
+		bound := fmt.Sprintf(" < %g", MaxMagnitude)
 		if isNumericType(types[c]) {
-			return "CASE WHEN isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS DOUBLE) END",
-				"CASE WHEN NOT isfinite(CAST(" + q + " AS DOUBLE)) THEN CAST(" + q + " AS VARCHAR) END"
+			// isfinite first: DuckDB folds the bound alone to true from
+			// the file's min/max statistics, which leave NaN out.
+			d := "CAST(" + q + " AS DOUBLE)"
+			ok := "coalesce(isfinite(" + d + ") AND abs(" + d + ")" + bound + ", false)"
+			return "CASE WHEN " + ok + " THEN CAST(" + q + " AS DOUBLE) END",
+				"CASE WHEN " + q + " IS NOT NULL AND NOT " + ok + " THEN CAST(" + q + " AS VARCHAR) END"
 		}
 		t := "NULLIF(trim(CAST(" + q + " AS VARCHAR)), '')"
-		ok := "regexp_full_match(" + t + ", '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.')"
+		ok := "(regexp_full_match(" + t + ", '[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?|[+-]?[0-9]+\\.') AND coalesce(abs(TRY_CAST(" + t + " AS DOUBLE))" + bound + ", false))"
 		return "CASE WHEN " + ok + " THEN TRY_CAST(" + t + " AS DOUBLE) END", "CASE WHEN NOT " + ok + " THEN " + t + " END"
 	}
 	value, valueText := num("value")
@@ -450,12 +458,12 @@ func (b *Build) Validate(ctx context.Context, limit int) ([]Finding, error) {
 		}
 		switch {
 		case valueText.Valid:
-			fs = append(fs, Finding{File: file, Line: line, Column: "value", Value: valueText.String, Problem: "expected a finite number with '.' as decimal point"})
+			fs = append(fs, Finding{File: file, Line: line, Column: "value", Value: valueText.String, Problem: numberProblem(valueText.String, "expected a finite number with '.' as decimal point")})
 		case !value.Valid:
 			fs = append(fs, Finding{File: file, Line: line, Column: "value", Problem: "a value is required"})
 		}
 		if denText.Valid {
-			fs = append(fs, Finding{File: file, Line: line, Column: "denominator", Value: denText.String, Problem: "expected a finite number or nothing"})
+			fs = append(fs, Finding{File: file, Line: line, Column: "denominator", Value: denText.String, Problem: numberProblem(denText.String, "expected a finite number or nothing")})
 		}
 		if lineText.Valid {
 			fs = append(fs, Finding{File: file, Line: line, Column: "line", Value: lineText.String, Problem: "expected a line number of 1 or more, or nothing"})
