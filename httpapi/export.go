@@ -242,7 +242,7 @@ func (x *exporter) onePage(rc *graphql.OperationContext, t *table, unstreamed st
 	if unstreamed != "" {
 		msg += fmt.Sprintf(", or leave out %s: the observations table streams whole when every column is a field of an observation, its unit, indicator, period, provenance or provenance.source", unstreamed)
 	}
-	return badRequest("first", "%s", msg)
+	return exportBadRequest("first", "%s", msg)
 }
 
 func short(version string) string {
