@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -390,6 +391,10 @@ func TestAttackInjection(t *testing.T) {
 			esc, _ := json.Marshal(p)
 			rest := bytes.ReplaceAll(out.raw, esc[1:len(esc)-1], nil)
 			rest = bytes.ReplaceAll(rest, bytes.ReplaceAll(esc[1:len(esc)-1], []byte(`\"`), []byte(`\\\"`)), nil)
+			if len(p) > 32 { // a period label is quoted to its first 32 bytes
+				cut, _ := json.Marshal(strconv.Quote(p[:32]))
+				rest = bytes.ReplaceAll(rest, cut[1:len(cut)-1], nil)
+			}
 			requireNoInternals(t, rest)
 			for _, e := range out.Errors {
 				code := fmt.Sprint(e.Extensions["code"])
