@@ -25,6 +25,10 @@ type Row struct {
 	ID              int64
 	Unit, Indicator string
 	Period          *indicator.Period
+	// PeriodNo numbers the snapshot's periods from 0: the rows of one
+	// period, and only they, share it (and Period), so a rule may index
+	// by it what it would look up by label.
+	PeriodNo int32
 	// Pos is the period's midpoint and EndPos its end, in fractional
 	// calendar years (a year Y sits at Y + 0.5): the distance between two
 	// periods is the difference of their positions.
@@ -65,12 +69,12 @@ type Catalog interface {
 // context pinned (or of the current one).
 type Source interface {
 	Catalog(ctx context.Context) (Catalog, error)
-	// Rows calls each for every row q selects, series by series (all of
-	// one series' rows together), each series in stored order: period
+	// Rows calls each once for every series q selects that has rows,
+	// with all of that series' rows q selects, in stored order: period
 	// (start, end, label), kind, basis and preference (the canonical row
-	// of a key first). The Row passed to each is reused: copy it to keep
-	// it.
-	Rows(ctx context.Context, q RowQuery, each func(*Row) error) error
+	// of a key first). The slice passed to each is reused once each
+	// returns: copy what is kept.
+	Rows(ctx context.Context, q RowQuery, each func(series []Row) error) error
 	ObservationsByID(ctx context.Context, ids []int64) (map[int64]indicator.Observation, error)
 }
 
@@ -115,20 +119,21 @@ func New(s Store, opts Options) *Engine {
 // checkEvery is how many rows stream between two looks at the context.
 const checkEvery = 1024
 
-// stream reads q, calling each for every row, with the row cap and the
-// context enforced: the one place a read's limits are held.
-func (e *Engine) stream(ctx context.Context, q RowQuery, each func(*Row) error) error {
+// stream reads q, calling each for every series, with the row cap and
+// the context enforced: the one place a read's limits are held.
+func (e *Engine) stream(ctx context.Context, q RowQuery, each func(series []Row) error) error {
 	n := 0
-	err := e.Store.Rows(ctx, q, func(r *Row) error {
-		if n++; n > e.opts.MaxRows {
+	err := e.Store.Rows(ctx, q, func(rows []Row) error {
+		before := n
+		if n += len(rows); n > e.opts.MaxRows {
 			return indicator.Errorf(indicator.ErrTooLarge, "the answer has more than %d rows: narrow the request", e.opts.MaxRows)
 		}
-		if n%checkEvery == 0 {
+		if n/checkEvery != before/checkEvery {
 			if err := ctxErr(ctx); err != nil {
 				return err
 			}
 		}
-		return each(r)
+		return each(rows)
 	})
 	if err != nil {
 		return err
@@ -137,41 +142,28 @@ func (e *Engine) stream(ctx context.Context, q RowQuery, each func(*Row) error) 
 }
 
 // rows reads q into series, keyed by (unit, indicator), each in stored
-// order, with the row cap and the context enforced. A source yields each
-// series' rows together, so each series is one run of a chunk: chunks grow
-// to rowChunk rows and are never copied as a whole, only a series begun
-// when its chunk fills moves to the next one.
+// order, with the row cap and the context enforced. Each series is one
+// run of a chunk: chunks grow to rowChunk rows (or one series, when
+// longer) and are never copied.
 func (e *Engine) rows(ctx context.Context, q RowQuery) (map[indicator.SeriesKey][]Row, error) {
 	out := map[indicator.SeriesKey][]Row{}
 	var buf []Row
-	var cur indicator.SeriesKey
-	lo := 0 // where cur begins in buf
-	closeRun := func() {
-		if n := len(buf); n > lo {
-			out[cur] = buf[lo:n:n]
+	err := e.stream(ctx, q, func(rows []Row) error {
+		k := indicator.SeriesKey{Unit: rows[0].Unit, Indicator: rows[0].Indicator}
+		if _, seen := out[k]; seen {
+			return fmt.Errorf("engine: the rows of series %s/%s came apart", k.Unit, k.Indicator)
 		}
-	}
-	err := e.stream(ctx, q, func(r *Row) error {
-		if len(buf) == lo || r.Unit != cur.Unit || r.Indicator != cur.Indicator {
-			closeRun()
-			cur, lo = indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}, len(buf)
-			if _, seen := out[cur]; seen {
-				return fmt.Errorf("engine: the rows of series %s/%s came apart", cur.Unit, cur.Indicator)
-			}
+		if len(buf)+len(rows) > cap(buf) {
+			buf = make([]Row, 0, max(min(2*cap(buf), rowChunk), len(rows), 64))
 		}
-		if len(buf) == cap(buf) {
-			begun := len(buf) - lo
-			next := make([]Row, begun, max(min(2*cap(buf), rowChunk), 2*begun, 16))
-			copy(next, buf[lo:])
-			buf, lo = next, 0
-		}
-		buf = append(buf, *r)
+		lo := len(buf)
+		buf = append(buf, rows...)
+		out[k] = buf[lo:len(buf):len(buf)]
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	closeRun()
 	return out, nil
 }
 

@@ -40,13 +40,21 @@ func (e *Engine) Latest(ctx context.Context, keys []indicator.SeriesKey, kind in
 	}
 	// Streamed: only each series' best so far is kept.
 	best := make(map[indicator.SeriesKey]Row, len(keys))
-	err = e.stream(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(r *Row) error {
-		k := indicator.SeriesKey{Unit: r.Unit, Indicator: r.Indicator}
-		if isRange(r) || !want[k] {
+	err = e.stream(ctx, RowQuery{Units: units, Indicators: inds, Kind: kindOrActual(kind), Canonical: true}, func(rows []Row) error {
+		k := indicator.SeriesKey{Unit: rows[0].Unit, Indicator: rows[0].Indicator}
+		if !want[k] {
 			return nil
 		}
-		if b, ok := best[k]; !ok || later(r, &b) {
-			best[k] = *r
+		var b *Row
+		for i := range rows {
+			if r := &rows[i]; !isRange(r) && (b == nil || later(r, b)) {
+				b = r
+			}
+		}
+		if b != nil {
+			if old, ok := best[k]; !ok || later(b, &old) {
+				best[k] = *b
+			}
 		}
 		return nil
 	})

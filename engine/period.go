@@ -41,3 +41,33 @@ func later(r, best *Row) bool {
 	}
 	return basisRank(r.Basis) < basisRank(best.Basis)
 }
+
+// periodMemo keeps one answer per period, by Row.PeriodNo, for rules that
+// would otherwise look each row's period up by label.
+type periodMemo[T any] struct {
+	known []bool
+	val   []T
+}
+
+// lookup returns the answer kept for r's period, if any.
+func (m *periodMemo[T]) lookup(r *Row) (T, bool) {
+	if n := int(r.PeriodNo); n >= 0 && n < len(m.known) && m.known[n] {
+		return m.val[n], true
+	}
+	var zero T
+	return zero, false
+}
+
+// put keeps v as the answer for r's period and returns it.
+func (m *periodMemo[T]) put(r *Row, v T) T {
+	n := int(r.PeriodNo)
+	if n < 0 {
+		return v
+	}
+	if n >= len(m.known) {
+		m.known = append(m.known, make([]bool, n+1-len(m.known))...)
+		m.val = append(m.val, make([]T, n+1-len(m.val))...)
+	}
+	m.known[n], m.val[n] = true, v
+	return v
+}

@@ -269,17 +269,43 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 	if g.form != nil {
 		readers = g.reached
 	}
+	var inGrid periodMemo[bool]
+	type basisSeen struct {
+		basis indicator.Basis
+		seen  periodMemo[*indicator.Period]
+	}
+	var bases []*basisSeen
 	for _, c := range readers {
 		for _, x := range g.cols {
 			if x == "" {
 				continue
 			}
-			for _, r := range series[indicator.SeriesKey{Unit: c, Indicator: x}] {
-				if len(given) == 0 || given[r.Period.Label] {
-					if perBasis[r.Basis] == nil {
-						perBasis[r.Basis] = map[string]*indicator.Period{}
+			rows := series[indicator.SeriesKey{Unit: c, Indicator: x}]
+			for i := range rows {
+				r := &rows[i]
+				if len(given) > 0 {
+					in, ok := inGrid.lookup(r)
+					if !ok {
+						in = inGrid.put(r, given[r.Period.Label])
 					}
-					perBasis[r.Basis][r.Period.Label] = r.Period
+					if !in {
+						continue
+					}
+				}
+				var bs *basisSeen
+				for _, b := range bases {
+					if b.basis == r.Basis {
+						bs = b
+						break
+					}
+				}
+				if bs == nil {
+					bs = &basisSeen{basis: r.Basis}
+					bases = append(bases, bs)
+					perBasis[r.Basis] = map[string]*indicator.Period{}
+				}
+				if _, ok := bs.seen.lookup(r); !ok {
+					perBasis[r.Basis][r.Period.Label] = bs.seen.put(r, r.Period)
 				}
 			}
 		}
@@ -300,6 +326,17 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 	posOf := make(map[string]int, len(cper))
 	for i, l := range cper {
 		posOf[l] = i
+	}
+	var posOfRow periodMemo[int] // posOf by row, -1 outside the grid
+	rowPos := func(r *Row) int {
+		if i, ok := posOfRow.lookup(r); ok {
+			return i
+		}
+		i, ok := posOf[r.Period.Label]
+		if !ok {
+			i = -1
+		}
+		return posOfRow.put(r, i)
 	}
 	// Groups: parent-major across units, one per parent over time.
 	var groupParents []string
@@ -334,8 +371,8 @@ func (g *rollupGrid) aggregate(series map[indicator.SeriesKey][]Row, q indicator
 			rows := series[indicator.SeriesKey{Unit: child, Indicator: x}]
 			for k := range rows {
 				r := &rows[k]
-				pos, ok := posOf[r.Period.Label]
-				if ok && r.Basis == basis && cell[pos][c] == nil {
+				pos := rowPos(r)
+				if pos >= 0 && r.Basis == basis && cell[pos][c] == nil {
 					cell[pos][c] = r
 				}
 			}

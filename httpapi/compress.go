@@ -11,12 +11,16 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-// brotliLevel trades ratio for speed, as suits responses made on the
-// fly (brotli's default, 11, is for static files).
-const brotliLevel = 4
+// brotliLevel and gzipLevel trade ratio for speed, as suits responses
+// made on the fly (brotli's default, 11, is for static files; gzip's, 6,
+// costs an analytic's answer about as much time as computing it).
+const (
+	brotliLevel = 4
+	gzipLevel   = gzip.BestSpeed
+)
 
 var (
-	gzipPool   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
+	gzipPool   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzipLevel); return w }}
 	brotliPool = sync.Pool{New: func() any { return brotli.NewWriterLevel(nil, brotliLevel) }}
 )
 

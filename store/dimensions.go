@@ -18,6 +18,8 @@ type dimensions struct {
 	units      []indicator.Unit // ordered by level rank, then code
 	unitIndex  map[string]int
 	children   map[string][]int // parent code -> unit indexes, ordered
+	kids       [][]int          // unit index -> its children's indexes, ordered
+	below      []uint64         // unit index -> levelBit of each level among its descendants
 	official   map[string][]int // official code -> unit indexes, ordered
 	changes    []indicator.UnitChange
 	changesOf  map[string][]int      // unit code -> indexes of the changes it takes part in, ordered
@@ -28,6 +30,7 @@ type dimensions struct {
 	srcIndex   map[string]int
 	periods    map[string]indicator.Period
 	periodAt   map[string]*indicator.Period // the same periods, shared by the rows read
+	periodNo   map[string]int32             // label -> the period's number (engine.Row.PeriodNo)
 }
 
 func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []indicator.Source, periods []indicator.Period, changes []indicator.UnitChange) *dimensions {
@@ -45,6 +48,7 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		srcIndex:   make(map[string]int, len(srcs)),
 		periods:    make(map[string]indicator.Period, len(periods)),
 		periodAt:   make(map[string]*indicator.Period, len(periods)),
+		periodNo:   make(map[string]int32, len(periods)),
 	}
 	sort.SliceStable(d.units, func(i, j int) bool {
 		a, b := d.units[i], d.units[j]
@@ -60,6 +64,23 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 		}
 		if u.OfficialCode != "" {
 			d.official[u.OfficialCode] = append(d.official[u.OfficialCode], i)
+		}
+	}
+	d.kids, d.below = make([][]int, len(d.units)), make([]uint64, len(d.units))
+	for i, u := range d.units {
+		d.kids[i] = d.children[u.Code]
+	}
+	// Each unit's level is marked on its ancestors, up to the first that
+	// has it already (its own ancestors then have it too).
+	for _, u := range d.units {
+		b := levelBit(u.Level)
+		for p, steps := u.Parent, 0; p != "" && steps < len(d.units); steps++ {
+			a, ok := d.unitIndex[p]
+			if !ok || d.below[a]&b != 0 {
+				break
+			}
+			d.below[a] |= b
+			p = d.units[a].Parent
 		}
 	}
 	sort.SliceStable(d.changes, func(i, j int) bool {
@@ -100,6 +121,9 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 	}
 	for _, p := range periods {
 		d.periods[p.Label] = p
+		if _, dup := d.periodNo[p.Label]; !dup {
+			d.periodNo[p.Label] = int32(len(d.periodNo))
+		}
 		d.periodAt[p.Label] = &p
 	}
 	return d
@@ -168,23 +192,43 @@ func (d *dimensions) descendants(code string, level indicator.Level) []indicator
 // descendantsAsOf returns code's descendants in the tree valid at asOf
 // (every unit if nil), breadth first, optionally only those at level: a
 // unit not valid at asOf is neither listed nor walked through.
+//
+// With a level, the walk does not enter a unit with no descendant at
+// that level.
 func (d *dimensions) descendantsAsOf(code string, level indicator.Level, asOf *time.Time) []indicator.Unit {
+	root, ok := d.unitIndex[code]
+	if !ok {
+		return nil
+	}
+	want := ^uint64(0)
+	if level != "" {
+		want = levelBit(level)
+	}
 	var out []indicator.Unit
-	queue := append([]int(nil), d.children[code]...)
+	var queue []int
+	if d.below[root]&want != 0 {
+		queue = append(queue, d.kids[root]...)
+	}
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
-		u := d.units[i]
+		u := &d.units[i]
 		if asOf != nil && !u.ValidAt(*asOf) {
 			continue
 		}
 		if level == "" || u.Level == level {
-			out = append(out, u)
+			out = append(out, *u)
 		}
-		queue = append(queue, d.children[u.Code]...)
+		if d.below[i]&want != 0 {
+			queue = append(queue, d.kids[i]...)
+		}
 	}
 	return out
 }
+
+// levelBit is a level's bit in dimensions.below (an unknown level has one
+// of its own).
+func levelBit(l indicator.Level) uint64 { return 1 << (l.Rank() + 1) }
 
 // byOfficialCode returns the unit with official code oc valid at asOf, or
 // with asOf nil the one valid latest (an open end first, else the latest

@@ -45,6 +45,7 @@ type points struct {
 	pos, endPos                                 []float64 // per period code
 	isRange                                     []bool    // per period code
 	periodPtr                                   []*indicator.Period
+	periodNo                                    []int32 // per period code: dimensions.periodNo
 	line                                        []int32
 	canonical, hasDen                           []uint64 // bit sets
 
@@ -244,10 +245,10 @@ func buildPoints(ctx context.Context, sn *snapshot) (p *points, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p.isRange, p.periodPtr = make([]bool, len(p.period.vals)), make([]*indicator.Period, len(p.period.vals))
+	p.isRange, p.periodPtr, p.periodNo = make([]bool, len(p.period.vals)), make([]*indicator.Period, len(p.period.vals)), make([]int32, len(p.period.vals))
 	for c, v := range p.period.vals {
 		p.isRange[c] = sn.dim.periods[v].Kind == indicator.PeriodRange
-		p.periodPtr[c] = sn.dim.periodAt[v]
+		p.periodPtr[c], p.periodNo[c] = sn.dim.periodAt[v], sn.dim.periodNo[v]
 	}
 	return p, nil
 }

@@ -52,8 +52,8 @@ func firstColumn(t testing.TB, st *store.Store, q string) []string {
 func allRows(t testing.TB, st *store.Store, q engine.RowQuery) []engine.Row {
 	t.Helper()
 	var out []engine.Row
-	require.NoError(t, st.Rows(context.Background(), q, func(r *engine.Row) error {
-		out = append(out, *r)
+	require.NoError(t, st.Rows(context.Background(), q, func(rows []engine.Row) error {
+		out = append(out, rows...)
 		return nil
 	}))
 	return out
@@ -196,7 +196,7 @@ func BenchmarkReads(b *testing.B) {
 		}},
 		{"rows-districts", func(st *store.Store, i int) error {
 			return st.Rows(ctx, engine.RowQuery{Units: districts, Indicators: []string{inds[i%len(inds)]}, Kind: indicator.KindActual, Canonical: true},
-				func(*engine.Row) error { return nil })
+				func([]engine.Row) error { return nil })
 		}},
 		{"page", func(st *store.Store, i int) error {
 			_, _, err := st.Observations(ctx, indicator.ObservationQuery{Indicators: []string{inds[i%len(inds)]}, Page: indicator.Page{First: 100}})

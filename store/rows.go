@@ -23,7 +23,7 @@ func (s *Store) Catalog(ctx context.Context) (engine.Catalog, error) {
 
 // Rows reads the rows of q for the engine, from the point index when the
 // snapshot has one, else in one statement (engine.Source).
-func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func(*engine.Row) error) error {
+func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func([]engine.Row) error) error {
 	sn, done, err := s.snap(ctx)
 	if err != nil {
 		return err
@@ -33,17 +33,30 @@ func (s *Store) Rows(ctx context.Context, q engine.RowQuery, each func(*engine.R
 		return p.rows(sn.dim, q, each)
 	}
 	st := rowsStmt(q, levelRanks(nil, sn.dim, q.Units))
-	var r engine.Row
-	return s.query(ctx, sn, "store: rows", st.String(), st.Args(), func(rows *sql.Rows) error {
+	// Rows come in id order, so each series' rows together.
+	var series []engine.Row
+	err = s.query(ctx, sn, "store: rows", st.String(), st.Args(), func(rows *sql.Rows) error {
+		var r engine.Row
 		var period, kind string
 		var basis, meth sql.NullString
 		if err := rows.Scan(&r.ID, &r.Unit, &r.Indicator, &period, &r.Pos, &r.EndPos, &kind, &r.Value, &basis, &meth, &r.Flags, &r.Canonical); err != nil {
 			return err
 		}
-		r.Period = sn.dim.periodAt[period]
+		r.Period, r.PeriodNo = sn.dim.periodAt[period], sn.dim.periodNo[period]
 		r.Kind, r.Basis, r.Methodology = indicator.ObservationKind(kind), indicator.Basis(basis.String), meth.String
-		return each(&r)
+		if n := len(series); n > 0 && (series[n-1].Unit != r.Unit || series[n-1].Indicator != r.Indicator) {
+			if err := each(series); err != nil {
+				return err
+			}
+			series = series[:0]
+		}
+		series = append(series, r)
+		return nil
 	})
+	if err != nil || len(series) == 0 {
+		return err
+	}
+	return each(series)
 }
 
 // rowsStmt reads the rows of q in id order; ranks are the level ranks of
@@ -70,7 +83,7 @@ func rowsStmt(q engine.RowQuery, ranks []int) *sqlb {
 
 // rows answers engine reads from the index: each series' rows in id
 // order, series by series.
-func (p *points) rows(dim *dimensions, q engine.RowQuery, each func(*engine.Row) error) error {
+func (p *points) rows(dim *dimensions, q engine.RowQuery, each func([]engine.Row) error) error {
 	kindCode := -1
 	if q.Kind != "" {
 		if kindCode = p.kind.code(string(q.Kind)); kindCode < 0 {
@@ -86,23 +99,25 @@ func (p *points) rows(dim *dimensions, q engine.RowQuery, each func(*engine.Row)
 			}
 		}
 	}
-	var r engine.Row
+	var series []engine.Row
 	emit := func(s span) error {
+		series = series[:0]
+		unit, ind := dim.units[s.unit].Code, dim.indicators[s.ind].Code
 		for id := s.lo; id <= s.hi; id++ {
 			i := id - 1
 			if kindCode >= 0 && int(p.kind.codes[i]) != kindCode || q.Canonical && !bit(p.canonical, i) {
 				continue
 			}
 			c := p.period.codes[i]
-			r = engine.Row{ID: id, Unit: dim.units[s.unit].Code, Indicator: dim.indicators[s.ind].Code,
-				Period: p.periodPtr[c], Pos: p.pos[c], EndPos: p.endPos[c],
+			series = append(series, engine.Row{ID: id, Unit: unit, Indicator: ind,
+				Period: p.periodPtr[c], PeriodNo: p.periodNo[c], Pos: p.pos[c], EndPos: p.endPos[c],
 				Kind: indicator.ObservationKind(p.kind.at(i)), Value: p.value[i], Basis: indicator.Basis(p.basis.at(i)),
-				Methodology: p.meth.at(i), Flags: p.flags.at(i), Canonical: bit(p.canonical, i)}
-			if err := each(&r); err != nil {
-				return err
-			}
+				Methodology: p.meth.at(i), Flags: p.flags.at(i), Canonical: bit(p.canonical, i)})
 		}
-		return nil
+		if len(series) == 0 {
+			return nil
+		}
+		return each(series)
 	}
 	if q.Units == nil {
 		for _, s := range p.spans {
