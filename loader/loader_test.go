@@ -856,8 +856,19 @@ func TestLoadPinnedSnapshot(t *testing.T) {
 		require.Len(t, page, nObservations)
 		require.Equal(t, nObservations, info.TotalCount)
 	}
+	// Pinning the pinned context again (as an analytic does inside a
+	// request the GraphQL layer pinned) keeps A, not the C now current.
+	inner, releaseInner := st.Pin(pctx)
+	got, err := st.Dataset(inner)
+	require.NoError(t, err)
+	require.Equal(t, a.Version, got.Version)
+	releaseInner()
+	got, err = st.Dataset(pctx)
+	require.NoError(t, err)
+	require.Equal(t, a.Version, got.Version, "the inner release leaves the outer pin")
+
 	// An unpinned context reads C.
-	got, err := st.Dataset(ctx)
+	got, err = st.Dataset(ctx)
 	require.NoError(t, err)
 	require.Equal(t, c.Version, got.Version)
 	page, _, err := st.Observations(ctx, indicator.ObservationQuery{Page: indicator.Page{First: 100}})

@@ -159,8 +159,14 @@ func removeDB(path string) {
 type pinKey struct{}
 
 // Pin returns a context bound to the current snapshot; every query made
-// with it reads that snapshot, even if a reload swaps in another.
+// with it reads that snapshot, even if a reload swaps in another. A
+// context already pinned keeps its snapshot: an analytic pinning inside a
+// request pinned by the GraphQL layer reads the request's snapshot, not
+// one a reload swapped in since.
 func (s *Store) Pin(ctx context.Context) (context.Context, func()) {
+	if _, ok := ctx.Value(pinKey{}).(*snapshot); ok {
+		return ctx, func() {}
+	}
 	sn, err := s.acquire()
 	if err != nil {
 		return ctx, func() {}
