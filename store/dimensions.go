@@ -121,10 +121,18 @@ func newDimensions(units []indicator.Unit, inds []indicator.Indicator, srcs []in
 	}
 	for _, p := range periods {
 		d.periods[p.Label] = p
-		if _, dup := d.periodNo[p.Label]; !dup {
-			d.periodNo[p.Label] = int32(len(d.periodNo))
-		}
 		d.periodAt[p.Label] = &p
+	}
+	// Periods are numbered in label order, not in the order the build met
+	// them (which DuckDB's parallel scans do not fix), so two snapshots of
+	// the same data number them alike.
+	labels := make([]string, 0, len(d.periods))
+	for l := range d.periods {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for i, l := range labels {
+		d.periodNo[l] = int32(i)
 	}
 	return d
 }
